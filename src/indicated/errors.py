@@ -1,0 +1,26 @@
+"""The error tree of `indicated`.
+
+One root so callers can catch everything the engine raises on purpose::
+
+    IndicatedError
+     ├── KnowledgeError   a knowledge file (vocabulary, lexicon, policy, evidence) is invalid
+     └── InputError       a case cannot be read (empty, binary, too large, malformed JSON case)
+
+An *unknown* criterion is a result, never an exception: it becomes a documentation request.
+Foreign exceptions (YAML, pydantic, OS errors) are translated once, at the boundary that meets
+them, with ``raise ... from exc``.
+"""
+
+from __future__ import annotations
+
+
+class IndicatedError(Exception):
+    """Root of every error the engine raises deliberately."""
+
+
+class KnowledgeError(IndicatedError):
+    """A knowledge file failed validation; the message names the file and the key path."""
+
+
+class InputError(IndicatedError):
+    """A case could not be read; the message is one line a user can act on."""

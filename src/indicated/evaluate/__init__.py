@@ -1,0 +1,85 @@
+"""evaluate: policy criteria x Case -> service and setting determinations."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from indicated.evaluate.determine import combine, overall, status_to_determination
+from indicated.evaluate.tree import evaluate_tree
+from indicated.kb.schema import Policy
+from indicated.models import Case, Determination, PolicyRef, ServiceResult, SettingResult
+from indicated.route import Route
+
+__all__ = ["Evaluation", "evaluate"]
+
+D = Determination
+
+
+@dataclass(frozen=True)
+class Evaluation:
+    services: list[ServiceResult]
+    setting: SettingResult | None
+    determination: Determination
+
+
+def _ref(policy: Policy) -> PolicyRef:
+    return PolicyRef(id=policy.id, version=policy.version, title=policy.title, policy_set=policy.policy_set)
+
+
+def evaluate(case: Case, routes: list[Route], setting_policy: Policy | None) -> Evaluation:
+    """Judge primaries on their criteria, add-ons with the primary they serve, then the setting."""
+    results: dict[str, ServiceResult] = {}
+    for r in routes:
+        svc = r.service
+        base = {"code": svc.code, "system": svc.system, "description": svc.description, "levels": svc.levels,
+                "side": svc.side}
+        if r.policy is None:
+            results[svc.code] = ServiceResult(**base, determination=D.NO_APPLICABLE_POLICY,
+                                              reasons=["No policy in this set covers this service."])
+        elif not r.spec or not r.spec.add_on_to:
+            criteria = evaluate_tree(r.policy.criteria, case, svc)
+            results[svc.code] = ServiceResult(**base, determination=status_to_determination(criteria[0].status),
+                                              policy=_ref(r.policy), criteria=criteria)
+    for r in routes:
+        if r.policy is None or not r.spec or not r.spec.add_on_to:
+            continue
+        primaries = [results[c] for c in r.spec.add_on_to if c in results]
+        svc = r.service
+        base = {"code": svc.code, "system": svc.system, "description": svc.description, "levels": svc.levels,
+                "side": svc.side, "policy": _ref(r.policy)}
+        if primaries:
+            best = combine([p.determination for p in primaries], best=True)
+            served = next(p for p in primaries if p.determination == best)
+            results[svc.code] = ServiceResult(**base, determination=best, serves=served.code,
+                                              reasons=[f"Judged with the primary procedure {served.code} it serves."])
+        else:
+            results[svc.code] = ServiceResult(
+                **base, determination=D.INSUFFICIENT_INFORMATION,
+                reasons=[f"An add-on code: document the primary procedure it serves ({', '.join(r.spec.add_on_to)})."],
+            )
+    services = [results[r.service.code] for r in routes]
+    setting = _setting(case, services, setting_policy)
+    return Evaluation(services, setting, overall(services, setting))
+
+
+def _setting(case: Case, services: list[ServiceResult], policy: Policy | None) -> SettingResult | None:
+    judged = [s for s in services if s.policy is not None]
+    if policy is None or not judged:
+        return None
+    criteria = evaluate_tree(policy.criteria, case, None)
+    recommended = "inpatient" if criteria[0].status == "met" else "outpatient"
+    requested = case.setting.requested if case.setting else None
+    result = SettingResult(requested=requested, recommended=recommended, policy=_ref(policy), criteria=criteria,
+                           length_of_stay_days=case.setting.length_of_stay_days if case.setting else None)
+    if requested is None:
+        return result
+    procedures = overall(judged, None)
+    if procedures in (D.NOT_MEDICALLY_NECESSARY, D.INSUFFICIENT_INFORMATION):
+        result.determination = procedures
+        result.reasons = ["The setting follows the procedure, which is not yet approvable."]
+    elif requested == "outpatient":
+        result.determination = D.MEDICALLY_NECESSARY
+        result.reasons = ["An outpatient setting is the least intensive appropriate setting."]
+    else:
+        result.determination = status_to_determination(criteria[0].status)
+    return result

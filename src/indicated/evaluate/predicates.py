@@ -1,0 +1,119 @@
+"""Declared predicates checked against a Case; each returns a status and the spans that decided it.
+
+A predicate never guesses: an undocumented element is ``unknown`` unless the policy declared the
+predicate closed-world (red flags, contraindications), where silence means absent.
+"""
+
+from __future__ import annotations
+
+from functools import singledispatch
+
+from indicated.evaluate.logic import MET, NOT_MET, UNKNOWN
+from indicated.extract.summary import CARE_GROUP
+from indicated.kb.schema import AgeCheck, CareCheck, FindingCheck, LevelCountCheck, ServiceCheck, SymptomDurationCheck
+from indicated.models import Case, Finding, RequestedService, Span, Status
+
+Outcome = tuple[Status, list[Span]]
+
+
+def _spans(findings: list[Finding]) -> list[Span]:
+    seen: dict[tuple[int, int], Span] = {}
+    for f in findings:
+        for s in f.evidence:
+            seen.setdefault((s.start, s.end), s)
+    return list(seen.values())
+
+
+@singledispatch
+def check(predicate: object, case: Case, service: RequestedService | None) -> Outcome:
+    raise TypeError(f"no evaluator for {type(predicate).__name__}")  # pragma: no cover - schema forbids it
+
+
+@check.register
+def _finding(p: FindingCheck, case: Case, service: RequestedService | None) -> Outcome:
+    relevant = [
+        f for f in case.findings
+        if f.concept in p.concepts and not f.hypothetical and (p.include_historical or not f.historical)
+    ]
+    present = [f for f in relevant if f.status == "present"]
+    wanted_levels = set(service.levels) if service and p.at_service_level else set()
+
+    def at_level(f: Finding) -> bool:
+        return not wanted_levels or not f.levels or bool(wanted_levels & set(f.levels))
+
+    def value_state(f: Finding) -> Status:
+        if p.values is not None:
+            if f.value is None:
+                return UNKNOWN
+            if not any(v.lower() in f.value.lower() for v in p.values):
+                return NOT_MET
+        if p.min_number is not None or p.max_number is not None:
+            if f.number is None:
+                return UNKNOWN
+            if p.min_number is not None and f.number < p.min_number:
+                return NOT_MET
+            if p.max_number is not None and f.number > p.max_number:
+                return NOT_MET
+        return MET
+
+    fits = [f for f in present if at_level(f) and value_state(f) == MET]
+    if fits:
+        return MET, _spans(fits)
+    if p.world == "open" and any(at_level(f) and value_state(f) == UNKNOWN for f in present):
+        return UNKNOWN, _spans(present)
+    if present:
+        return NOT_MET, _spans(present)
+    absent = [f for f in relevant if f.status == "absent"]
+    if absent:
+        return NOT_MET, _spans(absent)
+    if p.world == "open" and any(f.status == "possible" for f in relevant):
+        return UNKNOWN, _spans([f for f in relevant if f.status == "possible"])
+    return (NOT_MET if p.world == "closed" else UNKNOWN), []
+
+
+@check.register
+def _care(p: CareCheck, case: Case, service: RequestedService | None) -> Outcome:
+    care = [f for f in case.findings if f.concept in CARE_GROUP and not f.hypothetical]
+    tried = [f for f in care if f.status == "present"]
+    modalities = {f.concept for f in tried if f.concept != "conservative_care_general"}
+    weeks = case.conservative_care_weeks
+    if weeks is not None and tried:
+        enough = weeks >= p.min_weeks and max(len(modalities), 1) >= p.min_modalities
+        return (MET if enough else NOT_MET), _spans([f for f in tried if f.weeks] or tried)
+    if tried:
+        return UNKNOWN, _spans(tried)
+    declined = [f for f in care if f.status == "absent"]
+    return (NOT_MET, _spans(declined)) if declined else (UNKNOWN, [])
+
+
+def _range(value: float | None, lo: float | None, hi: float | None) -> Status:
+    if value is None:
+        return UNKNOWN
+    ok = (lo is None or value >= lo) and (hi is None or value <= hi)
+    return MET if ok else NOT_MET
+
+
+@check.register
+def _symptoms(p: SymptomDurationCheck, case: Case, service: RequestedService | None) -> Outcome:
+    spans = [s for f in case.findings if f.weeks and f.concept in {"radicular_pain", "axial_back_pain",
+             "neurogenic_claudication"} for s in f.evidence]
+    return _range(case.symptom_weeks, p.min_weeks, None), spans
+
+
+@check.register
+def _age(p: AgeCheck, case: Case, service: RequestedService | None) -> Outcome:
+    return _range(case.age, p.min, p.max), []
+
+
+@check.register
+def _levels(p: LevelCountCheck, case: Case, service: RequestedService | None) -> Outcome:
+    levels = (service.levels if service and service.levels else None) or case.levels
+    return _range(len(levels) if levels else None, p.min, p.max), []
+
+
+@check.register
+def _service(p: ServiceCheck, case: Case, service: RequestedService | None) -> Outcome:
+    hits = [s for s in case.services if s.code in p.codes]
+    return (MET if hits else NOT_MET), [e for s in hits for e in s.evidence]
+
+

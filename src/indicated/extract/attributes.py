@@ -1,0 +1,220 @@
+"""Attributes of a mention read from the words around it: side, levels, value, duration, response.
+
+Each reader looks only inside the mention's sentence, so a value can never leak from one
+statement to another.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+
+from indicated.extract import patterns as pt
+
+SIDE_RE = re.compile(
+    r"\b(?P<w>bilateral(?:ly)?|bilat|both legs|both lower extremities|left|right|BLE|LLE|RLE|L(?=\s+(?:leg|L\d|S1|EHL))|R(?=\s+(?:leg|L\d|S1|EHL)))\b",
+)
+_SIDES = {"bilateral": "bilateral", "bilaterally": "bilateral", "bilat": "bilateral", "both legs": "bilateral",
+          "both lower extremities": "bilateral", "ble": "bilateral", "left": "left", "lle": "left", "l": "left",
+          "right": "right", "rle": "right", "r": "right"}
+
+FAILED_RE = re.compile(
+    r"\b(?:fail\w*|no (?:lasting |significant |meaningful |sustained )?(?:relief|benefit|improvement)|without (?:lasting |significant )?"
+    r"(?:relief|benefit|improvement)|did not (?:help|improve)|unsuccessful|refractory|ineffective|persistent|despite)\b",
+    re.IGNORECASE,
+)
+TEMPORARY_RE = re.compile(r"\b(?:temporary|transient|short[- ]lived|brief|weeks? of relief|days? of relief)\b", re.IGNORECASE)
+PARTIAL_RE = re.compile(r"\bpartial(?:ly)?\b", re.IGNORECASE)
+
+
+def side(text: str, start: int, end: int, lo: int, hi: int) -> str | None:
+    """The laterality word nearest the mention at [start, end) within [lo, hi)."""
+    best: tuple[int, str] | None = None
+    for m in SIDE_RE.finditer(text, max(lo, start - 60), min(hi, end + 30)):
+        dist = start - m.end() if m.end() <= start else m.start() - end
+        if m.start() >= start and m.end() <= end:
+            dist = -1
+        if best is None or dist < best[0]:
+            best = (dist, _SIDES[m.group("w").lower()])
+    return best[1] if best else None
+
+
+def segments_near(text: str, start: int, end: int, lo: int, hi: int, stop: int | None = None) -> list[str]:
+    """Segments named after the mention (up to ``stop``), else the nearest one named before it."""
+    mentions = [m for m in pt.levels(text[lo:hi]) if m.segments]
+    after = [s for m in mentions if end - lo <= m.start < (stop or hi) - lo for s in m.segments]
+    inside = [s for m in mentions if start - lo <= m.start < end - lo for s in m.segments]
+    if inside or after:
+        return list(dict.fromkeys(inside + after))
+    before = [m for m in mentions if m.end <= start - lo]
+    return list(before[-1].segments) if before else []
+
+
+def response(sentence: str) -> str | None:
+    if TEMPORARY_RE.search(sentence):
+        return "temporary"
+    if PARTIAL_RE.search(sentence):
+        return "partial"
+    if FAILED_RE.search(sentence):
+        return "failed"
+    return None
+
+
+_GAP_AFTER = re.compile(r"^[\s,:(-]*(?:for|x|×|over|lasting|trial of|times|of|at least|approximately|about|~)?\s*$", re.IGNORECASE)
+_GAP_SYMPTOM = re.compile(r"^\s*(?:of|with|history of)?\s*(?:[\w/-]+\s+){0,4}$", re.IGNORECASE)
+
+
+def duration_after(text: str, end: int, hi: int, window: int = 25) -> pt.Duration | None:
+    """A duration written right after a mention: "PT x 6 wks", "PT for 8 weeks"."""
+    for d in pt.durations(text[end : min(hi, end + window + 20)]):
+        if _GAP_AFTER.match(text[end : end + d.start]):
+            return d
+    return None
+
+
+def duration_before(text: str, start: int, lo: int, blockers: list[tuple[int, int]], max_gap: int = 140) -> pt.Duration | None:
+    """The nearest duration before a mention, unless a blocking mention stands between them."""
+    found = [d for d in pt.durations(text[lo:start]) if start - (lo + d.end) <= max_gap]
+    if not found:
+        return None
+    d = found[-1]
+    d_end = lo + d.end
+    if any(d_end <= b0 < start for b0, _ in blockers):
+        return None
+    return d
+
+
+def symptom_duration(text: str, start: int, end: int, lo: int, hi: int) -> float | None:
+    """Weeks a symptom has lasted: "3 months of left leg pain", "leg pain for 10 months", "x 6 wks"."""
+    before = pt.durations(text[lo:start])
+    if before and _GAP_SYMPTOM.match(text[lo + before[-1].end : start]):
+        return before[-1].weeks
+    after = duration_after(text, end, hi, window=30)
+    return after.weeks if after else None
+
+
+# --- values ---------------------------------------------------------------------------------
+
+Value = tuple[str | None, float | None]
+_SEVERITY = re.compile(r"\b(mild(?:ly)?|mild[- ]to[- ]moderate|moderate(?:ly)?|moderate[- ]to[- ]severe|severe(?:ly)?|critical|marked|significant|high[- ]grade)\b", re.IGNORECASE)
+_HERNIATION = [("sequestration", r"sequest|free fragment|migrated fragment"), ("extrusion", r"extru"), ("protrusion", r"protru")]
+_SLIP_GRADE = re.compile(r"\bgrade\s*(?P<g>IV|III|II|I|[1-4])\b|\b(?P<g2>IV|III|II|I|[1-4])\s*(?:°\s*)?(?:degenerative\s+|isthmic\s+)?(?:spondylolisthesis|anterolisthesis|listhesis|slip)", re.IGNORECASE)
+_ROMAN = {"i": 1, "ii": 2, "iii": 3, "iv": 4}
+_MM = re.compile(r"(\d+(?:\.\d+)?)\s*(?:mm|millimet)", re.IGNORECASE)
+_DEG = re.compile(r"(\d+(?:\.\d+)?)\s*(?:degrees?|°)", re.IGNORECASE)
+_AFTER_KEY = r"\s*(?:of|is|was|:|=)?\s*(-?\s*\d+(?:\.\d+)?)"
+
+
+def _keyed_number(key: str) -> Callable[[str, str], Value]:
+    rx = re.compile(key + _AFTER_KEY, re.IGNORECASE)
+
+    def read(mention: str, window: str) -> Value:
+        m = rx.search(mention) or rx.search(window)
+        if not m:
+            return None, None
+        n = float(m.group(1).replace(" ", ""))
+        return m.group(1).replace(" ", ""), n
+
+    return read
+
+
+def _grade(mention: str, window: str) -> Value:
+    found = pt.grades(mention) or pt.grades(window)
+    if not found:
+        return None, None
+    weakest = min(found, key=lambda g: g[1])
+    return weakest[0].text.replace(" ", ""), weakest[1]
+
+
+def _herniation(mention: str, window: str) -> Value:
+    for name, rx in _HERNIATION:
+        if re.search(rx, mention, re.IGNORECASE):
+            return name, None
+    for name, rx in _HERNIATION:
+        if re.search(rx, window, re.IGNORECASE):
+            return name, None
+    return None, None
+
+
+def _stenosis(mention: str, window: str) -> Value:
+    m = _SEVERITY.search(mention) or _SEVERITY.search(window[-40:])
+    return (m.group(1).lower() if m else None), None
+
+
+def _slip(mention: str, window: str) -> Value:
+    m = _SLIP_GRADE.search(mention + " " + window)
+    kind = re.search(r"\b(degenerative|isthmic|spondylolytic|lytic|pars)\b", mention + " " + window, re.IGNORECASE)
+    parts = []
+    grade = None
+    if m:
+        g = (m.group("g") or m.group("g2")).lower()
+        grade = float(_ROMAN.get(g, g))
+        parts.append(f"grade {int(grade)}")
+    pct = pt.percents(window)
+    if pct:
+        parts.append(f"{int(pct[0])}% slip")
+    mm = _MM.search(window)
+    if mm:
+        parts.append(f"{mm.group(1)} mm")
+    if kind:
+        parts.append("isthmic" if kind.group(1).lower() in {"isthmic", "spondylolytic", "lytic", "pars"} else "degenerative")
+    return (" ".join(parts) or None), grade
+
+
+def _motion(mention: str, window: str) -> Value:
+    m = _MM.search(mention) or _MM.search(window)
+    if m:
+        return f"{m.group(1)} mm", float(m.group(1))
+    d = _DEG.search(mention) or _DEG.search(window)
+    return (f"{d.group(1)} degrees", float(d.group(1))) if d else (None, None)
+
+
+def _degrees(mention: str, window: str) -> Value:
+    d = _DEG.search(mention) or _DEG.search(window)
+    return (f"{d.group(1)} degrees", float(d.group(1))) if d else (None, None)
+
+
+def _provocative(mention: str, window: str) -> Value:
+    m = re.search(r"\b(\w+)\s*(?:of|out of|/)\s*(\w+)\b(?:\s+\w+){0,4}?\s+(?:provocative|provocation|tests?|maneuvers)", window, re.IGNORECASE)
+    m = m or re.search(r"\b(\w+)\s+(?:positive\s+)?(?:SI joint\s+)?(?:provocative|provocation)\s+(?:tests?|maneuvers)", window, re.IGNORECASE)
+    n = pt.number(m.group(1)) if m else None
+    if n is None:
+        named = re.findall(r"thigh thrust|compression|distraction|FABER|Patrick|Gaenslen|sacral thrust", window, re.IGNORECASE)
+        n = float(len({x.lower() for x in named})) if named else None
+    return (f"{int(n)} positive" if n is not None else None), n
+
+
+def _block(mention: str, window: str) -> Value:
+    pct = pt.percents(window)
+    if not pct:
+        return None, None
+    return ", ".join(f"{int(p)}%" for p in pct), min(pct)
+
+
+VALUE_READERS: dict[str, Callable[[str, str], Value]] = {
+    "motor_weakness": _grade,
+    "disc_herniation": _herniation,
+    "spinal_stenosis": _stenosis,
+    "spondylolisthesis": _slip,
+    "dynamic_instability": _motion,
+    "scoliosis": _degrees,
+    "sagittal_imbalance": _keyed_number(r"\b(?:SVA|sagittal vertical axis)(?:\s+of)?"),
+    "osteoporosis": _keyed_number(r"\bT[- ]?score"),
+    "bmi": _keyed_number(r"\b(?:BMI|body mass index)"),
+    "diabetes": _keyed_number(r"\b(?:HbA1c|hemoglobin A1c|haemoglobin A1c|A1c|glycated hemoglobin)"),
+    "si_provocative_tests": _provocative,
+    "si_diagnostic_block": _block,
+}
+
+
+def value(concept: str, mention: str, window: str) -> Value:
+    reader = VALUE_READERS.get(concept)
+    return reader(mention, window) if reader else (None, None)
+
+
+def block_count(window: str) -> int | None:
+    m = re.search(r"\b(two|2|both|second|dual|comparative|confirmatory|three|3)\b", window, re.IGNORECASE)
+    if m:
+        return 3 if m.group(1).lower() in {"three", "3"} else 2
+    m = re.search(r"\b(one|single|a|an|1)\b", window, re.IGNORECASE)
+    return 1 if m else None

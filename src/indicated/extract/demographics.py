@@ -1,0 +1,37 @@
+"""Age and sex as notes write them: "38-year-old woman", "55F", "45 y/o male", "age 61"."""
+
+from __future__ import annotations
+
+import re
+
+AGE_RE = re.compile(
+    r"\b(?P<a>\d{1,3})\s*(?:-|\s)?(?:years?|yrs?|yo|y/o|y\.o\.)(?:[- ]old)?\b"
+    r"|\b(?P<b>\d{1,3})\s*(?P<sx>[MF])\b"
+    r"|\b(?:age|aged)\s*:?\s*(?P<c>\d{1,3})\b",
+    re.IGNORECASE,
+)
+FEMALE_RE = re.compile(r"\b(?:woman|female|lady|girl|she|her|mrs|ms)\b", re.IGNORECASE)
+MALE_RE = re.compile(r"\b(?:man|male|gentleman|boy|he|his|him|mr)\b", re.IGNORECASE)
+
+
+def age_and_sex(text: str) -> tuple[int | None, str | None]:
+    age: int | None = None
+    sex: str | None = None
+    for m in AGE_RE.finditer(text):
+        if m.group("b") and not m.group(0)[-1].isupper():
+            continue  # "55f" without capital is too ambiguous
+        if m.group("a") and re.match(r"\s*(?:ago|of|since|history)\b", text[m.end() : m.end() + 10], re.IGNORECASE):
+            continue  # "2 years ago", "10 years of pain": a duration, not an age
+        if m.group("a") and not re.search(r"y/?o|y\.o\.|old", m.group(0), re.IGNORECASE):
+            continue
+        n = int(m.group("a") or m.group("b") or m.group("c"))
+        if 0 < n < 120:
+            age = n
+            if m.group("sx"):
+                sex = "female" if m.group("sx").upper() == "F" else "male"
+            break
+    if sex is None:
+        f, mm = len(FEMALE_RE.findall(text)), len(MALE_RE.findall(text))
+        if f != mm:
+            sex = "female" if f > mm else "male"
+    return age, sex

@@ -1,0 +1,122 @@
+"""Lexicon mentions -> Findings, with ConText status and the attributes around each mention."""
+
+from __future__ import annotations
+
+import re
+
+from indicated.extract import attributes as at
+from indicated.extract import patterns as pt
+from indicated.extract.nlp import PROC, TERM
+from indicated.kb.loader import Knowledge
+from indicated.models import Finding, Span
+
+LEVEL_GROUPS = {"imaging", "history"}
+SYMPTOMS = {"radicular_pain", "axial_back_pain", "neurogenic_claudication", "sensory_deficit", "motor_weakness"}
+_AGO = re.compile(r"\bago\b|\bpost[- ]?op\w*|\bafter (?:the )?surgery|\bsince (?:the )?surgery", re.IGNORECASE)
+
+
+def span(ent) -> Span:  # noqa: ANN001 - spaCy Span
+    return Span(text=ent.text, start=ent.start_char, end=ent.end_char)
+
+
+def status_of(ent, asserted: str) -> str:  # noqa: ANN001
+    if asserted == "absent" or ent._.is_negated:
+        return "absent"
+    return "possible" if ent._.is_uncertain else "present"
+
+
+def findings(doc, kb: Knowledge) -> list[Finding]:  # noqa: ANN001 - spaCy Doc
+    """One finding per concept mention; procedure mentions in the past become prior surgery."""
+    text = doc.text
+    ents = [e for e in doc.ents if not e._.is_family]
+    symptom_spans = [
+        (e.start_char, e.end_char)
+        for e in ents
+        if e.label_.startswith(TERM) and kb.lexicon.terms[int(e.label_[1:])].concept in SYMPTOMS
+    ]
+    out: list[Finding] = []
+    for ent in ents:
+        sent = ent.sent
+        lo, hi = sent.start_char, sent.end_char
+        if ent.label_.startswith(PROC):
+            prior = _prior_surgery(ent, kb, text, lo, hi)
+            if prior:
+                out.append(prior)
+            continue
+        term = kb.lexicon.terms[int(ent.label_[len(TERM):])]
+        for concept in (term.concept, *term.also):
+            out.append(_finding(concept, term.status, ent, kb, text, lo, hi, symptom_spans))
+    return out
+
+
+def _finding(concept, asserted, ent, kb, text, lo, hi, symptom_spans) -> Finding:  # noqa: ANN001
+    group = kb.concepts[concept].group
+    window = text[max(lo, ent.start_char - 60) : min(hi, ent.end_char + 60)]
+    value, number = at.value(concept, ent.text, window)
+    f = Finding(
+        concept=concept,
+        status=status_of(ent, asserted),
+        historical=bool(ent._.is_historical),
+        hypothetical=bool(ent._.is_hypothetical),
+        value=value,
+        number=number,
+        side=at.side(text, ent.start_char, ent.end_char, lo, hi),
+        levels=at.segments_near(text, ent.start_char, ent.end_char, lo, hi) if group in LEVEL_GROUPS else [],
+        evidence=[span(ent)],
+    )
+    if group == "conservative_care":
+        d = at.duration_after(text, ent.end_char, hi) or at.duration_before(text, ent.start_char, lo, symptom_spans)
+        f.weeks = d.weeks if d else None
+        f.count = pt.count_before(text[lo : ent.start_char])
+        f.response = at.response(text[lo:hi])
+    elif concept in SYMPTOMS | {"functional_limitation", "neurogenic_claudication"}:
+        f.weeks = at.symptom_duration(text, ent.start_char, ent.end_char, lo, hi)
+    elif concept == "si_diagnostic_block":
+        f.count = at.block_count(text[lo : ent.start_char])
+    elif concept == "relief_after_prior_surgery":
+        d = pt.durations(ent.text) or pt.durations(text[ent.end_char : min(hi, ent.end_char + 30)])
+        f.number = round(d[0].weeks * 12 / 52, 1) if d else None
+    elif concept == "prior_spine_surgery":
+        f.historical = True
+        f.number = _months_ago(text[lo:hi])
+    return f
+
+
+def _months_ago(sentence: str) -> float | None:
+    """"14 months ago", "2 years post-op": how long since the surgery, in months."""
+    for d in pt.durations(sentence):
+        if _AGO.match(sentence[d.end : d.end + 30].strip()) or _AGO.search(sentence[d.end : d.end + 12]):
+            return round(d.weeks * 12 / 52, 1)
+    return None
+
+
+_PAST = re.compile(r"\b(?:s/p|status post|h/o|history of|hx of|prior|previous|previously|underwent|had an?|"
+                   r"had (?:an? )?(?:L\d|S1)|following|after (?:an? |his |her )?)\b[^.;]{0,40}$", re.IGNORECASE)
+
+
+def _prior_surgery(ent, kb: Knowledge, text: str, lo: int, hi: int) -> Finding | None:  # noqa: ANN001
+    """A procedure named in the past tense ("s/p L4-5 TLIF") is history, not a request."""
+    if ent._.is_negated or ent._.is_hypothetical:
+        return None
+    if not is_prior(ent, text):
+        return None
+    proc = kb.procedures.terms[int(ent.label_[len(PROC):])]
+    return Finding(
+        concept="prior_spine_surgery",
+        historical=True,
+        value=f"{ent.text} ({kb.codes[proc.code].family.replace('_', ' ')})",
+        number=_months_ago(text[ent.end_char : hi]) or _months_ago(text[lo:hi]),
+        levels=at.segments_near(text, ent.start_char, ent.end_char, lo, hi),
+        side=at.side(text, ent.start_char, ent.end_char, lo, hi),
+        evidence=[span(ent)],
+    )
+
+
+def is_prior(ent, text: str) -> bool:  # noqa: ANN001
+    """Whether a procedure mention is past history rather than the request."""
+    sent = ent.sent
+    return bool(
+        ent._.is_historical
+        or _PAST.search(text[sent.start_char : ent.start_char])
+        or _months_ago(text[ent.end_char : sent.end_char])
+    )

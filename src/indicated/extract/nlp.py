@@ -1,0 +1,96 @@
+"""The medspaCy pipeline: a blank English tokenizer, sentence rules, our lexicon, ConText.
+
+Built once per process from the knowledge files. spaCy's rule ``sentencizer`` replaces medspaCy's
+PyRuSH splitter (about 8x faster here, see DESIGN.md), and a small rule adds breaks at blank lines
+and note headings ("Imaging:"), which the sentencizer alone misses.
+"""
+
+from __future__ import annotations
+
+import re
+from functools import lru_cache
+
+from indicated.kb.loader import Knowledge, bundled
+
+TERM = "T"  # entity label prefix: a lexicon term (index into lexicon.terms)
+PROC = "P"  # entity label prefix: a procedure term (index into procedures.terms)
+
+_HEADING = re.compile(r"^[A-Z][A-Za-z /&-]{1,30}:$")
+
+
+def _rule_for(label: str, phrase: str):  # noqa: ANN202 - medspaCy TargetRule
+    from medspacy.ner import TargetRule
+
+    if phrase.isupper() and " " not in phrase and len(phrase) <= 6:
+        # short abbreviations (PT, CES, DM) are case-sensitive: "pt" in notes means "patient"
+        return TargetRule(phrase, label, pattern=[{"TEXT": phrase}])
+    return TargetRule(phrase, label)
+
+
+def build(kb: Knowledge):  # noqa: ANN201 - spacy.Language
+    """A fresh pipeline for ``kb``; use :func:`pipeline` for the shared one."""
+    import spacy
+    from medspacy.context import ConTextRule
+    from medspacy.ner import TargetRule
+    from spacy.language import Language
+
+    if not Language.has_factory("indicated_note_breaks"):
+
+        @Language.component("indicated_note_breaks")
+        def note_breaks(doc):  # noqa: ANN001, ANN202
+            for i, tok in enumerate(doc[:-1]):
+                nxt = doc[i + 1]
+                if tok.is_space and ("\n\n" in tok.text or _HEADING.match(_line_start(doc, i + 1))):
+                    nxt.is_sent_start = True
+                elif tok.text in {"•", "-", "*"} and (i == 0 or "\n" in doc[i - 1].text_with_ws):
+                    tok.is_sent_start = True
+            return doc
+
+    nlp = spacy.blank("en")
+    nlp.add_pipe("sentencizer")
+    nlp.add_pipe("indicated_note_breaks")
+    matcher = nlp.add_pipe("medspacy_target_matcher")
+    rules = []
+    for i, term in enumerate(kb.lexicon.terms):
+        label = f"{TERM}{i}"
+        rules += [_rule_for(label, p) for p in term.phrases]
+        rules += [TargetRule(rx, label, pattern=rx) for rx in term.regex]
+    for i, proc in enumerate(kb.procedures.terms):
+        rules += [_rule_for(f"{PROC}{i}", p) for p in proc.phrases]
+    matcher.add(rules)
+
+    context = nlp.add_pipe("medspacy_context")
+    context.add(
+        [
+            ConTextRule(r.literal, r.category, direction=r.direction, pattern=r.pattern, max_scope=r.max_scope)
+            for r in kb.lexicon.context_rules
+        ]
+    )
+    return nlp
+
+
+def _line_start(doc, i: int) -> str:  # noqa: ANN001
+    """The text of the line that starts at token ``i``, up to its first colon."""
+    words = []
+    for tok in doc[i : i + 6]:
+        words.append(tok.text)
+        if tok.text == ":" or "\n" in tok.whitespace_:
+            break
+    return "".join(w if w == ":" else f" {w}" for w in words).strip().replace(" :", ":")
+
+
+@lru_cache(maxsize=1)
+def pipeline():  # noqa: ANN201 - spacy.Language
+    """The shared pipeline over the bundled knowledge, built on first use (about 1 s)."""
+    _quiet_loguru()
+    return build(bundled())
+
+
+def _quiet_loguru() -> None:
+    """medspaCy logs every match through loguru at DEBUG; keep stderr for our own messages."""
+    try:
+        from loguru import logger
+
+        logger.remove()
+    except ImportError:  # pragma: no cover - loguru is a medspaCy dependency
+        pass

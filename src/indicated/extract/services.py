@@ -1,0 +1,139 @@
+"""What the request asks for: billing codes, procedure words mapped to codes, and the setting.
+
+Explicit codes win: procedure words only add a code for a family (discectomy, fusion, ...) that
+no explicit code already covers, the way a coder reads "L4-5 laminectomy and fusion (22612)".
+When the text has request wording ("requested", "plan", "is ... medically necessary"), only
+procedures named in those sentences count, so history and differential mentions stay out.
+"""
+
+from __future__ import annotations
+
+import re
+
+from indicated.extract import attributes as at
+from indicated.extract.findings import is_prior, span
+from indicated.extract.nlp import PROC
+from indicated.extract.patterns import number
+from indicated.kb.loader import Knowledge
+from indicated.models import RequestedService, RequestedSetting, Span
+
+CODE_RE = re.compile(r"(?<![\d.\-/])(\d{5})(?![\d.%/]|\s*(?:mm|cm|mg|ml|ng|units?)\b)")
+CPT_CUE = re.compile(r"\b(?:CPT|HCPCS|code|codes)\b[^.\n]{0,15}$", re.IGNORECASE)
+REQUEST_CUE = re.compile(
+    r"\b(?:request\w*|plan\w*|propos\w*|schedul\w*|recommend\w*|candidate for|authori[sz]\w*|"
+    r"medically necessary|medical necessity|indicated|to undergo|would like|wishes to|seeking|seeks|"
+    r"consider\w*|offered|booked|pending|surgery:|procedure:|order\w*)\b|\?",
+    re.IGNORECASE,
+)
+INPATIENT_RE = re.compile(r"\b(?:inpatient|in-patient|admission|admit(?:ted)?|overnight stay|hospital stay|"
+                          r"hospitalization|\d+[- ]night stay)\b", re.IGNORECASE)
+OUTPATIENT_RE = re.compile(r"\b(?:outpatient|out-patient|same[- ]day|ambulatory|day surgery|day case|"
+                           r"surgery center|surgical center|23[- ]hour)\b", re.IGNORECASE)
+LOS_RE = re.compile(
+    r"\b(?P<n>\d+|one|two|three|four|five|six|seven)[- ](?:day|night)s?\b\s+(?:inpatient\s+)?(?:stay|admission|los|hospital)"
+    r"|\b(?:inpatient|admission|stay|LOS|length of stay)\b[^.\n]{0,20}?\b(?P<m>\d+|one|two|three|four|five)\s*(?:days?|nights?)\b",
+    re.IGNORECASE,
+)
+
+
+def requested_services(doc, kb: Knowledge) -> list[RequestedService]:  # noqa: ANN001 - spaCy Doc
+    text = doc.text
+    out: dict[str, RequestedService] = {}
+    for m in CODE_RE.finditer(text):
+        code = m.group(1)
+        if code in kb.codes or CPT_CUE.search(text[max(0, m.start() - 40) : m.start()]) or _in_code_list(text, m, kb):
+            if code in out:
+                continue
+            sent = doc.char_span(m.start(), m.end(), alignment_mode="expand")
+            lo, hi = (sent.sent.start_char, sent.sent.end_char) if sent is not None else (0, len(text))
+            known = kb.codes.get(code)
+            out[code] = RequestedService(
+                code=code,
+                system=known.system if known else "CPT",
+                description=known.description if known else "",
+                levels=at.segments_near(text, lo, lo, lo, hi),
+                side=at.side(text, m.start(), m.end(), lo, hi),
+                evidence=[Span(text=code, start=m.start(), end=m.end())],
+            )
+    covered = {kb.codes[c].family for c in out if c in kb.codes}
+    for code, svc in _from_words(doc, kb, covered).items():
+        out.setdefault(code, svc)
+    return list(out.values())
+
+
+def _in_code_list(text: str, m: re.Match[str], kb: Knowledge) -> bool:
+    """A five-digit number inside a parenthesised list that holds a known code is a code too."""
+    open_ = text.rfind("(", 0, m.start())
+    close = text.find(")", m.end())
+    if open_ < 0 or close < 0 or ")" in text[open_ : m.start()] or close - open_ > 80:
+        return False
+    return any(c in kb.codes for c in CODE_RE.findall(text[open_:close]))
+
+
+def _from_words(doc, kb: Knowledge, covered: set[str]) -> dict[str, RequestedService]:  # noqa: ANN001
+    text = doc.text
+    mentions = [e for e in doc.ents if e.label_.startswith(PROC) and not e._.is_negated and not e._.is_hypothetical]
+    mentions = [e for e in mentions if not is_prior(e, text)]
+    if any(REQUEST_CUE.search(e.sent.text) for e in mentions):
+        mentions = [e for e in mentions if REQUEST_CUE.search(e.sent.text)]
+    specific = {(e.sent.start, kb.codes[_term(e, kb).code].family) for e in mentions if not _term(e, kb).generic}
+    out: dict[str, RequestedService] = {}
+    for ent in mentions:
+        term = _term(ent, kb)
+        family = kb.codes[term.code].family
+        if family in covered or (term.generic and (ent.sent.start, family) in specific) or term.code in out:
+            continue
+        lo, hi = ent.sent.start_char, ent.sent.end_char
+        levels = at.segments_near(text, ent.start_char, ent.end_char, lo, hi, stop=_next_proc(ent, mentions))
+        side = at.side(text, ent.start_char, ent.end_char, lo, hi)
+        out[term.code] = _service(kb, term.code, levels[:1] if term.per_additional_level else levels, side, ent)
+        if term.per_additional_level and len(levels) > 1:
+            out[term.per_additional_level] = _service(kb, term.per_additional_level, levels[1:], side, ent)
+        if term.per_additional_level and levels:
+            out[term.code].levels = levels
+    return out
+
+
+def _term(ent, kb: Knowledge):  # noqa: ANN001, ANN202
+    return kb.procedures.terms[int(ent.label_[len(PROC):])]
+
+
+def _next_proc(ent, mentions) -> int | None:  # noqa: ANN001
+    later = [e.start_char for e in mentions if e.sent == ent.sent and e.start_char > ent.end_char]
+    return min(later) if later else None
+
+
+def _service(kb: Knowledge, code: str, levels: list[str], side: str | None, ent) -> RequestedService:  # noqa: ANN001
+    return RequestedService(
+        code=code,
+        description=kb.codes[code].description,
+        levels=levels,
+        side=side,  # type: ignore[arg-type]
+        evidence=[span(ent)],
+    )
+
+
+def requested_setting(doc) -> RequestedSetting | None:  # noqa: ANN001
+    """Inpatient or outpatient, as asked, with the length of stay when one is given."""
+    for sent in doc.sents:
+        s = sent.text
+        inp, outp = INPATIENT_RE.search(s), OUTPATIENT_RE.search(s)
+        m = inp or outp
+        if not m or re.search(r"\bno\s+(?:inpatient|admission)", s, re.IGNORECASE):
+            continue
+        if inp and outp:
+            m = min(inp, outp, key=lambda x: x.start())
+        kind = "inpatient" if m is inp else "outpatient"
+        los = LOS_RE.search(s)
+        days = None
+        if los:
+            days = number(los.group("n") or los.group("m"))
+            if kind == "outpatient" and days:
+                kind = "inpatient"
+        start = sent.start_char + m.start()
+        return RequestedSetting(
+            requested=kind,
+            length_of_stay_days=days,
+            evidence=[Span(text=m.group(0), start=start, end=start + len(m.group(0)))],
+        )
+    return None

@@ -1,0 +1,173 @@
+"""Load and validate the knowledge shipped in ``indicated/knowledge`` once per process.
+
+Loading checks each file against its schema and then the references between files (every concept
+a policy names is in the vocabulary, every citation is in the evidence library, every code is
+known), so a broken policy can never reach an assessment.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from functools import lru_cache
+from importlib import resources
+from importlib.abc import Traversable
+from pathlib import Path
+from typing import TypeVar
+
+import yaml
+from pydantic import BaseModel, ValidationError
+
+from indicated.errors import KnowledgeError
+from indicated.kb.schema import (
+    Code,
+    Concept,
+    EvidenceFile,
+    FindingCheck,
+    Lexicon,
+    Policy,
+    PolicyCases,
+    Procedures,
+    Source,
+    Vocabulary,
+)
+
+M = TypeVar("M", bound=BaseModel)
+
+
+@dataclass(frozen=True)
+class Knowledge:
+    """Everything the engine knows, validated and indexed."""
+
+    concepts: dict[str, Concept]
+    lexicon: Lexicon
+    codes: dict[str, Code]
+    procedures: Procedures
+    sources: dict[str, Source]
+    policies: dict[str, Policy]
+    policy_files: dict[str, str] = field(default_factory=dict)
+
+    def policy_sets(self) -> list[str]:
+        return sorted({p.policy_set for p in self.policies.values()})
+
+    def policies_in(self, policy_set: str) -> list[Policy]:
+        return [p for p in self.policies.values() if p.policy_set == policy_set]
+
+
+def parse(model: type[M], data: object, where: str) -> M:
+    """Validate ``data`` as ``model``; the error names the file and the key path of each problem."""
+    try:
+        return model.model_validate(data)
+    except ValidationError as exc:
+        problems = "; ".join(
+            f"{'.'.join(str(p) for p in err['loc']) or '(top level)'}: {err['msg']}"
+            for err in exc.errors()
+        )
+        raise KnowledgeError(f"{where}: {problems}") from exc
+
+
+def read_yaml(path: Traversable | Path, where: str | None = None) -> object:
+    where = where or str(path)
+    try:
+        return yaml.safe_load(path.read_text(encoding="utf-8"))
+    except yaml.YAMLError as exc:
+        raise KnowledgeError(f"{where}: not valid YAML: {exc}") from exc
+    except OSError as exc:
+        raise KnowledgeError(f"{where}: cannot read: {exc}") from exc
+
+
+def _yaml_files(folder: Traversable) -> list[Traversable]:
+    return sorted((f for f in folder.iterdir() if f.name.endswith(".yaml")), key=lambda f: f.name)
+
+
+def load(root: Traversable | Path | None = None) -> Knowledge:
+    """Read a knowledge folder (the bundled one by default) and check it whole."""
+    root = root or resources.files("indicated") / "knowledge"
+    vocab = parse(Vocabulary, read_yaml(root / "vocabulary.yaml"), "vocabulary.yaml")
+    lexicon = parse(Lexicon, read_yaml(root / "lexicon.yaml"), "lexicon.yaml")
+    procedures = parse(Procedures, read_yaml(root / "procedures.yaml"), "procedures.yaml")
+
+    sources: dict[str, Source] = {}
+    for f in _yaml_files(root / "evidence"):
+        where = f"evidence/{f.name}"
+        for src in parse(EvidenceFile, read_yaml(f, where), where).references:
+            if src.id in sources:
+                raise KnowledgeError(f"{where}: references.{src.id}: duplicate reference id")
+            sources[src.id] = src
+
+    policies: dict[str, Policy] = {}
+    files: dict[str, str] = {}
+    for f in _yaml_files(root / "policies"):
+        if f.name.endswith(".cases.yaml"):
+            continue
+        where = f"policies/{f.name}"
+        policy = parse(Policy, read_yaml(f, where), where)
+        if policy.id in policies:
+            raise KnowledgeError(f"{where}: id: duplicate policy id {policy.id!r}")
+        policies[policy.id] = policy
+        files[policy.id] = f.name
+
+    kb = Knowledge(
+        concepts={c.id: c for c in vocab.concepts},
+        lexicon=lexicon,
+        codes={c.code: c for c in procedures.codes},
+        procedures=procedures,
+        sources=sources,
+        policies=policies,
+        policy_files=files,
+    )
+    _check_references(kb)
+    return kb
+
+
+def _check_references(kb: Knowledge) -> None:
+    for i, term in enumerate(kb.lexicon.terms):
+        for concept in (term.concept, *term.also):
+            if concept not in kb.concepts:
+                raise KnowledgeError(f"lexicon.yaml: terms.{i}: unknown concept {concept!r}")
+    for i, term in enumerate(kb.procedures.terms):
+        for code in filter(None, (term.code, term.per_additional_level)):
+            if code not in kb.codes:
+                raise KnowledgeError(f"procedures.yaml: terms.{i}: unknown code {code!r}")
+    for pid, policy in kb.policies.items():
+        where = f"policies/{kb.policy_files[pid]}"
+        seen: set[str] = set()
+        for node in policy.criteria.walk():
+            if node.id in seen:
+                raise KnowledgeError(f"{where}: criteria.{node.id}: duplicate criterion id")
+            seen.add(node.id)
+            for ref in node.cite:
+                if ref not in kb.sources:
+                    raise KnowledgeError(f"{where}: criteria.{node.id}.cite: unknown reference {ref!r}")
+            if isinstance(node.check, FindingCheck):
+                for concept in node.check.concepts:
+                    if concept not in kb.concepts:
+                        raise KnowledgeError(
+                            f"{where}: criteria.{node.id}.check.concepts: unknown concept {concept!r}"
+                        )
+        codes = {s.code for s in policy.services}
+        for s in policy.services:
+            if s.code not in kb.codes:
+                raise KnowledgeError(f"{where}: services.{s.code}: unknown code")
+            for primary in s.add_on_to:
+                if primary not in codes:
+                    raise KnowledgeError(
+                        f"{where}: services.{s.code}.add_on_to: {primary!r} is not a service of this policy"
+                    )
+
+
+def load_policy_cases(root: Traversable | Path | None = None) -> dict[str, PolicyCases]:
+    """The named example cases that sit beside each policy, keyed by policy id."""
+    root = root or resources.files("indicated") / "knowledge"
+    out: dict[str, PolicyCases] = {}
+    for f in _yaml_files(root / "policies"):
+        if f.name.endswith(".cases.yaml"):
+            where = f"policies/{f.name}"
+            suite = parse(PolicyCases, read_yaml(f, where), where)
+            out[suite.policy] = suite
+    return out
+
+
+@lru_cache(maxsize=1)
+def bundled() -> Knowledge:
+    """The bundled knowledge, parsed once per process."""
+    return load()

@@ -1,0 +1,265 @@
+"""Schemas of the knowledge files, so a typo in a policy fails at load time, not at review time.
+
+Every model forbids unknown keys. Criteria are trees of ``all`` / ``any`` / ``at_least`` / ``not``
+nodes over declared predicates (``check``); no string in a policy is ever evaluated as code.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+
+
+# --- vocabulary and lexicon -------------------------------------------------------------------
+
+class Concept(Strict):
+    id: str
+    label: str
+    plain: str
+    group: Literal["symptom", "exam", "imaging", "history", "conservative_care", "risk", "si_joint"]
+    description: str = ""
+
+
+class Vocabulary(Strict):
+    version: str
+    concepts: list[Concept]
+
+
+class Term(Strict):
+    """Words that name a concept; ``status`` lets a phrase assert absence ("normal strength")."""
+
+    concept: str
+    also: list[str] = Field(default_factory=list)
+    phrases: list[str] = Field(default_factory=list)
+    regex: list[str] = Field(default_factory=list)
+    status: Literal["present", "absent"] = "present"
+    value: str | None = None
+
+    @model_validator(mode="after")
+    def _has_words(self) -> Term:
+        if not self.phrases and not self.regex:
+            raise ValueError("a term needs phrases or regex")
+        return self
+
+
+class ContextRule(Strict):
+    """A medspaCy ConText modifier of our own, added to its defaults."""
+
+    literal: str
+    category: Literal[
+        "NEGATED_EXISTENCE", "POSSIBLE_EXISTENCE", "HISTORICAL", "HYPOTHETICAL", "FAMILY"
+    ]
+    direction: Literal["FORWARD", "BACKWARD", "BIDIRECTIONAL", "TERMINATE", "PSEUDO"] = "FORWARD"
+    pattern: str | list[dict[str, object]] | None = None
+    max_scope: int | None = None
+
+
+class Lexicon(Strict):
+    version: str
+    terms: list[Term]
+    context_rules: list[ContextRule] = Field(default_factory=list)
+
+
+class Code(Strict):
+    """A billing code we know; descriptions are our own words, not CPT descriptors."""
+
+    code: str
+    system: Literal["CPT", "HCPCS"] = "CPT"
+    description: str
+    family: str
+    add_on: bool = False
+
+
+class ProcedureTerm(Strict):
+    """Procedure wording a coder would bill as ``code`` (plus ``per_additional_level`` per extra segment).
+
+    ``generic`` words ("fusion", "decompression") yield to a specific term of the same family in
+    the same sentence ("TLIF ... fusion" is one interbody fusion, not two procedures).
+    """
+
+    phrases: list[str]
+    code: str
+    per_additional_level: str | None = None
+    generic: bool = False
+    region: Literal["lumbar", "thoracic", "cervical", "sacroiliac", "any"] = "lumbar"
+
+
+class Procedures(Strict):
+    version: str
+    codes: list[Code]
+    terms: list[ProcedureTerm]
+
+
+# --- evidence ---------------------------------------------------------------------------------
+
+class Statement(Strict):
+    id: str
+    text: str
+
+
+class Source(Strict):
+    id: str
+    kind: Literal["guideline", "payer_policy", "coverage_determination", "study", "review"]
+    title: str
+    issuer: str
+    year: int | None = Field(default=None, ge=1950, le=2100)
+    identifiers: dict[Literal["pmid", "doi", "url"], str] = Field(default_factory=dict)
+    verified: str = ""
+    topics: list[str] = Field(default_factory=list)
+    statements: list[Statement] = Field(default_factory=list)
+
+
+class EvidenceFile(Strict):
+    references: list[Source]
+
+
+# --- policies ---------------------------------------------------------------------------------
+
+class FindingCheck(Strict):
+    """A finding of one of ``concepts`` is present (current, not hypothetical) and fits the limits.
+
+    ``world`` is the principle of DESIGN.md: ``open`` makes an unmentioned fact *unknown* (a
+    documentation request); ``closed`` makes it *absent* (red flags, contraindications).
+    """
+
+    type: Literal["finding"]
+    concepts: list[str] = Field(min_length=1)
+    world: Literal["open", "closed"]
+    min_number: float | None = None
+    max_number: float | None = None
+    values: list[str] | None = None
+    at_service_level: bool = False
+    include_historical: bool = False
+
+
+class CareCheck(Strict):
+    """Conservative care tried for at least ``min_weeks`` (concurrent treatments not added up)."""
+
+    type: Literal["conservative_care"]
+    min_weeks: float = Field(gt=0)
+    min_modalities: int = Field(default=1, ge=1)
+
+
+class SymptomDurationCheck(Strict):
+    type: Literal["symptom_duration"]
+    min_weeks: float = Field(gt=0)
+
+
+class AgeCheck(Strict):
+    type: Literal["age"]
+    min: int | None = None
+    max: int | None = None
+
+
+class LevelCountCheck(Strict):
+    """Number of motion segments treated (the service's levels, else the case's)."""
+
+    type: Literal["level_count"]
+    min: int | None = None
+    max: int | None = None
+
+
+class ServiceCheck(Strict):
+    """One of ``codes`` is among the requested services (used by setting policies)."""
+
+    type: Literal["service"]
+    codes: list[str] = Field(min_length=1)
+
+
+Check = Annotated[
+    FindingCheck | CareCheck | SymptomDurationCheck | AgeCheck | LevelCountCheck | ServiceCheck,
+    Field(discriminator="type"),
+]
+
+
+class AtLeast(Strict):
+    n: int = Field(ge=1)
+    of: list[Node] = Field(min_length=1)
+
+
+class Node(Strict):
+    """A criterion: exactly one of ``all``, ``any``, ``at_least``, ``not`` or ``check``."""
+
+    id: str
+    statement: str
+    plain: str = ""
+    to_document: str = ""
+    cite: list[str] = Field(default_factory=list)
+    all: list[Node] | None = None
+    any: list[Node] | None = None
+    at_least: AtLeast | None = None
+    not_: Node | None = Field(default=None, alias="not")
+    check: Check | None = None
+
+    @model_validator(mode="after")
+    def _one_kind(self) -> Node:
+        kinds = [k for k in ("all", "any", "at_least", "not_", "check") if getattr(self, k) is not None]
+        if len(kinds) != 1:
+            raise ValueError(
+                f"criterion {self.id!r} needs exactly one of all/any/at_least/not/check, got {kinds or 'none'}"
+            )
+        return self
+
+    @property
+    def logic(self) -> str:
+        for k in ("all", "any", "at_least", "check"):
+            if getattr(self, k) is not None:
+                return k
+        return "not"
+
+    @property
+    def children(self) -> list[Node]:
+        if self.all is not None:
+            return self.all
+        if self.any is not None:
+            return self.any
+        if self.at_least is not None:
+            return self.at_least.of
+        if self.not_ is not None:
+            return [self.not_]
+        return []
+
+    def walk(self):  # noqa: ANN201 - generator of Node
+        yield self
+        for child in self.children:
+            yield from child.walk()
+
+
+class PolicyService(Strict):
+    code: str
+    add_on_to: list[str] = Field(default_factory=list)
+
+
+class Policy(Strict):
+    id: str
+    version: str
+    title: str
+    policy_set: str = Field(alias="set")
+    kind: Literal["procedure", "setting"] = "procedure"
+    follows: str
+    services: list[PolicyService] = Field(default_factory=list)
+    criteria: Node
+    pitfalls: list[str] = Field(default_factory=list)
+    strengthen: list[str] = Field(default_factory=list)
+    related_questions: list[str] = Field(default_factory=list)
+
+
+class PolicyCase(Strict):
+    """A named example that pins a policy's behaviour (OPA style: the policy sits beside its tests)."""
+
+    name: str
+    text: str
+    determination: str
+    services: dict[str, str] = Field(default_factory=dict)
+    setting: str | None = None
+    criteria: dict[str, Literal["met", "not_met", "unknown"]] = Field(default_factory=dict)
+
+
+class PolicyCases(Strict):
+    policy: str
+    cases: list[PolicyCase] = Field(min_length=1)

@@ -1,0 +1,161 @@
+"""Typed data that flows through the pipeline: Case in, Assessment out.
+
+Field names follow the JSON output contract of DESIGN.md exactly, because external checks and
+other systems read that JSON; extra fields are additive only.
+"""
+
+from __future__ import annotations
+
+from enum import Enum
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+Status = Literal["met", "not_met", "unknown"]
+FindingStatus = Literal["present", "absent", "possible"]
+Side = Literal["left", "right", "bilateral"]
+SettingKind = Literal["inpatient", "outpatient"]
+
+
+class Determination(str, Enum):
+    """Outcomes a service, a setting or a whole request can receive."""
+
+    MEDICALLY_NECESSARY = "medically_necessary"
+    PARTIALLY_MEDICALLY_NECESSARY = "partially_medically_necessary"
+    NOT_MEDICALLY_NECESSARY = "not_medically_necessary"
+    INSUFFICIENT_INFORMATION = "insufficient_information"
+    NO_APPLICABLE_POLICY = "no_applicable_policy"
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class Span(_Model):
+    """Words of the record, with offsets such that ``source[start:end] == text``."""
+
+    text: str
+    start: int = Field(ge=0)
+    end: int = Field(ge=0)
+
+
+class Finding(_Model):
+    """One clinical fact about the patient, with the words that state it."""
+
+    concept: str
+    status: FindingStatus = "present"
+    historical: bool = False
+    hypothetical: bool = False
+    value: str | None = None
+    number: float | None = None
+    levels: list[str] = Field(default_factory=list)
+    side: Side | None = None
+    weeks: float | None = None
+    count: int | None = None
+    response: str | None = None
+    evidence: list[Span] = Field(default_factory=list)
+
+
+class RequestedService(_Model):
+    """A procedure the request asks for, as a coder would bill it."""
+
+    code: str
+    system: str = "CPT"
+    description: str = ""
+    levels: list[str] = Field(default_factory=list)
+    side: Side | None = None
+    evidence: list[Span] = Field(default_factory=list)
+
+
+class RequestedSetting(_Model):
+    """Where the request asks for the procedure to be done, and for how long."""
+
+    requested: SettingKind
+    length_of_stay_days: float | None = None
+    evidence: list[Span] = Field(default_factory=list)
+
+
+class Case(_Model):
+    """Everything the engine knows about one request, each fact traceable to the record."""
+
+    text: str = ""
+    age: int | None = Field(default=None, ge=0, le=130)
+    sex: Literal["female", "male"] | None = None
+    levels: list[str] = Field(default_factory=list)
+    conservative_care_weeks: float | None = None
+    symptom_weeks: float | None = None
+    findings: list[Finding] = Field(default_factory=list)
+    services: list[RequestedService] = Field(default_factory=list)
+    setting: RequestedSetting | None = None
+
+
+class PolicyRef(_Model):
+    id: str
+    version: str
+    title: str = ""
+    policy_set: str = ""
+
+
+class CriterionResult(_Model):
+    """A criterion node after evaluation; ``depth`` and ``parent`` keep the tree readable."""
+
+    id: str
+    status: Status
+    statement: str
+    plain: str = ""
+    to_document: str = ""
+    depth: int = 0
+    parent: str | None = None
+    logic: str = "check"
+    evidence: list[Span] = Field(default_factory=list)
+    citations: list[int] = Field(default_factory=list)
+    sources: list[str] = Field(default_factory=list)
+
+
+class ServiceResult(_Model):
+    code: str
+    system: str = "CPT"
+    description: str = ""
+    levels: list[str] = Field(default_factory=list)
+    side: Side | None = None
+    determination: Determination
+    policy: PolicyRef | None = None
+    serves: str | None = None
+    reasons: list[str] = Field(default_factory=list)
+    criteria: list[CriterionResult] = Field(default_factory=list)
+
+
+class SettingResult(_Model):
+    requested: SettingKind | None = None
+    recommended: SettingKind
+    determination: Determination | None = None
+    length_of_stay_days: float | None = None
+    policy: PolicyRef | None = None
+    reasons: list[str] = Field(default_factory=list)
+    criteria: list[CriterionResult] = Field(default_factory=list)
+
+
+class Reference(_Model):
+    n: int
+    id: str
+    kind: str
+    title: str
+    issuer: str
+    year: int | None = None
+    identifiers: dict[str, str] = Field(default_factory=dict)
+
+
+class Assessment(_Model):
+    """The determination article's content, before any rendering."""
+
+    determination: Determination
+    summary: str = ""
+    services: list[ServiceResult] = Field(default_factory=list)
+    setting: SettingResult | None = None
+    case: Case
+    missing_information: list[str] = Field(default_factory=list)
+    would_change: list[str] = Field(default_factory=list)
+    references: list[Reference] = Field(default_factory=list)
+    related_questions: list[str] = Field(default_factory=list)
+    policy_set: str = "clinical"
+    engine_version: str = ""

@@ -1,0 +1,39 @@
+"""The whole pipeline in one call: text or Case -> Assessment."""
+
+from __future__ import annotations
+
+from importlib.metadata import PackageNotFoundError, version
+
+from indicated.errors import InputError
+from indicated.evaluate import evaluate
+from indicated.explain import explain
+from indicated.kb.loader import Knowledge, bundled
+from indicated.models import Assessment, Case
+from indicated.route import route, setting_policy
+
+DEFAULT_POLICY_SET = "clinical"
+
+
+def engine_version() -> str:
+    try:
+        return version("indicated")
+    except PackageNotFoundError:  # pragma: no cover - running from a source tree
+        return "0+unknown"
+
+
+def assess(case: str | Case, *, policy_set: str = DEFAULT_POLICY_SET, kb: Knowledge | None = None) -> Assessment:
+    """Assess one case given as text or as an already structured :class:`Case`.
+
+    >>> assess("Is an L5-S1 microdiscectomy medically necessary for sciatica?").determination.value
+    'insufficient_information'
+    """
+    kb = kb or bundled()
+    if policy_set not in kb.policy_sets():
+        raise InputError(f"unknown policy set {policy_set!r}; choose one of: {', '.join(kb.policy_sets())}")
+    if isinstance(case, str):
+        from indicated.extract import extract
+
+        case = extract(case, kb=kb)
+    routes = route(case, kb, policy_set=policy_set)
+    evaluation = evaluate(case, routes, setting_policy(kb, policy_set))
+    return explain(case, evaluation, kb, policy_set=policy_set, version=engine_version())

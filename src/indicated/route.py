@@ -1,0 +1,37 @@
+"""route: requested services -> the policy of the chosen set that covers each of them."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from indicated.kb.loader import Knowledge
+from indicated.kb.schema import Policy, PolicyService
+from indicated.models import Case, RequestedService
+
+__all__ = ["Route", "route"]
+
+
+@dataclass(frozen=True)
+class Route:
+    service: RequestedService
+    policy: Policy | None
+    spec: PolicyService | None
+
+
+def route(case: Case, kb: Knowledge, *, policy_set: str = "clinical") -> list[Route]:
+    """Pair each requested service with its policy; a service no policy covers gets ``None``."""
+    by_code: dict[str, tuple[Policy, PolicyService]] = {}
+    for policy in kb.policies_in(policy_set):
+        if policy.kind != "procedure":
+            continue
+        for spec in policy.services:
+            by_code.setdefault(spec.code, (policy, spec))
+    routes = []
+    for svc in case.services:
+        policy, spec = by_code.get(svc.code, (None, None))
+        routes.append(Route(svc, policy, spec))
+    return routes
+
+
+def setting_policy(kb: Knowledge, policy_set: str) -> Policy | None:
+    return next((p for p in kb.policies_in(policy_set) if p.kind == "setting"), None)
