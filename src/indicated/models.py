@@ -6,7 +6,7 @@ other systems read that JSON; extra fields are additive only.
 
 from __future__ import annotations
 
-from enum import Enum
+from enum import StrEnum
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -17,7 +17,7 @@ Side = Literal["left", "right", "bilateral"]
 SettingKind = Literal["inpatient", "outpatient"]
 
 
-class Determination(str, Enum):
+class Determination(StrEnum):
     """Outcomes a service, a setting or a whole request can receive."""
 
     MEDICALLY_NECESSARY = "medically_necessary"

@@ -31,30 +31,51 @@ def evaluate(case: Case, routes: list[Route], setting_policy: Policy | None) -> 
     results: dict[str, ServiceResult] = {}
     for r in routes:
         svc = r.service
-        base = {"code": svc.code, "system": svc.system, "description": svc.description, "levels": svc.levels,
-                "side": svc.side}
+        base = {
+            "code": svc.code,
+            "system": svc.system,
+            "description": svc.description,
+            "levels": svc.levels,
+            "side": svc.side,
+        }
         if r.policy is None:
-            results[svc.code] = ServiceResult(**base, determination=D.NO_APPLICABLE_POLICY,
-                                              reasons=["No policy in this set covers this service."])
+            results[svc.code] = ServiceResult(
+                **base, determination=D.NO_APPLICABLE_POLICY, reasons=["No policy in this set covers this service."]
+            )
         elif not r.spec or not r.spec.add_on_to:
             criteria = evaluate_tree(r.policy.criteria, case, svc)
-            results[svc.code] = ServiceResult(**base, determination=status_to_determination(criteria[0].status),
-                                              policy=_ref(r.policy), criteria=criteria)
+            results[svc.code] = ServiceResult(
+                **base,
+                determination=status_to_determination(criteria[0].status),
+                policy=_ref(r.policy),
+                criteria=criteria,
+            )
     for r in routes:
         if r.policy is None or not r.spec or not r.spec.add_on_to:
             continue
         primaries = [results[c] for c in r.spec.add_on_to if c in results]
         svc = r.service
-        base = {"code": svc.code, "system": svc.system, "description": svc.description, "levels": svc.levels,
-                "side": svc.side, "policy": _ref(r.policy)}
+        base = {
+            "code": svc.code,
+            "system": svc.system,
+            "description": svc.description,
+            "levels": svc.levels,
+            "side": svc.side,
+            "policy": _ref(r.policy),
+        }
         if primaries:
             best = combine([p.determination for p in primaries], best=True)
             served = next(p for p in primaries if p.determination == best)
-            results[svc.code] = ServiceResult(**base, determination=best, serves=served.code,
-                                              reasons=[f"Judged with the primary procedure {served.code} it serves."])
+            results[svc.code] = ServiceResult(
+                **base,
+                determination=best,
+                serves=served.code,
+                reasons=[f"Judged with the primary procedure {served.code} it serves."],
+            )
         else:
             results[svc.code] = ServiceResult(
-                **base, determination=D.INSUFFICIENT_INFORMATION,
+                **base,
+                determination=D.INSUFFICIENT_INFORMATION,
                 reasons=[f"An add-on code: document the primary procedure it serves ({', '.join(r.spec.add_on_to)})."],
             )
     services = [results[r.service.code] for r in routes]
@@ -69,8 +90,13 @@ def _setting(case: Case, services: list[ServiceResult], policy: Policy | None) -
     criteria = evaluate_tree(policy.criteria, case, None)
     recommended = "inpatient" if criteria[0].status == "met" else "outpatient"
     requested = case.setting.requested if case.setting else None
-    result = SettingResult(requested=requested, recommended=recommended, policy=_ref(policy), criteria=criteria,
-                           length_of_stay_days=case.setting.length_of_stay_days if case.setting else None)
+    result = SettingResult(
+        requested=requested,
+        recommended=recommended,
+        policy=_ref(policy),
+        criteria=criteria,
+        length_of_stay_days=case.setting.length_of_stay_days if case.setting else None,
+    )
     if requested is None:
         return result
     procedures = overall(judged, None)

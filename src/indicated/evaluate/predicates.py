@@ -32,7 +32,8 @@ def check(predicate: object, case: Case, service: RequestedService | None) -> Ou
 @check.register
 def _finding(p: FindingCheck, case: Case, service: RequestedService | None) -> Outcome:
     relevant = [
-        f for f in case.findings
+        f
+        for f in case.findings
         if f.concept in p.concepts and not f.hypothetical and (p.include_historical or not f.historical)
     ]
     present = [f for f in relevant if f.status == "present"]
@@ -95,8 +96,12 @@ def _range(value: float | None, lo: float | None, hi: float | None) -> Status:
 
 @check.register
 def _symptoms(p: SymptomDurationCheck, case: Case, service: RequestedService | None) -> Outcome:
-    spans = [s for f in case.findings if f.weeks and f.concept in {"radicular_pain", "axial_back_pain",
-             "neurogenic_claudication"} for s in f.evidence]
+    spans = [
+        s
+        for f in case.findings
+        if f.weeks and f.concept in {"radicular_pain", "axial_back_pain", "neurogenic_claudication"}
+        for s in f.evidence
+    ]
     return _range(case.symptom_weeks, p.min_weeks, None), spans
 
 
@@ -115,5 +120,3 @@ def _levels(p: LevelCountCheck, case: Case, service: RequestedService | None) ->
 def _service(p: ServiceCheck, case: Case, service: RequestedService | None) -> Outcome:
     hits = [s for s in case.services if s.code in p.codes]
     return (MET if hits else NOT_MET), [e for s in hits for e in s.evidence]
-
-

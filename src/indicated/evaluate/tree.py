@@ -33,7 +33,7 @@ def evaluate_tree(
     return [root, *(r for c in children for r in c)]
 
 
-def _result(node: Node, status: Status, evidence, depth: int, parent: str | None) -> CriterionResult:  # noqa: ANN001
+def _result(node: Node, status: Status, evidence, depth: int, parent: str | None) -> CriterionResult:
     return CriterionResult(
         id=node.id,
         status=status,

@@ -50,8 +50,15 @@ def explain(case: Case, evaluation: Evaluation, kb: Knowledge, *, policy_set: st
 
 def _reference(kb: Knowledge, ref: str, n: int) -> Reference:
     src = kb.sources[ref]
-    return Reference(n=n, id=src.id, kind=src.kind, title=src.title, issuer=src.issuer, year=src.year,
-                     identifiers=dict(src.identifiers))
+    return Reference(
+        n=n,
+        id=src.id,
+        kind=src.kind,
+        title=src.title,
+        issuer=src.issuer,
+        year=src.year,
+        identifiers=dict(src.identifiers),
+    )
 
 
 def leaves(criteria: list[CriterionResult], status: str) -> list[CriterionResult]:
@@ -72,7 +79,9 @@ def leaves(criteria: list[CriterionResult], status: str) -> list[CriterionResult
 def _gaps(ev: Evaluation) -> tuple[list[str], list[str]]:
     missing: dict[str, None] = {}
     change: dict[str, None] = {}
-    judged: list[tuple[Determination | None, list[CriterionResult]]] = [(s.determination, s.criteria) for s in ev.services]
+    judged: list[tuple[Determination | None, list[CriterionResult]]] = [
+        (s.determination, s.criteria) for s in ev.services
+    ]
     if ev.setting is not None:
         judged.append((ev.setting.determination, ev.setting.criteria))
     for det, criteria in judged:
@@ -104,8 +113,10 @@ def summary(ev: Evaluation) -> str:
             unknown = [c.statement.rstrip(".") for c in leaves(s.criteria, "unknown")][:3]
             reasons.append(f"{s.code}: not documented: " + "; ".join(unknown).lower())
     if ev.setting is not None and ev.setting.determination is not None:
-        reasons.append(f"{ev.setting.requested} setting: {ev.setting.determination.value.replace('_', ' ')}"
-                       f" (recommended: {ev.setting.recommended})")
+        reasons.append(
+            f"{ev.setting.requested} setting: {ev.setting.determination.value.replace('_', ' ')}"
+            f" (recommended: {ev.setting.recommended})"
+        )
     return text + (" " + ". ".join(r[0].upper() + r[1:] for r in reasons) + "." if reasons else "")
 
 

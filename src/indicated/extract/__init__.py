@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 from indicated.extract.demographics import age_and_sex
 from indicated.extract.findings import findings
 from indicated.extract.nlp import pipeline
@@ -16,11 +18,11 @@ __all__ = ["extract"]
 def extract(text: str, *, kb: Knowledge | None = None) -> Case:
     """Read one case text into a Case (deterministic: same text, same Case)."""
     kb = kb or bundled()
-    doc = pipeline()(text)
+    doc = pipeline()(unwrap(text))
     facts = findings(doc, kb)
     services = requested_services(doc, kb)
     age, sex = age_and_sex(text)
-    return Case(
+    case = Case(
         text=text,
         age=age,
         sex=sex,
@@ -31,3 +33,24 @@ def extract(text: str, *, kb: Knowledge | None = None) -> Case:
         services=services,
         setting=requested_setting(doc),
     )
+    return _respan(case, text)
+
+
+_WRAPPED = re.compile(r"(?<=[^\n])\r?\n(?=[ \t]*[^\s•*\-])(?![ \t]*[A-Z][A-Za-z /&-]{1,30}:)")
+
+
+def unwrap(text: str) -> str:
+    """Join hard-wrapped lines ("physical\\ntherapy") so phrases match, keeping every offset.
+
+    Blank lines, bullets and "Heading:" lines still start a new statement.
+    """
+    return _WRAPPED.sub(lambda m: " " * len(m.group(0)), text)
+
+
+def _respan(case: Case, text: str) -> Case:
+    """Evidence quotes the record exactly as written, line breaks included."""
+    spans = [e for f in case.findings for e in f.evidence] + [e for s in case.services for e in s.evidence]
+    spans += case.setting.evidence if case.setting else []
+    for span in spans:
+        span.text = text[span.start : span.end]
+    return case

@@ -14,16 +14,29 @@ from indicated.extract import patterns as pt
 SIDE_RE = re.compile(
     r"\b(?P<w>bilateral(?:ly)?|bilat|both legs|both lower extremities|left|right|BLE|LLE|RLE|L(?=\s+(?:leg|L\d|S1|EHL))|R(?=\s+(?:leg|L\d|S1|EHL)))\b",
 )
-_SIDES = {"bilateral": "bilateral", "bilaterally": "bilateral", "bilat": "bilateral", "both legs": "bilateral",
-          "both lower extremities": "bilateral", "ble": "bilateral", "left": "left", "lle": "left", "l": "left",
-          "right": "right", "rle": "right", "r": "right"}
+_SIDES = {
+    "bilateral": "bilateral",
+    "bilaterally": "bilateral",
+    "bilat": "bilateral",
+    "both legs": "bilateral",
+    "both lower extremities": "bilateral",
+    "ble": "bilateral",
+    "left": "left",
+    "lle": "left",
+    "l": "left",
+    "right": "right",
+    "rle": "right",
+    "r": "right",
+}
 
 FAILED_RE = re.compile(
     r"\b(?:fail\w*|no (?:lasting |significant |meaningful |sustained )?(?:relief|benefit|improvement)|without (?:lasting |significant )?"
     r"(?:relief|benefit|improvement)|did not (?:help|improve)|unsuccessful|refractory|ineffective|persistent|despite)\b",
     re.IGNORECASE,
 )
-TEMPORARY_RE = re.compile(r"\b(?:temporary|transient|short[- ]lived|brief|weeks? of relief|days? of relief)\b", re.IGNORECASE)
+TEMPORARY_RE = re.compile(
+    r"\b(?:temporary|transient|short[- ]lived|brief|weeks? of relief|days? of relief)\b", re.IGNORECASE
+)
 PARTIAL_RE = re.compile(r"\bpartial(?:ly)?\b", re.IGNORECASE)
 
 
@@ -60,7 +73,9 @@ def response(sentence: str) -> str | None:
     return None
 
 
-_GAP_AFTER = re.compile(r"^[\s,:(-]*(?:for|x|×|over|lasting|trial of|times|of|at least|approximately|about|~)?\s*$", re.IGNORECASE)
+_GAP_AFTER = re.compile(
+    r"^[\s,:(-]*(?:for|x|×|over|lasting|trial of|times|of|at least|approximately|about|~)?\s*$", re.IGNORECASE
+)
 _GAP_SYMPTOM = re.compile(r"^\s*(?:of|with|history of)?\s*(?:[\w/-]+\s+){0,4}$", re.IGNORECASE)
 
 
@@ -72,7 +87,9 @@ def duration_after(text: str, end: int, hi: int, window: int = 25) -> pt.Duratio
     return None
 
 
-def duration_before(text: str, start: int, lo: int, blockers: list[tuple[int, int]], max_gap: int = 140) -> pt.Duration | None:
+def duration_before(
+    text: str, start: int, lo: int, blockers: list[tuple[int, int]], max_gap: int = 140
+) -> pt.Duration | None:
     """The nearest duration before a mention, unless a blocking mention stands between them."""
     found = [d for d in pt.durations(text[lo:start]) if start - (lo + d.end) <= max_gap]
     if not found:
@@ -96,9 +113,19 @@ def symptom_duration(text: str, start: int, end: int, lo: int, hi: int) -> float
 # --- values ---------------------------------------------------------------------------------
 
 Value = tuple[str | None, float | None]
-_SEVERITY = re.compile(r"\b(mild(?:ly)?|mild[- ]to[- ]moderate|moderate(?:ly)?|moderate[- ]to[- ]severe|severe(?:ly)?|critical|marked|significant|high[- ]grade)\b", re.IGNORECASE)
-_HERNIATION = [("sequestration", r"sequest|free fragment|migrated fragment"), ("extrusion", r"extru"), ("protrusion", r"protru")]
-_SLIP_GRADE = re.compile(r"\bgrade\s*(?P<g>IV|III|II|I|[1-4])\b|\b(?P<g2>IV|III|II|I|[1-4])\s*(?:°\s*)?(?:degenerative\s+|isthmic\s+)?(?:spondylolisthesis|anterolisthesis|listhesis|slip)", re.IGNORECASE)
+_SEVERITY = re.compile(
+    r"\b(mild(?:ly)?|mild[- ]to[- ]moderate|moderate(?:ly)?|moderate[- ]to[- ]severe|severe(?:ly)?|critical|marked|significant|high[- ]grade)\b",
+    re.IGNORECASE,
+)
+_HERNIATION = [
+    ("sequestration", r"sequest|free fragment|migrated fragment"),
+    ("extrusion", r"extru"),
+    ("protrusion", r"protru"),
+]
+_SLIP_GRADE = re.compile(
+    r"\bgrade\s*(?P<g>IV|III|II|I|[1-4])\b|\b(?P<g2>IV|III|II|I|[1-4])\s*(?:°\s*)?(?:degenerative\s+|isthmic\s+)?(?:spondylolisthesis|anterolisthesis|listhesis|slip)",
+    re.IGNORECASE,
+)
 _ROMAN = {"i": 1, "ii": 2, "iii": 3, "iv": 4}
 _MM = re.compile(r"(\d+(?:\.\d+)?)\s*(?:mm|millimet)", re.IGNORECASE)
 _DEG = re.compile(r"(\d+(?:\.\d+)?)\s*(?:degrees?|°)", re.IGNORECASE)
@@ -157,7 +184,9 @@ def _slip(mention: str, window: str) -> Value:
     if mm:
         parts.append(f"{mm.group(1)} mm")
     if kind:
-        parts.append("isthmic" if kind.group(1).lower() in {"isthmic", "spondylolytic", "lytic", "pars"} else "degenerative")
+        parts.append(
+            "isthmic" if kind.group(1).lower() in {"isthmic", "spondylolytic", "lytic", "pars"} else "degenerative"
+        )
     return (" ".join(parts) or None), grade
 
 
@@ -175,11 +204,21 @@ def _degrees(mention: str, window: str) -> Value:
 
 
 def _provocative(mention: str, window: str) -> Value:
-    m = re.search(r"\b(\w+)\s*(?:of|out of|/)\s*(\w+)\b(?:\s+\w+){0,4}?\s+(?:provocative|provocation|tests?|maneuvers)", window, re.IGNORECASE)
-    m = m or re.search(r"\b(\w+)\s+(?:positive\s+)?(?:SI joint\s+)?(?:provocative|provocation)\s+(?:tests?|maneuvers)", window, re.IGNORECASE)
+    m = re.search(
+        r"\b(\w+)\s*(?:of|out of|/)\s*(\w+)\b(?:\s+\w+){0,4}?\s+(?:provocative|provocation|tests?|maneuvers)",
+        window,
+        re.IGNORECASE,
+    )
+    m = m or re.search(
+        r"\b(\w+)\s+(?:positive\s+)?(?:SI joint\s+)?(?:provocative|provocation)\s+(?:tests?|maneuvers)",
+        window,
+        re.IGNORECASE,
+    )
     n = pt.number(m.group(1)) if m else None
     if n is None:
-        named = re.findall(r"thigh thrust|compression|distraction|FABER|Patrick|Gaenslen|sacral thrust", window, re.IGNORECASE)
+        named = re.findall(
+            r"thigh thrust|compression|distraction|FABER|Patrick|Gaenslen|sacral thrust", window, re.IGNORECASE
+        )
         n = float(len({x.lower() for x in named})) if named else None
     return (f"{int(n)} positive" if n is not None else None), n
 

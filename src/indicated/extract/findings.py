@@ -15,17 +15,18 @@ SYMPTOMS = {"radicular_pain", "axial_back_pain", "neurogenic_claudication", "sen
 _AGO = re.compile(r"\bago\b|\bpost[- ]?op\w*|\bafter (?:the )?surgery|\bsince (?:the )?surgery", re.IGNORECASE)
 
 
-def span(ent) -> Span:  # noqa: ANN001 - spaCy Span
+def span(ent) -> Span:
     return Span(text=ent.text, start=ent.start_char, end=ent.end_char)
 
 
-def status_of(ent, asserted: str) -> str:  # noqa: ANN001
+def status_of(ent, asserted: str) -> str:
+    """Absent when negated; "possible" when uncertain or hypothetical (never asserted as a fact)."""
     if asserted == "absent" or ent._.is_negated:
         return "absent"
-    return "possible" if ent._.is_uncertain else "present"
+    return "possible" if ent._.is_uncertain or ent._.is_hypothetical else "present"
 
 
-def findings(doc, kb: Knowledge) -> list[Finding]:  # noqa: ANN001 - spaCy Doc
+def findings(doc, kb: Knowledge) -> list[Finding]:
     """One finding per concept mention; procedure mentions in the past become prior surgery."""
     text = doc.text
     ents = [e for e in doc.ents if not e._.is_family]
@@ -43,13 +44,13 @@ def findings(doc, kb: Knowledge) -> list[Finding]:  # noqa: ANN001 - spaCy Doc
             if prior:
                 out.append(prior)
             continue
-        term = kb.lexicon.terms[int(ent.label_[len(TERM):])]
+        term = kb.lexicon.terms[int(ent.label_[len(TERM) :])]
         for concept in (term.concept, *term.also):
             out.append(_finding(concept, term.status, ent, kb, text, lo, hi, symptom_spans))
     return out
 
 
-def _finding(concept, asserted, ent, kb, text, lo, hi, symptom_spans) -> Finding:  # noqa: ANN001
+def _finding(concept, asserted, ent, kb, text, lo, hi, symptom_spans) -> Finding:
     group = kb.concepts[concept].group
     window = text[max(lo, ent.start_char - 60) : min(hi, ent.end_char + 60)]
     value, number = at.value(concept, ent.text, window)
@@ -83,24 +84,27 @@ def _finding(concept, asserted, ent, kb, text, lo, hi, symptom_spans) -> Finding
 
 
 def _months_ago(sentence: str) -> float | None:
-    """"14 months ago", "2 years post-op": how long since the surgery, in months."""
+    """ "14 months ago", "2 years post-op": how long since the surgery, in months."""
     for d in pt.durations(sentence):
         if _AGO.match(sentence[d.end : d.end + 30].strip()) or _AGO.search(sentence[d.end : d.end + 12]):
             return round(d.weeks * 12 / 52, 1)
     return None
 
 
-_PAST = re.compile(r"\b(?:s/p|status post|h/o|history of|hx of|prior|previous|previously|underwent|had an?|"
-                   r"had (?:an? )?(?:L\d|S1)|following|after (?:an? |his |her )?)\b[^.;]{0,40}$", re.IGNORECASE)
+_PAST = re.compile(
+    r"\b(?:s/p|status post|h/o|history of|hx of|prior|previous|previously|underwent|had an?|"
+    r"had (?:an? )?(?:L\d|S1)|following|after (?:an? |his |her )?)\b[^.;]{0,40}$",
+    re.IGNORECASE,
+)
 
 
-def _prior_surgery(ent, kb: Knowledge, text: str, lo: int, hi: int) -> Finding | None:  # noqa: ANN001
+def _prior_surgery(ent, kb: Knowledge, text: str, lo: int, hi: int) -> Finding | None:
     """A procedure named in the past tense ("s/p L4-5 TLIF") is history, not a request."""
     if ent._.is_negated or ent._.is_hypothetical:
         return None
     if not is_prior(ent, text):
         return None
-    proc = kb.procedures.terms[int(ent.label_[len(PROC):])]
+    proc = kb.procedures.terms[int(ent.label_[len(PROC) :])]
     return Finding(
         concept="prior_spine_surgery",
         historical=True,
@@ -112,7 +116,7 @@ def _prior_surgery(ent, kb: Knowledge, text: str, lo: int, hi: int) -> Finding |
     )
 
 
-def is_prior(ent, text: str) -> bool:  # noqa: ANN001
+def is_prior(ent, text: str) -> bool:
     """Whether a procedure mention is past history rather than the request."""
     sent = ent.sent
     return bool(

@@ -18,7 +18,7 @@ PROC = "P"  # entity label prefix: a procedure term (index into procedures.terms
 _HEADING = re.compile(r"^[A-Z][A-Za-z /&-]{1,30}:$")
 
 
-def _rule_for(label: str, phrase: str):  # noqa: ANN202 - medspaCy TargetRule
+def _rule_for(label: str, phrase: str):
     from medspacy.ner import TargetRule
 
     if phrase.isupper() and " " not in phrase and len(phrase) <= 6:
@@ -27,7 +27,7 @@ def _rule_for(label: str, phrase: str):  # noqa: ANN202 - medspaCy TargetRule
     return TargetRule(phrase, label)
 
 
-def build(kb: Knowledge):  # noqa: ANN201 - spacy.Language
+def build(kb: Knowledge):
     """A fresh pipeline for ``kb``; use :func:`pipeline` for the shared one."""
     import spacy
     from medspacy.context import ConTextRule
@@ -37,7 +37,7 @@ def build(kb: Knowledge):  # noqa: ANN201 - spacy.Language
     if not Language.has_factory("indicated_note_breaks"):
 
         @Language.component("indicated_note_breaks")
-        def note_breaks(doc):  # noqa: ANN001, ANN202
+        def note_breaks(doc):
             for i, tok in enumerate(doc[:-1]):
                 nxt = doc[i + 1]
                 if tok.is_space and ("\n\n" in tok.text or _HEADING.match(_line_start(doc, i + 1))):
@@ -69,7 +69,7 @@ def build(kb: Knowledge):  # noqa: ANN201 - spacy.Language
     return nlp
 
 
-def _line_start(doc, i: int) -> str:  # noqa: ANN001
+def _line_start(doc, i: int) -> str:
     """The text of the line that starts at token ``i``, up to its first colon."""
     words = []
     for tok in doc[i : i + 6]:
@@ -80,7 +80,7 @@ def _line_start(doc, i: int) -> str:  # noqa: ANN001
 
 
 @lru_cache(maxsize=1)
-def pipeline():  # noqa: ANN201 - spacy.Language
+def pipeline():
     """The shared pipeline over the bundled knowledge, built on first use (about 1 s)."""
     _quiet_loguru()
     return build(bundled())

@@ -11,10 +11,32 @@ import re
 from dataclasses import dataclass
 
 WORD_NUMBERS = {
-    "a": 1, "an": 1, "one": 1, "single": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6,
-    "seven": 7, "eight": 8, "nine": 9, "ten": 10, "eleven": 11, "twelve": 12, "fifteen": 15,
-    "eighteen": 18, "twenty": 20, "several": 3, "a few": 3, "few": 3, "couple": 2, "a couple of": 2,
-    "both": 2, "once": 1, "twice": 2,
+    "a": 1,
+    "an": 1,
+    "one": 1,
+    "single": 1,
+    "two": 2,
+    "three": 3,
+    "four": 4,
+    "five": 5,
+    "six": 6,
+    "seven": 7,
+    "eight": 8,
+    "nine": 9,
+    "ten": 10,
+    "eleven": 11,
+    "twelve": 12,
+    "fifteen": 15,
+    "eighteen": 18,
+    "twenty": 20,
+    "several": 3,
+    "a few": 3,
+    "few": 3,
+    "couple": 2,
+    "a couple of": 2,
+    "both": 2,
+    "once": 1,
+    "twice": 2,
 }
 _NUM = r"(?:\d+(?:\.\d+)?|" + "|".join(sorted((re.escape(w) for w in WORD_NUMBERS), key=len, reverse=True)) + ")"
 
@@ -44,7 +66,10 @@ class Duration(Match):
 
 _UNIT = r"(?P<unit>days?|d|weeks?|wks?|wk|w|months?|mos?|mo|mths?|years?|yrs?|yr|y)"
 DURATION_RE = re.compile(
-    r"(?:\b(?:x|×|for)\s*)?(?<![\d/])(?<![A-WYZa-wyz])(?P<n>" + _NUM + r"(?:\s*(?:-|to|–)\s*\d+)?)\s*(?:\+\s*)?(?:-|\s)?" + _UNIT
+    r"(?:\b(?:x|×|for)\s*)?(?<![\d/])(?<![A-WYZa-wyz])(?P<n>"
+    + _NUM
+    + r"(?:\s*(?:-|to|–)\s*\d+)?)\s*(?:\+\s*)?(?:-|\s)?"
+    + _UNIT
     + r"(?![\w/])",
     re.IGNORECASE,
 )
@@ -93,7 +118,7 @@ COMPACT_RE = re.compile(r"(?<![A-Za-z0-9])([CL])([1-7])(S?)(\d)(?![A-Za-z0-9])",
 
 
 def _compact(text: str) -> tuple[str, ...]:
-    """"L45" or "L5S1": two adjacent vertebrae written without a separator."""
+    """ "L45" or "L5S1": two adjacent vertebrae written without a separator."""
     m = COMPACT_RE.fullmatch(text)
     if not m:
         return ()

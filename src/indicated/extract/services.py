@@ -17,7 +17,7 @@ from indicated.extract.patterns import number
 from indicated.kb.loader import Knowledge
 from indicated.models import RequestedService, RequestedSetting, Span
 
-CODE_RE = re.compile(r"(?<![\d.\-/])(\d{5})(?![\d.%/]|\s*(?:mm|cm|mg|ml|ng|units?)\b)")
+CODE_RE = re.compile(r"(?<![\d.\-/])(\d{5})(?!\.\d|[\d%/]|\s*(?:mm|cm|mg|ml|ng|units?)\b)")
 CPT_CUE = re.compile(r"\b(?:CPT|HCPCS|code|codes)\b[^.\n]{0,15}$", re.IGNORECASE)
 REQUEST_CUE = re.compile(
     r"\b(?:request\w*|plan\w*|propos\w*|schedul\w*|recommend\w*|candidate for|authori[sz]\w*|"
@@ -25,10 +25,16 @@ REQUEST_CUE = re.compile(
     r"consider\w*|offered|booked|pending|surgery:|procedure:|order\w*)\b|\?",
     re.IGNORECASE,
 )
-INPATIENT_RE = re.compile(r"\b(?:inpatient|in-patient|admission|admit(?:ted)?|overnight stay|hospital stay|"
-                          r"hospitalization|\d+[- ]night stay)\b", re.IGNORECASE)
-OUTPATIENT_RE = re.compile(r"\b(?:outpatient|out-patient|same[- ]day|ambulatory|day surgery|day case|"
-                           r"surgery center|surgical center|23[- ]hour)\b", re.IGNORECASE)
+INPATIENT_RE = re.compile(
+    r"\b(?:inpatient|in-patient|admission|admit(?:ted)?|overnight stay|hospital stay|"
+    r"hospitalization|\d+[- ]night stay)\b",
+    re.IGNORECASE,
+)
+OUTPATIENT_RE = re.compile(
+    r"\b(?:outpatient|out-patient|same[- ]day|ambulatory|day surgery|day case|"
+    r"surgery center|surgical center|23[- ]hour)\b",
+    re.IGNORECASE,
+)
 LOS_RE = re.compile(
     r"\b(?P<n>\d+|one|two|three|four|five|six|seven)[- ](?:day|night)s?\b\s+(?:inpatient\s+)?(?:stay|admission|los|hospital)"
     r"|\b(?:inpatient|admission|stay|LOS|length of stay)\b[^.\n]{0,20}?\b(?P<m>\d+|one|two|three|four|five)\s*(?:days?|nights?)\b",
@@ -36,7 +42,7 @@ LOS_RE = re.compile(
 )
 
 
-def requested_services(doc, kb: Knowledge) -> list[RequestedService]:  # noqa: ANN001 - spaCy Doc
+def requested_services(doc, kb: Knowledge) -> list[RequestedService]:
     text = doc.text
     out: dict[str, RequestedService] = {}
     for m in CODE_RE.finditer(text):
@@ -70,7 +76,7 @@ def _in_code_list(text: str, m: re.Match[str], kb: Knowledge) -> bool:
     return any(c in kb.codes for c in CODE_RE.findall(text[open_:close]))
 
 
-def _from_words(doc, kb: Knowledge, covered: set[str]) -> dict[str, RequestedService]:  # noqa: ANN001
+def _from_words(doc, kb: Knowledge, covered: set[str]) -> dict[str, RequestedService]:
     text = doc.text
     mentions = [e for e in doc.ents if e.label_.startswith(PROC) and not e._.is_negated and not e._.is_hypothetical]
     mentions = [e for e in mentions if not is_prior(e, text)]
@@ -94,16 +100,16 @@ def _from_words(doc, kb: Knowledge, covered: set[str]) -> dict[str, RequestedSer
     return out
 
 
-def _term(ent, kb: Knowledge):  # noqa: ANN001, ANN202
-    return kb.procedures.terms[int(ent.label_[len(PROC):])]
+def _term(ent, kb: Knowledge):
+    return kb.procedures.terms[int(ent.label_[len(PROC) :])]
 
 
-def _next_proc(ent, mentions) -> int | None:  # noqa: ANN001
+def _next_proc(ent, mentions) -> int | None:
     later = [e.start_char for e in mentions if e.sent == ent.sent and e.start_char > ent.end_char]
     return min(later) if later else None
 
 
-def _service(kb: Knowledge, code: str, levels: list[str], side: str | None, ent) -> RequestedService:  # noqa: ANN001
+def _service(kb: Knowledge, code: str, levels: list[str], side: str | None, ent) -> RequestedService:
     return RequestedService(
         code=code,
         description=kb.codes[code].description,
@@ -113,7 +119,7 @@ def _service(kb: Knowledge, code: str, levels: list[str], side: str | None, ent)
     )
 
 
-def requested_setting(doc) -> RequestedSetting | None:  # noqa: ANN001
+def requested_setting(doc) -> RequestedSetting | None:
     """Inpatient or outpatient, as asked, with the length of stay when one is given."""
     for sent in doc.sents:
         s = sent.text

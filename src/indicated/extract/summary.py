@@ -6,9 +6,18 @@ from indicated.extract import patterns as pt
 from indicated.models import Finding, RequestedService
 
 CARE_GROUP = {
-    "physical_therapy", "nsaids", "opioids", "neuropathic_agents", "epidural_steroid_injection",
-    "chiropractic_care", "activity_modification", "home_exercise", "si_joint_injection", "facet_injection",
-    "medication_trial", "conservative_care_general",
+    "physical_therapy",
+    "nsaids",
+    "opioids",
+    "neuropathic_agents",
+    "epidural_steroid_injection",
+    "chiropractic_care",
+    "activity_modification",
+    "home_exercise",
+    "si_joint_injection",
+    "facet_injection",
+    "medication_trial",
+    "conservative_care_general",
 }
 SYMPTOM_CONCEPTS = {"radicular_pain", "axial_back_pain", "neurogenic_claudication"}
 
@@ -23,7 +32,9 @@ def case_levels(text: str, services: list[RequestedService]) -> list[str]:
 
 def conservative_care_weeks(facts: list[Finding]) -> float | None:
     """The longest documented course: concurrent treatments run side by side, so never add them up."""
-    weeks = [f.weeks for f in facts if f.concept in CARE_GROUP and f.status == "present" and not f.hypothetical and f.weeks]
+    weeks = [
+        f.weeks for f in facts if f.concept in CARE_GROUP and f.status == "present" and not f.hypothetical and f.weeks
+    ]
     return max(weeks) if weeks else None
 
 

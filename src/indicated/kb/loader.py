@@ -59,8 +59,7 @@ def parse(model: type[M], data: object, where: str) -> M:
         return model.model_validate(data)
     except ValidationError as exc:
         problems = "; ".join(
-            f"{'.'.join(str(p) for p in err['loc']) or '(top level)'}: {err['msg']}"
-            for err in exc.errors()
+            f"{'.'.join(str(p) for p in err['loc']) or '(top level)'}: {err['msg']}" for err in exc.errors()
         )
         raise KnowledgeError(f"{where}: {problems}") from exc
 
@@ -141,9 +140,7 @@ def _check_references(kb: Knowledge) -> None:
             if isinstance(node.check, FindingCheck):
                 for concept in node.check.concepts:
                     if concept not in kb.concepts:
-                        raise KnowledgeError(
-                            f"{where}: criteria.{node.id}.check.concepts: unknown concept {concept!r}"
-                        )
+                        raise KnowledgeError(f"{where}: criteria.{node.id}.check.concepts: unknown concept {concept!r}")
         codes = {s.code for s in policy.services}
         for s in policy.services:
             if s.code not in kb.codes:

@@ -17,6 +17,7 @@ class Strict(BaseModel):
 
 # --- vocabulary and lexicon -------------------------------------------------------------------
 
+
 class Concept(Strict):
     id: str
     label: str
@@ -51,9 +52,7 @@ class ContextRule(Strict):
     """A medspaCy ConText modifier of our own, added to its defaults."""
 
     literal: str
-    category: Literal[
-        "NEGATED_EXISTENCE", "POSSIBLE_EXISTENCE", "HISTORICAL", "HYPOTHETICAL", "FAMILY"
-    ]
+    category: Literal["NEGATED_EXISTENCE", "POSSIBLE_EXISTENCE", "HISTORICAL", "HYPOTHETICAL", "FAMILY"]
     direction: Literal["FORWARD", "BACKWARD", "BIDIRECTIONAL", "TERMINATE", "PSEUDO"] = "FORWARD"
     pattern: str | list[dict[str, object]] | None = None
     max_scope: int | None = None
@@ -97,6 +96,7 @@ class Procedures(Strict):
 
 # --- evidence ---------------------------------------------------------------------------------
 
+
 class Statement(Strict):
     id: str
     text: str
@@ -119,6 +119,7 @@ class EvidenceFile(Strict):
 
 
 # --- policies ---------------------------------------------------------------------------------
+
 
 class FindingCheck(Strict):
     """A finding of one of ``concepts`` is present (current, not hypothetical) and fits the limits.
@@ -224,7 +225,7 @@ class Node(Strict):
             return [self.not_]
         return []
 
-    def walk(self):  # noqa: ANN201 - generator of Node
+    def walk(self):
         yield self
         for child in self.children:
             yield from child.walk()

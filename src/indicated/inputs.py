@@ -1,0 +1,76 @@
+"""Reading a case from bytes: plain text or a JSON case, with one clear error for bad input.
+
+A JSON case is an object with ``text`` (read like any note) and/or structured fields of the Case
+model (``age``, ``sex``, ``services``, ``findings``, ``setting``, ...); structured fields override
+what extraction found, so a system that already knows the CPT codes can say so exactly.
+"""
+
+from __future__ import annotations
+
+import json
+
+from pydantic import ValidationError
+
+from indicated.errors import InputError
+from indicated.models import Case
+
+MAX_CHARS = 100_000  # a long operative note is ~10k characters; beyond this it is not one case
+
+
+def decode(raw: bytes, *, source: str = "input") -> str:
+    if b"\x00" in raw:
+        raise InputError(f"{source}: looks like a binary file, expected text or a JSON case")
+    try:
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise InputError(f"{source}: not UTF-8 text (byte {exc.start})") from exc
+    return text
+
+
+def check_text(text: str, *, source: str = "input") -> str:
+    if not text.strip():
+        raise InputError(f"{source}: the case is empty")
+    if len(text) > MAX_CHARS:
+        raise InputError(f"{source}: the case has {len(text):,} characters; the limit is {MAX_CHARS:,}")
+    return text
+
+
+def looks_like_json(text: str) -> bool:
+    return text.lstrip().startswith("{")
+
+
+def parse_case(text: str, *, source: str = "input") -> str | Case:
+    """Text -> the text itself; a JSON object -> a Case (extracting from its ``text`` if present)."""
+    check_text(text, source=source)
+    if not looks_like_json(text):
+        return text
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise InputError(f"{source}: malformed JSON case at line {exc.lineno}, column {exc.colno}: {exc.msg}") from exc
+    return case_from_dict(data, source=source)
+
+
+def case_from_dict(data: object, *, source: str = "input") -> Case:
+    if not isinstance(data, dict):
+        raise InputError(f"{source}: a JSON case must be an object")
+    structured = {k: v for k, v in data.items() if k not in {"text", "id"}}
+    note = data.get("text", "")
+    if not isinstance(note, str):
+        raise InputError(f"{source}: 'text' must be a string")
+    try:
+        given = Case.model_validate({**structured, "text": note})
+    except ValidationError as exc:
+        err = exc.errors()[0]
+        where = ".".join(str(p) for p in err["loc"]) or "(top level)"
+        raise InputError(f"{source}: invalid JSON case at {where}: {err['msg']}") from exc
+    if not note.strip():
+        return given
+    check_text(note, source=source)
+    from indicated.extract import extract
+
+    merged = extract(note).model_dump() | given.model_dump(include=set(structured))
+    return Case.model_validate(merged)
+
+
+__all__ = ["MAX_CHARS", "InputError", "case_from_dict", "check_text", "decode", "parse_case"]

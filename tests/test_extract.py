@@ -1,0 +1,122 @@
+"""Extraction: negation, history and hypotheticals change the facts; values keep their spans."""
+
+from __future__ import annotations
+
+import pytest
+
+from indicated.extract import extract
+from indicated.extract import patterns as pt
+
+
+def status(text: str, concept: str) -> set[tuple[str, bool, bool]]:
+    return {(f.status, f.historical, f.hypothetical) for f in extract(text).findings if f.concept == concept}
+
+
+@pytest.mark.parametrize(
+    ("text", "concept"),
+    [
+        ("No bowel or bladder symptoms.", "bowel_bladder_dysfunction"),
+        ("He denies leg pain.", "radicular_pain"),
+        ("MRI negative for stenosis.", "spinal_stenosis"),
+        ("There is no evidence of cauda equina syndrome.", "cauda_equina_syndrome"),
+        ("Disc bulge without nerve root compression.", "nerve_root_compression"),
+        ("He has not started physical therapy.", "physical_therapy"),
+        ("Normal strength and sensation in both legs.", "motor_weakness"),
+        ("Neurologically intact.", "sensory_deficit"),
+        ("Never smoker.", "current_smoker"),
+        ("SLR negative bilaterally.", "positive_straight_leg_raise"),
+    ],
+)
+def test_negated_mentions_are_absent(text, concept):
+    assert status(text, concept) == {("absent", False, False)}
+
+
+def test_negation_scope_stops_at_the_next_clause():
+    case = extract("No leg pain, normal strength, and an MRI showing a small L3-L4 disc bulge.")
+    bulge = [f for f in case.findings if f.concept == "disc_bulge"]
+    assert bulge and bulge[0].status == "present"
+
+
+def test_history_is_flagged():
+    assert ("present", True, False) in status("History of cauda equina syndrome in 2015.", "cauda_equina_syndrome")
+
+
+def test_hypothetical_is_flagged():
+    assert {
+        s[2] for s in status("If bowel or bladder dysfunction develops, return at once.", "bowel_bladder_dysfunction")
+    } == {True}
+
+
+def test_present_mentions_are_present_with_side_value_and_level():
+    case = extract(
+        "MRI: left paracentral disc extrusion at L4-L5 compressing the traversing left L5 root. EHL 4/5 on the left."
+    )
+    by = {f.concept: f for f in case.findings}
+    assert by["disc_herniation"].value == "extrusion"
+    assert by["disc_herniation"].levels == ["L4-L5"]
+    assert by["disc_herniation"].side == "left"
+    assert by["motor_weakness"].number == 4.0
+    assert by["nerve_root_compression"].status == "present"
+
+
+def test_every_span_points_at_its_words():
+    text = "58M s/p L4-5 TLIF 14 months ago, now right L5 radiculopathy. Failed 6 months of PT and 2 ESIs."
+    case = extract(text)
+    for f in case.findings:
+        for e in f.evidence:
+            assert text[e.start : e.end] == e.text
+
+
+def test_past_procedure_is_prior_surgery_not_a_request():
+    case = extract("s/p L4-5 TLIF 14 months ago. Request: revision posterolateral fusion L4-5 (22612).")
+    prior = [f for f in case.findings if f.concept == "prior_spine_surgery"]
+    assert prior and prior[0].number == 14.0 and prior[0].levels == ["L4-L5"]
+    assert [s.code for s in case.services] == ["22612"]
+
+
+def test_conservative_care_weeks_take_the_longest_course_not_the_sum():
+    case = extract("Completed 10 weeks of physical therapy and 8 weeks of naproxen, then one ESI.")
+    assert case.conservative_care_weeks == 10
+
+
+@pytest.mark.parametrize(
+    ("text", "segments"),
+    [
+        ("L4-5", ["L4-L5"]),
+        ("L4-L5", ["L4-L5"]),
+        ("L4/5", ["L4-L5"]),
+        ("L45", ["L4-L5"]),
+        ("L4 on L5", ["L4-L5"]),
+        ("L5-S1", ["L5-S1"]),
+        ("L5S1", ["L5-S1"]),
+        ("L3-S1", ["L3-L4", "L4-L5", "L5-S1"]),
+        ("L3-L5", ["L3-L4", "L4-L5"]),
+        ("T10 to pelvis", ["T10-T11", "T11-T12", "T12-L1", "L1-L2", "L2-L3", "L3-L4", "L4-L5", "L5-S1"]),
+    ],
+)
+def test_level_forms(text, segments):
+    assert [s for m in pt.levels(text) for s in m.segments] == segments
+
+
+def test_a_single_root_is_not_a_segment():
+    assert [m.segments for m in pt.levels("L5 radiculopathy")] == [()]
+
+
+@pytest.mark.parametrize(
+    ("text", "weeks"),
+    [("x6wks", 6), ("x 8 wks", 8), ("for 3 months", 13), ("10 days", 1.43), ("two years", 104), ("Six months", 26)],
+)
+def test_durations(text, weeks):
+    assert pt.durations(text)[0].weeks == pytest.approx(weeks, abs=0.01)
+
+
+@pytest.mark.parametrize(("text", "grade"), [("4/5", 4.0), ("4-/5", 3.67), ("3+/5", 3.33), ("2/5", 2.0)])
+def test_motor_grades(text, grade):
+    assert pt.grades(text)[0][1] == grade
+
+
+def test_age_and_sex_forms():
+    assert (extract("55F with leg pain.").age, extract("55F with leg pain.").sex) == (55, "female")
+    assert extract("A 38-year-old woman.").age == 38
+    assert extract("45 y/o male").sex == "male"
+    assert extract("Back pain for 2 years.").age is None

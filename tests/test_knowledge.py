@@ -1,0 +1,125 @@
+"""Knowledge is validated at load time; errors name the file and the key path."""
+
+from __future__ import annotations
+
+import shutil
+from importlib import resources
+from pathlib import Path
+
+import pytest
+import yaml
+
+from indicated.errors import KnowledgeError
+from indicated.kb.loader import load
+from indicated.kb.schema import FindingCheck
+
+BUNDLED = Path(str(resources.files("indicated") / "knowledge"))
+
+
+@pytest.fixture
+def copy(tmp_path: Path) -> Path:
+    dst = tmp_path / "knowledge"
+    shutil.copytree(BUNDLED, dst)
+    return dst
+
+
+def edit_policy(root: Path, name: str, change) -> None:
+    path = root / "policies" / name
+    data = yaml.safe_load(path.read_text())
+    change(data)
+    path.write_text(yaml.safe_dump(data, sort_keys=False))
+
+
+def test_bundled_knowledge_loads_and_cross_references(kb):
+    assert "lumbar-discectomy" in kb.policies
+    assert "63030" in kb.codes
+    for policy in kb.policies.values():
+        for node in policy.criteria.walk():
+            assert all(ref in kb.sources for ref in node.cite)
+
+
+def test_every_criterion_cites_a_source_with_issuer_title_and_year_or_says_none(kb):
+    for policy in kb.policies.values():
+        for node in policy.criteria.walk():
+            assert node.cite, f"{policy.id}:{node.id} cites nothing"
+            for ref in node.cite:
+                src = kb.sources[ref]
+                assert src.issuer and src.title
+
+
+def test_unknown_key_is_rejected_with_file_and_path(copy):
+    edit_policy(copy, "lumbar-discectomy.yaml", lambda d: d["criteria"].update(colour="red"))
+    with pytest.raises(KnowledgeError, match=r"policies/lumbar-discectomy.yaml: criteria.colour"):
+        load(copy)
+
+
+def test_node_with_two_kinds_is_rejected(copy):
+    def two(d):
+        d["criteria"]["any"] = d["criteria"]["all"]
+
+    edit_policy(copy, "lumbar-discectomy.yaml", two)
+    with pytest.raises(KnowledgeError, match=r"exactly one of all/any/at_least/not/check"):
+        load(copy)
+
+
+def test_unknown_predicate_type_is_rejected(copy):
+    def bad(d):
+        d["criteria"]["all"][0]["check"]["type"] = "eval"
+
+    edit_policy(copy, "lumbar-discectomy.yaml", bad)
+    with pytest.raises(KnowledgeError, match=r"criteria.all.0.check"):
+        load(copy)
+
+
+def test_predicate_must_declare_open_or_closed_world(copy):
+    def bad(d):
+        del d["criteria"]["all"][0]["check"]["world"]
+
+    edit_policy(copy, "lumbar-discectomy.yaml", bad)
+    with pytest.raises(KnowledgeError, match="world"):
+        load(copy)
+
+
+def test_unknown_concept_is_rejected(copy):
+    def bad(d):
+        d["criteria"]["all"][0]["check"]["concepts"] = ["leg_ache"]
+
+    edit_policy(copy, "lumbar-discectomy.yaml", bad)
+    with pytest.raises(KnowledgeError, match="unknown concept 'leg_ache'"):
+        load(copy)
+
+
+def test_unknown_citation_is_rejected(copy):
+    edit_policy(copy, "lumbar-discectomy.yaml", lambda d: d["criteria"].update(cite=["made-up-2099"]))
+    with pytest.raises(KnowledgeError, match="unknown reference 'made-up-2099'"):
+        load(copy)
+
+
+def test_add_on_must_serve_a_service_of_the_same_policy(copy):
+    edit_policy(
+        copy, "lumbar-discectomy.yaml", lambda d: d["services"].append({"code": "22840", "add_on_to": ["22612"]})
+    )
+    with pytest.raises(KnowledgeError, match="add_on_to"):
+        load(copy)
+
+
+def test_invalid_yaml_names_the_file(copy):
+    (copy / "lexicon.yaml").write_text("terms: [unclosed")
+    with pytest.raises(KnowledgeError, match="lexicon.yaml: not valid YAML"):
+        load(copy)
+
+
+def test_duplicate_criterion_ids_are_rejected(copy):
+    def dup(d):
+        d["criteria"]["all"][1]["id"] = d["criteria"]["all"][0]["id"]
+
+    edit_policy(copy, "lumbar-discectomy.yaml", dup)
+    with pytest.raises(KnowledgeError, match="duplicate criterion id"):
+        load(copy)
+
+
+def test_closed_world_red_flags_and_open_world_documentation(kb):
+    policy = kb.policies["lumbar-discectomy"]
+    worlds = {n.id: n.check.world for n in policy.criteria.walk() if isinstance(n.check, FindingCheck)}
+    assert worlds["cauda-equina"] == "closed"
+    assert worlds["herniation-on-imaging"] == "open"
