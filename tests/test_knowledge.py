@@ -105,7 +105,7 @@ def test_add_on_must_serve_a_service_of_the_same_policy(copy):
 
 def test_invalid_yaml_names_the_file(copy):
     (copy / "lexicon.yaml").write_text("terms: [unclosed")
-    with pytest.raises(KnowledgeError, match="lexicon.yaml: not valid YAML"):
+    with pytest.raises(KnowledgeError, match=r"lexicon\.yaml: not valid YAML"):
         load(copy)
 
 

@@ -53,14 +53,26 @@ def side(text: str, start: int, end: int, lo: int, hi: int) -> str | None:
 
 
 def segments_near(text: str, start: int, end: int, lo: int, hi: int, stop: int | None = None) -> list[str]:
-    """Segments named after the mention (up to ``stop``), else the nearest one named before it."""
-    mentions = [m for m in pt.levels(text[lo:hi]) if m.segments]
-    after = [s for m in mentions if end - lo <= m.start < (stop or hi) - lo for s in m.segments]
-    inside = [s for m in mentions if start - lo <= m.start < end - lo for s in m.segments]
-    if inside or after:
-        return list(dict.fromkeys(inside + after))
-    before = [m for m in mentions if m.end <= start - lo]
-    return list(before[-1].segments) if before else []
+    """The segments a mention is about, read within its clause (a ';' or ':' ends a clause).
+
+    Preference: a level inside the mention, then one written just before it ("L3-4 protrusion"),
+    then every level after it up to ``stop`` ("stenosis at L3-4 and L4-5"), then the nearest before.
+    """
+    clause_lo = max([lo] + [i + 1 for i in (text.rfind(";", lo, start), text.rfind(":", lo, start)) if i >= 0])
+    ends = [i for i in (text.find(";", end, hi), text.find(":", end, hi)) if i >= 0]
+    clause_hi = min([hi, stop or hi, *ends])
+    mentions = [m for m in pt.levels(text[clause_lo:clause_hi]) if m.segments]
+    at = [(clause_lo + m.start, clause_lo + m.end, m.segments) for m in mentions]
+    inside = [s for a, _, segs in at if start <= a < end for s in segs]
+    if inside:
+        return list(dict.fromkeys(inside))
+    before = [(a, b, segs) for a, b, segs in at if b <= start]
+    if before and start - before[-1][1] <= 30:
+        return list(before[-1][2])
+    after = [s for a, _, segs in at if a >= end for s in segs]
+    if after:
+        return list(dict.fromkeys(after))
+    return list(before[-1][2]) if before else []
 
 
 def response(sentence: str) -> str | None:
@@ -74,7 +86,9 @@ def response(sentence: str) -> str | None:
 
 
 _GAP_AFTER = re.compile(
-    r"^[\s,:(-]*(?:for|x|×|over|lasting|trial of|times|of|at least|approximately|about|~)?\s*$", re.IGNORECASE
+    r"^[\s,:(-]*(?:(?:was\s+|were\s+)?(?:started|begun|began|initiated|ongoing|tried|used|completed)\s*)?"
+    r"(?:for|x|×|over|lasting|trial of|times|of|at least|approximately|about|~)?\s*(?:the\s+)?(?:past|last)?\s*$",
+    re.IGNORECASE,
 )
 _GAP_SYMPTOM = re.compile(r"^\s*(?:of|with|history of)?\s*(?:[\w/-]+\s+){0,4}$", re.IGNORECASE)
 

@@ -57,7 +57,7 @@ def requested_services(doc, kb: Knowledge) -> list[RequestedService]:
                 code=code,
                 system=known.system if known else "CPT",
                 description=known.description if known else "",
-                levels=at.segments_near(text, lo, lo, lo, hi),
+                levels=at.segments_near(text, m.start(), m.end(), lo, hi),
                 side=at.side(text, m.start(), m.end(), lo, hi),
                 evidence=[Span(text=code, start=m.start(), end=m.end())],
             )

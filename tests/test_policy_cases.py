@@ -1,0 +1,42 @@
+"""Each policy ships named cases beside it; every case must hold, and no policy may ship without."""
+
+from __future__ import annotations
+
+import pytest
+
+from indicated.kb.loader import bundled, load_policy_cases
+from indicated.pipeline import assess
+
+SUITES = load_policy_cases()
+CASES = [(pid, case) for pid, suite in SUITES.items() for case in suite.cases]
+
+
+def test_every_policy_has_a_case_suite_of_at_least_eight():
+    for pid in bundled().policies:
+        assert pid in SUITES, f"policy {pid} ships without cases"
+        assert len(SUITES[pid].cases) >= 8, f"policy {pid} has fewer than 8 cases"
+
+
+def test_case_suites_name_existing_policies_and_criteria():
+    kb = bundled()
+    for pid, suite in SUITES.items():
+        ids = {n.id for n in kb.policies[pid].criteria.walk()}
+        for case in suite.cases:
+            assert set(case.criteria) <= ids, f"{pid}::{case.name} names unknown criteria"
+
+
+@pytest.mark.parametrize(("pid", "case"), CASES, ids=[f"{pid}::{c.name}" for pid, c in CASES])
+def test_policy_case(pid, case):
+    a = assess(case.text)
+    assert a.determination.value == case.determination, a.summary
+    got = {s.code: s.determination.value for s in a.services}
+    for code, want in case.services.items():
+        assert got.get(code) == want, f"{code}: {a.summary}"
+    if case.setting:
+        assert a.setting is not None and a.setting.determination is not None
+        assert a.setting.determination.value == case.setting
+    if case.criteria:
+        results = {c.id: c.status for s in a.services if s.policy and s.policy.id == pid for c in s.criteria}
+        if a.setting and a.setting.policy and a.setting.policy.id == pid:
+            results |= {c.id: c.status for c in a.setting.criteria}
+        assert {k: results.get(k) for k in case.criteria} == case.criteria
