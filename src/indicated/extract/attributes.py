@@ -178,8 +178,11 @@ def _herniation(mention: str, window: str) -> Value:
 
 
 def _stenosis(mention: str, window: str) -> Value:
-    m = _SEVERITY.search(mention) or _SEVERITY.search(window[-40:])
-    return (m.group(1).lower() if m else None), None
+    """Severity is written just before the word: "severe central canal stenosis"."""
+    idx = window.find(mention)
+    before = window[:idx] if idx >= 0 else window
+    found = list(_SEVERITY.finditer(mention)) or list(_SEVERITY.finditer(before[-40:]))
+    return (found[-1].group(1).lower() if found else None), None
 
 
 def _slip(mention: str, window: str) -> Value:
