@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from indicated.evaluate.determine import combine, overall, status_to_determination
 from indicated.evaluate.tree import evaluate_tree
 from indicated.kb.schema import Policy
-from indicated.models import Case, Determination, PolicyRef, ServiceResult, SettingResult
+from indicated.models import Case, Determination, PolicyRef, RequestedService, ServiceResult, SettingResult
 from indicated.route import Route
 
 __all__ = ["Evaluation", "evaluate"]
@@ -26,18 +26,17 @@ def _ref(policy: Policy) -> PolicyRef:
     return PolicyRef(id=policy.id, version=policy.version, title=policy.title, policy_set=policy.policy_set)
 
 
+def _described(svc: RequestedService) -> dict[str, object]:
+    """The fields a result copies from the request, so every result names what was asked for."""
+    return svc.model_dump(include={"code", "system", "description", "levels", "side"})
+
+
 def evaluate(case: Case, routes: list[Route], setting_policy: Policy | None) -> Evaluation:
     """Judge primaries on their criteria, add-ons with the primary they serve, then the setting."""
     results: dict[str, ServiceResult] = {}
     for r in routes:
         svc = r.service
-        base = {
-            "code": svc.code,
-            "system": svc.system,
-            "description": svc.description,
-            "levels": svc.levels,
-            "side": svc.side,
-        }
+        base = _described(svc)
         if r.policy is None:
             results[svc.code] = ServiceResult(
                 **base, determination=D.NO_APPLICABLE_POLICY, reasons=["No policy in this set covers this service."]
@@ -55,14 +54,7 @@ def evaluate(case: Case, routes: list[Route], setting_policy: Policy | None) -> 
             continue
         primaries = [results[c] for c in r.spec.add_on_to if c in results]
         svc = r.service
-        base = {
-            "code": svc.code,
-            "system": svc.system,
-            "description": svc.description,
-            "levels": svc.levels,
-            "side": svc.side,
-            "policy": _ref(r.policy),
-        }
+        base = _described(svc) | {"policy": _ref(r.policy)}
         if primaries:
             best = combine([p.determination for p in primaries], best=True)
             served = next(p for p in primaries if p.determination == best)
