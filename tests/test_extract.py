@@ -120,3 +120,16 @@ def test_age_and_sex_forms():
     assert extract("A 38-year-old woman.").age == 38
     assert extract("45 y/o male").sex == "male"
     assert extract("Back pain for 2 years.").age is None
+
+
+def test_a_provocative_test_count_is_not_a_motor_grade():
+    concepts = {f.concept for f in extract("3/5 provocative tests positive, Fortin +.").findings}
+    assert "motor_weakness" not in concepts
+    assert {"si_provocative_tests", "fortin_finger_test"} <= concepts
+
+
+def test_hard_wrapped_phrase_matches_and_quotes_the_original():
+    text = "Four months of physical\ntherapy failed."
+    [pt_finding] = [f for f in extract(text).findings if f.concept == "physical_therapy"]
+    assert pt_finding.evidence[0].text == "physical\ntherapy"
+    assert pt_finding.weeks and pt_finding.weeks >= 16
