@@ -45,6 +45,7 @@ def to_markdown(assessment: Assessment, *, kb: Knowledge | None = None, today: d
             out += [f"Requested length of stay: {a.setting.length_of_stay_days:g} days.", ""]
         out += [*_criteria(a.setting.criteria), ""]
     policies = [kb.policies[p.id] for p in {s.policy.id: s.policy for s in a.services if s.policy}.values()]
+    out += _section("Which sources the criteria follow, and where they disagree", [p.follows for p in policies])
     out += _section("Common pitfalls", [p for pol in policies for p in pol.pitfalls])
     out += _section("What would change the determination", a.would_change)
     out += _section("Missing information (to document)", a.missing_information)
