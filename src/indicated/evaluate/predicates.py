@@ -9,7 +9,7 @@ from __future__ import annotations
 from functools import singledispatch
 
 from indicated.evaluate.logic import MET, NOT_MET, UNKNOWN
-from indicated.extract.summary import CARE_GROUP
+from indicated.extract.summary import CARE_GROUP, SYMPTOM_CONCEPTS
 from indicated.kb.schema import AgeCheck, CareCheck, FindingCheck, LevelCountCheck, ServiceCheck, SymptomDurationCheck
 from indicated.models import Case, Finding, RequestedService, Span, Status
 
@@ -96,12 +96,7 @@ def _range(value: float | None, lo: float | None, hi: float | None) -> Status:
 
 @check.register
 def _symptoms(p: SymptomDurationCheck, case: Case, service: RequestedService | None) -> Outcome:
-    spans = [
-        s
-        for f in case.findings
-        if f.weeks and f.concept in {"radicular_pain", "axial_back_pain", "neurogenic_claudication"}
-        for s in f.evidence
-    ]
+    spans = [s for f in case.findings if f.weeks and f.concept in SYMPTOM_CONCEPTS for s in f.evidence]
     return _range(case.symptom_weeks, p.min_weeks, None), spans
 
 

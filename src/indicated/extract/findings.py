@@ -70,7 +70,7 @@ def _finding(concept, asserted, ent, kb, text, lo, hi, symptom_spans) -> Finding
         f.weeks = d.weeks if d else None
         f.count = pt.count_before(text[lo : ent.start_char])
         f.response = at.response(text[lo:hi])
-    elif concept in SYMPTOMS | {"functional_limitation", "neurogenic_claudication"}:
+    elif concept in SYMPTOMS or concept == "functional_limitation":
         f.weeks = at.symptom_duration(text, ent.start_char, ent.end_char, lo, hi)
     elif concept == "si_diagnostic_block":
         f.count = at.block_count(text[lo : ent.start_char])

@@ -183,19 +183,11 @@ def grades(text: str) -> list[tuple[Match, float]]:
     return out
 
 
-def first_number(text: str) -> float | None:
-    m = re.search(r"-?\d+(?:\.\d+)?", text)
-    return float(m.group(0)) if m else None
-
-
 PERCENT_RE = re.compile(r"(?P<n>\d{1,3})\s*(?:%|percent)")
 
 
 def percents(text: str) -> list[float]:
     return [float(m.group("n")) for m in PERCENT_RE.finditer(text)]
-
-
-COUNT_RE = re.compile(r"\b(?P<n>" + _NUM + r")\b", re.IGNORECASE)
 
 
 def count_before(text: str) -> int | None:

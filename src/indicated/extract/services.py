@@ -92,11 +92,10 @@ def _from_words(doc, kb: Knowledge, covered: set[str]) -> dict[str, RequestedSer
         lo, hi = ent.sent.start_char, ent.sent.end_char
         levels = at.segments_near(text, ent.start_char, ent.end_char, lo, hi, stop=_next_proc(ent, mentions))
         side = at.side(text, ent.start_char, ent.end_char, lo, hi)
-        out[term.code] = _service(kb, term.code, levels[:1] if term.per_additional_level else levels, side, ent)
+        # the primary code names every level treated; the add-on code bills the extra ones
+        out[term.code] = _service(kb, term.code, levels, side, ent)
         if term.per_additional_level and len(levels) > 1:
             out[term.per_additional_level] = _service(kb, term.per_additional_level, levels[1:], side, ent)
-        if term.per_additional_level and levels:
-            out[term.code].levels = levels
     return out
 
 
