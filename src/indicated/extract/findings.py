@@ -92,7 +92,7 @@ def _months_ago(sentence: str) -> float | None:
 
 
 _PAST = re.compile(
-    r"\b(?:s/p|status post|h/o|history of|hx of|prior|previous|previously|underwent|had an?|"
+    r"\b(?:s/p|status post|h/o|history of|hx of|prior(?!\s+auth)|previous|previously|underwent|had an?|"
     r"had (?:an? )?(?:L\d|S1)|following|after (?:an? |his |her )?)\b[^.;]{0,40}$",
     re.IGNORECASE,
 )

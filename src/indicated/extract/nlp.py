@@ -59,13 +59,16 @@ def build(kb: Knowledge):
         rules += [_rule_for(f"{PROC}{i}", p) for p in proc.phrases]
     matcher.add(rules)
 
-    context = nlp.add_pipe("medspacy_context")
-    context.add(
-        [
-            ConTextRule(r.literal, r.category, direction=r.direction, pattern=r.pattern, max_scope=r.max_scope)
-            for r in kb.lexicon.context_rules
-        ]
-    )
+    # Our rules replace medspaCy's default rule of the same literal (its ": no" reads backward only,
+    # which misses "Flexion-extension: no listhesis"); every other default rule is kept.
+    context = nlp.add_pipe("medspacy_context", config={"rules": None})
+    ours = [
+        ConTextRule(r.literal, r.category, direction=r.direction, pattern=r.pattern, max_scope=r.max_scope)
+        for r in kb.lexicon.context_rules
+    ]
+    replaced = {r.literal.lower() for r in ours}
+    defaults = ConTextRule.from_json(context.DEFAULT_RULES_FILEPATH)
+    context.add([r for r in defaults if r.literal.lower() not in replaced] + ours)
     return nlp
 
 

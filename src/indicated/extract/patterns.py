@@ -70,7 +70,7 @@ DURATION_RE = re.compile(
     + _NUM
     + r"(?:\s*(?:-|to|–)\s*\d+)?)\s*(?:\+\s*)?(?:-|\s)?"
     + _UNIT
-    + r"(?![\w/])",
+    + r"(?![\w/])(?![- ]old\b)",  # "34-year-old" is an age, not a duration
     re.IGNORECASE,
 )
 
