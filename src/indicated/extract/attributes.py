@@ -142,7 +142,7 @@ _SLIP_GRADE = re.compile(
 )
 _ROMAN = {"i": 1, "ii": 2, "iii": 3, "iv": 4}
 _MM = re.compile(r"(\d+(?:\.\d+)?)\s*(?:mm|millimet)", re.IGNORECASE)
-_DEG = re.compile(r"(\d+(?:\.\d+)?)\s*(?:degrees?|°)", re.IGNORECASE)
+_DEG = re.compile(r"(\d+(?:\.\d+)?)\s*(?:degrees?|deg\b|°)|\bCobb(?:\s+angle)?(?:\s+(?:of|is|was|measures?))?\s*:?\s*(\d+)", re.IGNORECASE)
 _AFTER_KEY = r"\s*(?:of|is|was|:|=)?\s*(-?\s*\d+(?:\.\d+)?)"
 
 
@@ -212,31 +212,38 @@ def _motion(mention: str, window: str) -> Value:
     if m:
         return f"{m.group(1)} mm", float(m.group(1))
     d = _DEG.search(mention) or _DEG.search(window)
-    return (f"{d.group(1)} degrees", float(d.group(1))) if d else (None, None)
+    degrees = d and (d.group(1) or d.group(2))
+    return (f"{degrees} degrees", float(degrees)) if degrees else (None, None)
 
 
 def _degrees(mention: str, window: str) -> Value:
     d = _DEG.search(mention) or _DEG.search(window)
-    return (f"{d.group(1)} degrees", float(d.group(1))) if d else (None, None)
+    degrees = d and (d.group(1) or d.group(2))
+    return (f"{degrees} degrees", float(degrees)) if degrees else (None, None)
+
+
+_TESTS = r"thigh thrust|compression|distraction|FABER|Patrick(?:'s)?|Gaenslen(?:'s)?|sacral thrust"
+_TEST_SIGN = re.compile(rf"({_TESTS})(?:\s+(?:test|sign|maneuver))?\s*(?:\(?\s*(\+|-|positive|negative|neg|pos)\b|(\+|-)\B)", re.IGNORECASE)
 
 
 def _provocative(mention: str, window: str) -> Value:
+    """Tests positive: "3 of 5 provocative tests", "(2/5)", or the named tests marked + / positive."""
     m = re.search(
         r"\b(\w+)\s*(?:of|out of|/)\s*(\w+)\b(?:\s+\w+){0,4}?\s+(?:provocative|provocation|tests?|maneuvers)",
         window,
         re.IGNORECASE,
     )
+    m = m or re.search(r"\(([0-6])\s*/\s*[3-6]\)|\b([0-6])\s*/\s*[3-6]\s*(?:positive|\+)", window, re.IGNORECASE)
     m = m or re.search(
         r"\b(\w+)\s+(?:positive\s+)?(?:SI joint\s+)?(?:provocative|provocation)\s+(?:tests?|maneuvers)",
         window,
         re.IGNORECASE,
     )
-    n = pt.number(m.group(1)) if m else None
+    n = pt.number(next(g for g in m.groups() if g)) if m else None
     if n is None:
-        named = re.findall(
-            r"thigh thrust|compression|distraction|FABER|Patrick|Gaenslen|sacral thrust", window, re.IGNORECASE
-        )
-        n = float(len({x.lower() for x in named})) if named else None
+        named = {x.lower() for x in re.findall(_TESTS, window, re.IGNORECASE)}
+        negative = {t.lower() for t, a, b in _TEST_SIGN.findall(window) if (a or b).lower() in {"-", "negative", "neg"}}
+        n = float(len(named - negative)) if named else None
     return (f"{int(n)} positive" if n is not None else None), n
 
 
@@ -268,9 +275,16 @@ def value(concept: str, mention: str, window: str) -> Value:
     return reader(mention, window) if reader else (None, None)
 
 
+_BLOCK_COUNT = re.compile(
+    r"\b(?:(?P<three>three|3)|(?P<two>two|2|both|second|dual|comparative|confirmatory)|(?P<one>one|single|a|an|1))\b(?!\s*/)",
+    re.IGNORECASE,
+)
+
+
 def block_count(window: str) -> int | None:
-    m = re.search(r"\b(two|2|both|second|dual|comparative|confirmatory|three|3)\b", window, re.IGNORECASE)
-    if m:
-        return 3 if m.group(1).lower() in {"three", "3"} else 2
-    m = re.search(r"\b(one|single|a|an|1)\b", window, re.IGNORECASE)
-    return 1 if m else None
+    """How many blocks the words just before a block mention count; the nearest count word wins."""
+    counts = list(_BLOCK_COUNT.finditer(window[-60:]))
+    if not counts:
+        return None
+    m = counts[-1]
+    return 3 if m.group("three") else 2 if m.group("two") else 1

@@ -19,11 +19,23 @@ def span(ent) -> Span:
     return Span(text=ent.text, start=ent.start_char, end=ent.end_char)
 
 
+def _cued(ent, *categories: str) -> bool:
+    """Whether a ConText cue outside the mention modifies it.
+
+    A cue inside the matched words is part of what the term says ("CT without fracture, tumor or
+    infection" is a term for other causes being excluded), so it must not negate the term itself.
+    """
+    return any(
+        m.category in categories and not (ent.start <= m.modifier_span[0] and m.modifier_span[1] <= ent.end)
+        for m in ent._.modifiers
+    )
+
+
 def status_of(ent, asserted: str) -> str:
     """Absent when negated; "possible" when uncertain or hypothetical (never asserted as a fact)."""
-    if asserted == "absent" or ent._.is_negated:
+    if asserted == "absent" or _cued(ent, "NEGATED_EXISTENCE"):
         return "absent"
-    return "possible" if ent._.is_uncertain or ent._.is_hypothetical else "present"
+    return "possible" if _cued(ent, "POSSIBLE_EXISTENCE", "HYPOTHETICAL") else "present"
 
 
 def findings(doc, kb: Knowledge) -> list[Finding]:
