@@ -55,12 +55,18 @@ def _finding(p: FindingCheck, case: Case, service: RequestedService | None) -> O
                 return NOT_MET
             if p.max_number is not None and f.number > p.max_number:
                 return NOT_MET
+        if p.min_count is not None:
+            if f.count is None:
+                return UNKNOWN
+            if f.count < p.min_count:
+                return NOT_MET
         return MET
 
     fits = [f for f in present if at_level(f) and value_state(f) == MET]
     if fits:
         return MET, _spans(fits)
-    if p.world == "open" and any(at_level(f) and value_state(f) == UNKNOWN for f in present):
+    # closed world makes silence absent, not an unread value: "osteopenia" without a T-score is unknown
+    if any(at_level(f) and value_state(f) == UNKNOWN for f in present):
         return UNKNOWN, _spans(present)
     if present:
         return NOT_MET, _spans(present)

@@ -133,6 +133,7 @@ class FindingCheck(Strict):
     world: Literal["open", "closed"]
     min_number: float | None = None
     max_number: float | None = None
+    min_count: int | None = Field(default=None, ge=1)
     values: list[str] | None = None
     at_service_level: bool = False
     include_historical: bool = False
