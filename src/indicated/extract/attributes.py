@@ -142,7 +142,10 @@ _SLIP_GRADE = re.compile(
 )
 _ROMAN = {"i": 1, "ii": 2, "iii": 3, "iv": 4}
 _MM = re.compile(r"(\d+(?:\.\d+)?)\s*(?:mm|millimet)", re.IGNORECASE)
-_DEG = re.compile(r"(\d+(?:\.\d+)?)\s*(?:degrees?|deg\b|°)|\bCobb(?:\s+angle)?(?:\s+(?:of|is|was|measures?))?\s*:?\s*(\d+)", re.IGNORECASE)
+_DEG = re.compile(
+    r"(\d+(?:\.\d+)?)\s*(?:degrees?|deg\b|°)|\bCobb(?:\s+angle)?(?:\s+(?:of|is|was|measures?))?\s*:?\s*(\d+)",
+    re.IGNORECASE,
+)
 _AFTER_KEY = r"\s*(?:of|is|was|:|=)?\s*(-?\s*\d+(?:\.\d+)?)"
 
 
@@ -223,7 +226,9 @@ def _degrees(mention: str, window: str) -> Value:
 
 
 _TESTS = r"thigh thrust|compression|distraction|FABER|Patrick(?:'s)?|Gaenslen(?:'s)?|sacral thrust"
-_TEST_SIGN = re.compile(rf"({_TESTS})(?:\s+(?:test|sign|maneuver))?\s*(?:\(?\s*(\+|-|positive|negative|neg|pos)\b|(\+|-)\B)", re.IGNORECASE)
+_TEST_SIGN = re.compile(
+    rf"({_TESTS})(?:\s+(?:test|sign|maneuver))?\s*(?:\(?\s*(\+|-|positive|negative|neg|pos)\b|(\+|-)\B)", re.IGNORECASE
+)
 
 
 def _provocative(mention: str, window: str) -> Value:
