@@ -133,3 +133,60 @@ def test_hard_wrapped_phrase_matches_and_quotes_the_original():
     [pt_finding] = [f for f in extract(text).findings if f.concept == "physical_therapy"]
     assert pt_finding.evidence[0].text == "physical\ntherapy"
     assert pt_finding.weeks and pt_finding.weeks >= 16
+
+
+def test_surgery_dated_by_year_counts_months_from_the_note_date():
+    from datetime import date
+
+    from indicated.extract import extract
+
+    text = "Date of service: 2026-03-02. 58M s/p right L4-5 microdiscectomy in 2018, pain-free for years."
+    prior = [f for f in extract(text, as_of=date(2030, 1, 1)).findings if f.concept == "prior_spine_surgery"]
+    assert prior and prior[0].number == 86.0  # Jan 2019 .. Mar 2026, counted from the note, not from as_of
+    undated = "58M s/p right L4-5 microdiscectomy in 2018."
+    assert [
+        f.number for f in extract(undated, as_of=date(2020, 7, 1)).findings if f.concept == "prior_spine_surgery"
+    ] == [18.0]
+    assert [f.number for f in extract(undated).findings if f.concept == "prior_spine_surgery"] == [None]
+
+
+def test_pain_free_interval_does_not_negate_the_prior_operation():
+    from indicated.extract import extract
+
+    case = extract("h/o left L5-S1 microdiscectomy, pain-free for 4 years, now recurrent left S1 radicular pain.")
+    assert any(f.concept == "prior_spine_surgery" and f.status == "present" for f in case.findings)
+
+
+def test_colon_no_negates_the_finding_after_it():
+    from indicated.extract import extract
+
+    case = extract("Flexion-extension: no listhesis, no abnormal motion.")
+    assert {f.concept: f.status for f in case.findings}["spondylolisthesis"] == "absent"
+
+
+def test_age_is_not_a_symptom_duration():
+    from indicated.extract import extract
+
+    case = extract("34-year-old man with discogenic low back pain for over a year.")
+    assert case.symptom_weeks == 52.0
+
+
+def test_negation_inside_a_term_does_not_negate_the_term():
+    from indicated.extract import extract
+
+    case = extract("Lumbar MRI without neural compression; pelvic CT without fracture, tumor or infection.")
+    status = {f.concept: f.status for f in case.findings}
+    assert status["other_causes_excluded"] == "present"
+    assert status["nerve_root_compression"] == "absent"
+
+
+def test_provocative_tests_count_only_positive_named_tests():
+    from indicated.extract import extract
+
+    case = extract(
+        "Thigh thrust +, FABER +, compression -, distraction -, Gaenslen -. Two SI joint blocks gave 80% and 85% relief."
+    )
+    tests = [f.number for f in case.findings if f.concept == "si_provocative_tests"]
+    blocks = [(f.number, f.count) for f in case.findings if f.concept == "si_diagnostic_block"]
+    assert set(tests) == {2.0}
+    assert blocks == [(80.0, 2)]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import date
 from importlib.metadata import PackageNotFoundError, version
 
 from indicated.errors import InputError
@@ -21,8 +22,16 @@ def engine_version() -> str:
         return "0+unknown"
 
 
-def assess(case: str | Case, *, policy_set: str = DEFAULT_POLICY_SET, kb: Knowledge | None = None) -> Assessment:
+def assess(
+    case: str | Case,
+    *,
+    policy_set: str = DEFAULT_POLICY_SET,
+    kb: Knowledge | None = None,
+    as_of: date | None = None,
+) -> Assessment:
     """Assess one case given as text or as an already structured :class:`Case`.
+
+    ``as_of`` (default today) anchors dates written only as a year when the note has no date of its own.
 
     >>> assess("Is an L5-S1 microdiscectomy medically necessary for sciatica?").determination.value
     'insufficient_information'
@@ -33,7 +42,7 @@ def assess(case: str | Case, *, policy_set: str = DEFAULT_POLICY_SET, kb: Knowle
     if isinstance(case, str):
         from indicated.extract import extract
 
-        case = extract(case, kb=kb)
+        case = extract(case, kb=kb, as_of=as_of or date.today())
     routes = route(case, kb, policy_set=policy_set)
     evaluation = evaluate(case, routes, setting_policy(kb, policy_set))
     return explain(case, evaluation, kb, policy_set=policy_set, version=engine_version())

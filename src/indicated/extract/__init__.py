@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import re
+from datetime import date
 
 from indicated.extract.demographics import age_and_sex
 from indicated.extract.findings import findings
 from indicated.extract.nlp import pipeline
+from indicated.extract.patterns import note_date
 from indicated.extract.services import requested_services, requested_setting
 from indicated.extract.summary import case_levels, conservative_care_weeks, symptom_weeks
 from indicated.kb.loader import Knowledge, bundled
@@ -15,11 +17,14 @@ from indicated.models import Case
 __all__ = ["extract"]
 
 
-def extract(text: str, *, kb: Knowledge | None = None) -> Case:
-    """Read one case text into a Case (deterministic: same text, same Case)."""
+def extract(text: str, *, kb: Knowledge | None = None, as_of: date | None = None) -> Case:
+    """Read one case text into a Case (deterministic: same text and date, same Case).
+
+    Dates written only as a year are counted from the note's own date, else from ``as_of``.
+    """
     kb = kb or bundled()
     doc = pipeline()(unwrap(text))
-    facts = findings(doc, kb)
+    facts = findings(doc, kb, note_date(text) or as_of)
     services = requested_services(doc, kb)
     age, sex = age_and_sex(text)
     case = Case(

@@ -87,7 +87,8 @@ def response(sentence: str) -> str | None:
 
 _GAP_AFTER = re.compile(
     r"^[\s,:(-]*(?:(?:was\s+|were\s+)?(?:started|begun|began|initiated|ongoing|tried|used|completed)\s*)?"
-    r"(?:for|x|×|over|lasting|trial of|times|of|at least|approximately|about|~)?\s*(?:the\s+)?(?:past|last)?\s*$",
+    r"(?:for|x|×|over|lasting|trial of|times|of|at least|approximately|about|~)?\s*"
+    r"(?:over|more than|nearly|almost|about|approximately|at least|roughly)?\s*(?:the\s+)?(?:past|last)?\s*$",
     re.IGNORECASE,
 )
 _GAP_SYMPTOM = re.compile(r"^\s*(?:of|with|history of)?\s*(?:[\w/-]+\s+){0,4}$", re.IGNORECASE)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from datetime import date
 
 from indicated.extract import attributes as at
 from indicated.extract import patterns as pt
@@ -38,8 +39,11 @@ def status_of(ent, asserted: str) -> str:
     return "possible" if _cued(ent, "POSSIBLE_EXISTENCE", "HYPOTHETICAL") else "present"
 
 
-def findings(doc, kb: Knowledge) -> list[Finding]:
-    """One finding per concept mention; procedure mentions in the past become prior surgery."""
+def findings(doc, kb: Knowledge, as_of: date | None = None) -> list[Finding]:
+    """One finding per concept mention; procedure mentions in the past become prior surgery.
+
+    ``as_of`` anchors surgery dated only by a year ("L5-S1 microdiscectomy 2019").
+    """
     text = doc.text
     ents = [e for e in doc.ents if not e._.is_family]
     symptom_spans = [
@@ -52,7 +56,7 @@ def findings(doc, kb: Knowledge) -> list[Finding]:
         sent = ent.sent
         lo, hi = sent.start_char, sent.end_char
         if ent.label_.startswith(PROC):
-            prior = _prior_surgery(ent, kb, text, lo, hi)
+            prior = _prior_surgery(ent, kb, text, lo, hi, as_of)
             if prior:
                 out.append(prior)
             continue
@@ -110,7 +114,7 @@ _PAST = re.compile(
 )
 
 
-def _prior_surgery(ent, kb: Knowledge, text: str, lo: int, hi: int) -> Finding | None:
+def _prior_surgery(ent, kb: Knowledge, text: str, lo: int, hi: int, as_of: date | None) -> Finding | None:
     """A procedure named in the past tense ("s/p L4-5 TLIF") is history, not a request."""
     if ent._.is_negated or ent._.is_hypothetical:
         return None
@@ -121,7 +125,9 @@ def _prior_surgery(ent, kb: Knowledge, text: str, lo: int, hi: int) -> Finding |
         concept="prior_spine_surgery",
         historical=True,
         value=f"{ent.text} ({kb.codes[proc.code].family.replace('_', ' ')})",
-        number=_months_ago(text[ent.end_char : hi]) or _months_ago(text[lo:hi]),
+        number=_months_ago(text[ent.end_char : hi])
+        or _months_ago(text[lo:hi])
+        or pt.months_since_year(text[ent.start_char : min(hi, ent.end_char + 40)], as_of),
         levels=at.segments_near(text, ent.start_char, ent.end_char, lo, hi),
         side=at.side(text, ent.start_char, ent.end_char, lo, hi),
         evidence=[span(ent)],

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from datetime import date
 
 WORD_NUMBERS = {
     "a": 1,
@@ -197,3 +198,53 @@ def count_before(text: str) -> int | None:
         return None
     n = number(m.group("n"))
     return int(n) if n is not None and n == int(n) and n < 50 else None
+
+
+# --- dates -----------------------------------------------------------------------------------
+
+_MONTHS = [
+    "january",
+    "february",
+    "march",
+    "april",
+    "may",
+    "june",
+    "july",
+    "august",
+    "september",
+    "october",
+    "november",
+    "december",
+]
+_NOTE_DATE = re.compile(
+    r"\b(?:date(?:\s+of\s+(?:service|visit|note))?|DOS|visit\s+date|seen\s+on)\s*[:#-]?\s*"
+    r"(?:(?P<iso>(?P<y1>\d{4})-(?P<m1>\d{1,2})-(?P<d1>\d{1,2}))|(?P<us>(?P<m2>\d{1,2})/(?P<d2>\d{1,2})/(?P<y2>\d{4}|\d{2}))"
+    r"|(?P<long>(?P<mname>[A-Za-z]{3,9})\.?\s+(?P<d3>\d{1,2}),?\s+(?P<y3>\d{4})))",
+    re.IGNORECASE,
+)
+_YEAR = re.compile(r"(?<![\d/-])(?:in\s+|\()?((?:19[89]|20[0-4])\d)\)?(?![\d/-])")
+
+
+def note_date(text: str) -> date | None:
+    """The date a note states for itself ("Date of service: 03/14/2025"), the anchor for "in 2019"."""
+    m = _NOTE_DATE.search(text)
+    if not m:
+        return None
+    try:
+        if m.group("iso"):
+            return date(int(m.group("y1")), int(m.group("m1")), int(m.group("d1")))
+        if m.group("us"):
+            year = int(m.group("y2"))
+            return date(year + 2000 if year < 100 else year, int(m.group("m2")), int(m.group("d2")))
+        month = next((i + 1 for i, name in enumerate(_MONTHS) if name.startswith(m.group("mname").lower()[:3])), None)
+        return date(int(m.group("y3")), month, int(m.group("d3"))) if month else None
+    except ValueError:
+        return None
+
+
+def months_since_year(text: str, as_of: date | None) -> float | None:
+    """The fewest months since an event dated only by its year ("microdiscectomy 2019") as of a date."""
+    m = _YEAR.search(text)
+    if not m or as_of is None or int(m.group(1)) >= as_of.year:
+        return None
+    return float((as_of.year - int(m.group(1)) - 1) * 12 + as_of.month - 1)
