@@ -73,7 +73,8 @@ def _finding(p: FindingCheck, case: Case, service: RequestedService | None) -> O
     absent = [f for f in relevant if f.status == "absent"]
     if absent:
         return NOT_MET, _spans(absent)
-    if p.world == "open" and any(f.status == "possible" for f in relevant):
+    # a suspected finding is not silence: even a closed-world check asks for it to be confirmed
+    if any(f.status == "possible" for f in relevant):
         return UNKNOWN, _spans([f for f in relevant if f.status == "possible"])
     return (NOT_MET if p.world == "closed" else UNKNOWN), []
 

@@ -62,7 +62,13 @@ def requested_services(doc, kb: Knowledge) -> list[RequestedService]:
                 evidence=[Span(text=code, start=m.start(), end=m.end())],
             )
     covered = {kb.codes[c].family for c in out if c in kb.codes}
-    for code, svc in _from_words(doc, kb, covered).items():
+    words = _from_words(doc, kb, covered)
+    primaries = {spec.code: set(spec.add_on_to) for p in kb.policies.values() for spec in p.services if spec.add_on_to}
+    for code, svc in words.items():
+        # an add-on named only in words ("removal of segmental instrumentation") with none of its
+        # primaries requested is not a request for that add-on
+        if code in primaries and not primaries[code] & (out.keys() | words.keys()):
+            continue
         out.setdefault(code, svc)
     return list(out.values())
 
