@@ -20,15 +20,19 @@ class Route:
 
 def route(case: Case, kb: Knowledge, *, policy_set: str = "clinical") -> list[Route]:
     """Pair each requested service with its policy; a service no policy covers gets ``None``."""
-    by_code: dict[str, tuple[Policy, PolicyService]] = {}
+    candidates: dict[str, list[tuple[Policy, PolicyService]]] = {}
     for policy in kb.policies_in(policy_set):
         if policy.kind != "procedure":
             continue
         for spec in policy.services:
-            by_code.setdefault(spec.code, (policy, spec))
+            candidates.setdefault(spec.code, []).append((policy, spec))
+    requested = {s.code for s in case.services}
     routes = []
     for svc in case.services:
-        policy, spec = by_code.get(svc.code, (None, None))
+        options = candidates.get(svc.code, [])
+        # an add-on listed by several policies (instrumentation) goes with the primary that is requested
+        serving = [o for o in options if set(o[1].add_on_to) & requested]
+        policy, spec = (serving or options or [(None, None)])[0]
         routes.append(Route(svc, policy, spec))
     return routes
 

@@ -26,6 +26,8 @@ from indicated.kb.schema import (
     Lexicon,
     Policy,
     PolicyCases,
+    PolicySet,
+    PolicySets,
     Procedures,
     Source,
     Vocabulary,
@@ -45,12 +47,21 @@ class Knowledge:
     sources: dict[str, Source]
     policies: dict[str, Policy]
     policy_files: dict[str, str] = field(default_factory=dict)
+    sets: dict[str, PolicySet] = field(default_factory=dict)
 
     def policy_sets(self) -> list[str]:
-        return sorted({p.policy_set for p in self.policies.values()})
+        return sorted(self.sets)
+
+    def set_chain(self, policy_set: str) -> list[str]:
+        """The set and the sets it falls back to, nearest first."""
+        chain = [policy_set]
+        while (nxt := self.sets[chain[-1]].falls_back_to) is not None:
+            chain.append(nxt)
+        return chain
 
     def policies_in(self, policy_set: str) -> list[Policy]:
-        return [p for p in self.policies.values() if p.policy_set == policy_set]
+        """The set's own policies first, then those of the sets it falls back to."""
+        return [p for s in self.set_chain(policy_set) for p in self.policies.values() if p.policy_set == s]
 
 
 def parse(model: type[M], data: object, where: str) -> M:
@@ -105,7 +116,9 @@ def load(root: Traversable | Path | None = None) -> Knowledge:
         policies[policy.id] = policy
         files[policy.id] = f.name
 
+    policy_sets = parse(PolicySets, read_yaml(root / "policy-sets.yaml"), "policy-sets.yaml")
     kb = Knowledge(
+        sets={s.id: s for s in policy_sets.sets},
         concepts={c.id: c for c in vocab.concepts},
         lexicon=lexicon,
         codes={c.code: c for c in procedures.codes},
@@ -127,8 +140,20 @@ def _check_references(kb: Knowledge) -> None:
         for code in filter(None, (term.code, term.per_additional_level)):
             if code not in kb.codes:
                 raise KnowledgeError(f"procedures.yaml: terms.{i}: unknown code {code!r}")
+    for sid, ps in kb.sets.items():
+        seen_sets = {sid}
+        nxt = ps.falls_back_to
+        while nxt is not None:
+            if nxt not in kb.sets:
+                raise KnowledgeError(f"policy-sets.yaml: sets.{sid}.falls_back_to: unknown policy set {nxt!r}")
+            if nxt in seen_sets:
+                raise KnowledgeError(f"policy-sets.yaml: sets.{sid}.falls_back_to: fallback loop through {nxt!r}")
+            seen_sets.add(nxt)
+            nxt = kb.sets[nxt].falls_back_to
     for pid, policy in kb.policies.items():
         where = f"policies/{kb.policy_files[pid]}"
+        if policy.policy_set not in kb.sets:
+            raise KnowledgeError(f"{where}: set: unknown policy set {policy.policy_set!r} (see policy-sets.yaml)")
         seen: set[str] = set()
         for node in policy.criteria.walk():
             if node.id in seen:

@@ -265,3 +265,23 @@ class PolicyCase(Strict):
 class PolicyCases(Strict):
     policy: str
     cases: list[PolicyCase] = Field(min_length=1)
+
+
+# --- policy sets ----------------------------------------------------------------------------
+
+
+class PolicySet(Strict):
+    """A named set of policies a reviewer chooses with ``--policy-set``.
+
+    A set that follows one public document covers only what that document covers; ``falls_back_to``
+    names the set whose policies answer for every other service, and the article says which applied.
+    """
+
+    id: str
+    title: str
+    description: str
+    falls_back_to: str | None = None
+
+
+class PolicySets(Strict):
+    sets: list[PolicySet] = Field(min_length=1)
