@@ -85,6 +85,8 @@ def _care(p: CareCheck, case: Case, service: RequestedService | None) -> Outcome
     tried = [f for f in care if f.status == "present"]
     modalities = {f.concept for f in tried if f.concept != "conservative_care_general"}
     weeks = case.conservative_care_weeks
+    if tried and p.min_weeks == 0 and p.min_modalities <= max(len(modalities), 1):
+        return MET, _spans(tried)
     if weeks is not None and tried:
         enough = weeks >= p.min_weeks and max(len(modalities), 1) >= p.min_modalities
         return (MET if enough else NOT_MET), _spans([f for f in tried if f.weeks] or tried)

@@ -143,7 +143,7 @@ class CareCheck(Strict):
     """Conservative care tried for at least ``min_weeks`` (concurrent treatments not added up)."""
 
     type: Literal["conservative_care"]
-    min_weeks: float = Field(gt=0)
+    min_weeks: float = Field(ge=0)  # 0: any documented course that failed ("conservative care exhausted")
     min_modalities: int = Field(default=1, ge=1)
 
 
