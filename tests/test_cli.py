@@ -92,3 +92,67 @@ def test_markdown_is_the_default_and_starts_with_the_verdict():
     lines = p.stdout.decode().splitlines()
     assert lines[0].startswith("# ") and "63030" in lines[0]
     assert lines[2].startswith("**Insufficient information.**")
+
+
+SMOKER_SLIP = (
+    "66F, current smoker. L4-5 degenerative spondylolisthesis with 4 mm of translation on flexion-extension films, "
+    "neurogenic claudication, severe stenosis; failed 3 months of PT. Request 63047 and 22612 at L4-5."
+)
+
+
+def test_compare_shows_each_set_and_the_criterion_that_differs():
+    p = run("compare", "--text", SMOKER_SLIP, "--format", "json")
+    assert p.returncode == 0, p.stderr
+    out = json.loads(p.stdout)
+    assert out["sets"] == ["clinical", "medicare"]
+    assert out["overall"] == {"clinical": "partially_medically_necessary", "medicare": "medically_necessary"}
+    fusion = next(s for s in out["services"] if s["code"] == "22612")
+    by_set = {o["policy_set"]: o for o in fusion["outcomes"]}
+    assert fusion["differs"] is True
+    assert by_set["clinical"]["policy"] == "lumbar-fusion" and by_set["medicare"]["policy"] == "medicare-lumbar-fusion"
+    assert any("nicotine" in d for d in by_set["clinical"]["deciding"])
+    assert by_set["medicare"]["deciding"] == []
+    decompression = next(s for s in out["services"] if s["code"] == "63047")
+    assert decompression["differs"] is False  # the medicare set falls back to the clinical policy
+
+
+def test_assess_with_the_medicare_set_names_the_lcd():
+    p = run("assess", "--text", SMOKER_SLIP, "--policy-set", "medicare", "--format", "json")
+    assert p.returncode == 0, p.stderr
+    out = json.loads(p.stdout)
+    assert out["policy_set"] == "medicare"
+    fusion = next(s for s in out["services"] if s["code"] == "22612")
+    assert fusion["policy"]["id"] == "medicare-lumbar-fusion" and fusion["determination"] == "medically_necessary"
+
+
+def test_policies_show_prints_criteria_with_sources_and_json():
+    p = run("policies", "show", "lumbar-tda")
+    assert p.returncode == 0, p.stderr
+    text = p.stdout.decode()
+    assert "age-18-to-60" in text and "NCD" in text and "pitfalls" in text
+    j = json.loads(run("policies", "show", "lumbar-tda", "--format", "json").stdout)
+    assert j["id"] == "lumbar-tda" and j["set"] == "clinical"
+    assert_clean_failure(run("policies", "show", "no-such-policy"), "unknown policy")
+
+
+def test_policies_test_runs_the_suites_and_rejects_unknown_ids():
+    p = run("policies", "test", "lumbar-tda")
+    assert p.returncode == 0, p.stderr
+    assert "lumbar-tda: 11/11 cases hold" in p.stdout.decode()
+    assert_clean_failure(run("policies", "test", "nope"), "unknown policy")
+
+
+def test_a_case_that_does_not_hold_is_reported_with_what_differed():
+    from indicated.kb.schema import PolicyCase
+    from indicated.kb.suites import check_case
+
+    wrong = PolicyCase(
+        name="deliberately-wrong",
+        text="Is 22857 at L4-5 indicated for a 67-year-old man with discogenic back pain?",
+        determination="medically_necessary",
+        services={"22857": "medically_necessary"},
+        criteria={"age-18-to-60": "met"},
+    )
+    problem = check_case("lumbar-tda", wrong)
+    assert problem is not None
+    assert "overall not_medically_necessary" in problem and "criterion age-18-to-60 not_met" in problem

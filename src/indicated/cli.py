@@ -6,6 +6,8 @@ Exit codes: 0 success, 1 unexpected internal error, 2 bad input or usage, 3 inva
 from __future__ import annotations
 
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Annotated
 
@@ -23,6 +25,19 @@ EXIT_INPUT, EXIT_KNOWLEDGE, EXIT_INTERNAL = 2, 3, 1
 def _fail(message: str, code: int) -> None:
     typer.echo(f"indicated: error: {message}", err=True)
     raise typer.Exit(code)
+
+
+@contextmanager
+def _errors() -> Iterator[None]:
+    """Turn the engine's errors into one line on stderr and the documented exit code."""
+    try:
+        yield
+    except InputError as exc:
+        _fail(str(exc), EXIT_INPUT)
+    except KnowledgeError as exc:
+        _fail(f"invalid knowledge: {exc}", EXIT_KNOWLEDGE)
+    except IndicatedError as exc:  # pragma: no cover - every subclass is handled above
+        _fail(str(exc), EXIT_INTERNAL)
 
 
 def _read(case: str | None, text: str | None) -> str:
@@ -48,50 +63,135 @@ def _read(case: str | None, text: str | None) -> str:
     return decode(raw, source=case)
 
 
+CaseArg = Annotated[str | None, typer.Argument(help="Case file (text or JSON case), or - for stdin.")]
+TextOpt = Annotated[str | None, typer.Option("--text", "-t", help="The case as a string.")]
+
+
+def _case(case: str | None, text: str | None):
+    from indicated.inputs import parse_case
+
+    source = "--text" if text is not None else ("stdin" if case == "-" else str(case))
+    return parse_case(_read(case, text), source=source)
+
+
 @app.command()
 def assess(
-    case: Annotated[str | None, typer.Argument(help="Case file (text or JSON case), or - for stdin.")] = None,
-    text: Annotated[str | None, typer.Option("--text", "-t", help="The case as a string.")] = None,
+    case: CaseArg = None,
+    text: TextOpt = None,
     fmt: Annotated[str, typer.Option("--format", "-f", help="json or markdown.")] = "markdown",
     policy_set: Annotated[str, typer.Option("--policy-set", "-p", help="Which policy set to apply.")] = "clinical",
 ) -> None:
     """Assess one case and print the determination article."""
     from indicated.render import FORMATS
 
-    try:
+    with _errors():
         if fmt not in FORMATS:
             raise InputError(f"unknown format {fmt!r}; choose one of: {', '.join(FORMATS)}")
-        from indicated.inputs import parse_case
         from indicated.pipeline import assess as run
         from indicated.render import render
 
-        source = "--text" if text is not None else ("stdin" if case == "-" else str(case))
-        parsed = parse_case(_read(case, text), source=source)
-        typer.echo(render(run(parsed, policy_set=policy_set), fmt))
-    except InputError as exc:
-        _fail(str(exc), EXIT_INPUT)
-    except KnowledgeError as exc:
-        _fail(f"invalid knowledge: {exc}", EXIT_KNOWLEDGE)
-    except IndicatedError as exc:  # pragma: no cover - every subclass is handled above
-        _fail(str(exc), EXIT_INTERNAL)
+        typer.echo(render(run(_case(case, text), policy_set=policy_set), fmt))
+
+
+@app.command()
+def compare(
+    case: CaseArg = None,
+    text: TextOpt = None,
+    fmt: Annotated[str, typer.Option("--format", "-f", help="table or json.")] = "table",
+) -> None:
+    """Assess one case under every policy set and show the answers side by side."""
+    with _errors():
+        if fmt not in ("table", "json"):
+            raise InputError(f"unknown format {fmt!r}; choose one of: table, json")
+        from indicated.compare import compare as run
+
+        result = run(_case(case, text))
+        if fmt == "json":
+            typer.echo(result.model_dump_json(indent=2))
+            return
+        from rich.console import Console
+        from rich.table import Table
+
+        table = Table("service", *result.sets, "differs", title="Determinations by policy set", show_lines=True)
+        rows = [*result.services, *([result.setting] if result.setting else [])]
+        for row in rows:
+            cells = [
+                f"{o.determination.value if o.determination else '-'}\n[dim]{o.policy or 'no policy'}[/dim]"
+                + "".join(f"\n- {d}" for d in o.deciding)
+                for o in row.outcomes
+            ]
+            table.add_row(f"{row.code}\n[dim]{row.description}[/dim]", *cells, "yes" if row.differs else "no")
+        table.add_row("[bold]overall[/bold]", *(result.overall[s].value for s in result.sets), "")
+        Console(width=160).print(table)
 
 
 @policies_app.command("list")
 def policies_list() -> None:
-    """List the policies of every set with their versions and services."""
+    """List the policy sets and the policies of every set with their versions and services."""
     from rich.console import Console
     from rich.table import Table
 
     from indicated.kb.loader import bundled
 
-    try:
+    with _errors():
         kb = bundled()
-    except KnowledgeError as exc:
-        _fail(f"invalid knowledge: {exc}", EXIT_KNOWLEDGE)
-    table = Table("set", "id", "version", "kind", "services", "title")
+    console = Console()
+    sets = Table("set", "falls back to", "title", title="Policy sets")
+    for ps in kb.sets.values():
+        sets.add_row(ps.id, ps.falls_back_to or "-", ps.title)
+    console.print(sets)
+    table = Table("set", "id", "version", "kind", "services", "title", title="Policies")
     for p in sorted(kb.policies.values(), key=lambda p: (p.policy_set, p.id)):
         table.add_row(p.policy_set, p.id, p.version, p.kind, " ".join(s.code for s in p.services), p.title)
-    Console().print(table)
+    console.print(table)
+
+
+@policies_app.command("show")
+def policies_show(
+    policy_id: Annotated[str, typer.Argument(help="Policy id (see `indicated policies list`).")],
+    fmt: Annotated[str, typer.Option("--format", "-f", help="text or json.")] = "text",
+) -> None:
+    """Show one policy: what it follows, its services, its criteria tree with citations, its pitfalls."""
+    from indicated.kb.loader import bundled
+
+    with _errors():
+        kb = bundled()
+        policy = kb.policies.get(policy_id)
+        if policy is None:
+            raise InputError(f"unknown policy {policy_id!r}; choose one of: {', '.join(sorted(kb.policies))}")
+        if fmt not in ("text", "json"):
+            raise InputError(f"unknown format {fmt!r}; choose one of: text, json")
+    if fmt == "json":
+        typer.echo(policy.model_dump_json(indent=2, by_alias=True, exclude_none=True))
+        return
+    from rich.console import Console
+
+    from indicated.render.policy import policy_tree
+
+    Console(width=160).print(policy_tree(policy, kb))
+
+
+@policies_app.command("test")
+def policies_test(
+    policy_ids: Annotated[list[str] | None, typer.Argument(help="Policy ids; all policies when omitted.")] = None,
+) -> None:
+    """Run each policy's own case suite and report every case that does not hold (exit 1 if any)."""
+    from rich.console import Console
+
+    from indicated.kb.suites import run_suites
+
+    with _errors():
+        results = run_suites(policy_ids or None)
+    console = Console(width=160)
+    failed = 0
+    for r in results:
+        mark = "[green]ok[/green]" if not r.failures else "[red]FAIL[/red]"
+        console.print(f"{mark} {r.policy}: {r.passed}/{r.total} cases hold")
+        for name, problem in r.failures:
+            console.print(f"    [red]x[/red] {name}: {problem}")
+        failed += len(r.failures)
+    if failed:
+        raise typer.Exit(1)
 
 
 def main() -> None:

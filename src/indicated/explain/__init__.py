@@ -62,18 +62,25 @@ def _reference(kb: Knowledge, ref: str, n: int) -> Reference:
 
 
 def leaves(criteria: list[CriterionResult], status: str) -> list[CriterionResult]:
-    """Checked (leaf) criteria with ``status`` whose every ancestor is undecided the same way."""
+    """The decisive criteria with ``status``: checks, or a ``not`` node as a whole ("no active
+    nicotine use" is the reason, not the nicotine check under it), whose every ancestor is
+    undecided the same way."""
     by_id = {c.id: c for c in criteria}
-    out = []
-    for c in criteria:
-        if c.logic != "check" or c.status != status:
-            continue
-        parent = by_id.get(c.parent) if c.parent else None
-        while parent is not None and parent.status == status:
-            parent = by_id.get(parent.parent) if parent.parent else None
-        if parent is None:
+
+    def ancestors(c: CriterionResult) -> list[CriterionResult]:
+        out = []
+        while c.parent and c.parent in by_id:
+            c = by_id[c.parent]
             out.append(c)
-    return out
+        return out
+
+    return [
+        c
+        for c in criteria
+        if c.status == status
+        and c.logic in ("check", "not")
+        and all(a.logic != "not" and a.status == status for a in ancestors(c))
+    ]
 
 
 def _gaps(ev: Evaluation) -> tuple[list[str], list[str]]:
