@@ -123,3 +123,31 @@ def test_closed_world_red_flags_and_open_world_documentation(kb):
     worlds = {n.id: n.check.world for n in policy.criteria.walk() if isinstance(n.check, FindingCheck)}
     assert worlds["cauda-equina"] == "closed"
     assert worlds["herniation-on-imaging"] == "open"
+
+
+def test_uncited_criterion_is_rejected(copy):
+    edit_policy(copy, "lumbar-discectomy.yaml", lambda d: d["criteria"]["all"][0].update(cite=[]))
+    with pytest.raises(KnowledgeError, match=r"radicular-symptoms\.cite: every criterion cites"):
+        load(copy)
+
+
+def test_policy_in_an_undeclared_set_is_rejected(copy):
+    edit_policy(copy, "lumbar-discectomy.yaml", lambda d: d.update(set="aetna"))
+    with pytest.raises(KnowledgeError, match="unknown policy set 'aetna'"):
+        load(copy)
+
+
+def test_policy_set_fallback_loop_is_rejected(copy):
+    path = copy / "policy-sets.yaml"
+    data = yaml.safe_load(path.read_text())
+    data["sets"][0]["falls_back_to"] = "medicare"
+    path.write_text(yaml.safe_dump(data))
+    with pytest.raises(KnowledgeError, match="fallback loop"):
+        load(copy)
+
+
+def test_a_fallback_set_prefers_its_own_policy_and_borrows_the_rest(kb):
+    medicare = [p.id for p in kb.policies_in("medicare")]
+    assert medicare.index("medicare-lumbar-fusion") < medicare.index("lumbar-fusion")
+    assert "lumbar-decompression" in medicare
+    assert all(p.policy_set == "clinical" for p in kb.policies_in("clinical"))

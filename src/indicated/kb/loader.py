@@ -159,6 +159,8 @@ def _check_references(kb: Knowledge) -> None:
             if node.id in seen:
                 raise KnowledgeError(f"{where}: criteria.{node.id}: duplicate criterion id")
             seen.add(node.id)
+            if not node.cite:
+                raise KnowledgeError(f"{where}: criteria.{node.id}.cite: every criterion cites at least one reference")
             for ref in node.cite:
                 if ref not in kb.sources:
                     raise KnowledgeError(f"{where}: criteria.{node.id}.cite: unknown reference {ref!r}")
