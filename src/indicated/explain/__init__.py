@@ -101,6 +101,17 @@ def _gaps(ev: Evaluation) -> tuple[list[str], list[str]]:
     return list(missing), list(change)
 
 
+def _clause(statement: str) -> str:
+    """A criterion statement as a clause inside a sentence; acronyms (MRI, SI, HbA1c) keep their case."""
+    statement = statement.rstrip(".")
+    first = statement.split(" ", 1)[0]
+    return (
+        statement
+        if first[1:2].isupper() or any(ch.isdigit() for ch in first)
+        else statement[:1].lower() + statement[1:]
+    )
+
+
 def summary(ev: Evaluation) -> str:
     """The verdict in one sentence, naming what was requested and the deciding reasons."""
     judged = [s for s in ev.services if s.policy is not None]
@@ -111,14 +122,14 @@ def summary(ev: Evaluation) -> str:
         if s.serves:
             continue
         if s.determination == D.MEDICALLY_NECESSARY:
-            met = [c.statement.rstrip(".") for c in s.criteria[1:] if c.depth == 1 and c.status == "met"]
-            reasons.append(f"{s.code}: " + "; ".join(met).lower() if met else f"{s.code}: criteria met")
+            met = [_clause(c.statement) for c in s.criteria[1:] if c.depth == 1 and c.status == "met"]
+            reasons.append(f"{s.code}: " + "; ".join(met) if met else f"{s.code}: criteria met")
         elif s.determination == D.NOT_MEDICALLY_NECESSARY:
-            failed = [c.statement.rstrip(".") for c in leaves(s.criteria, "not_met")][:3]
-            reasons.append(f"{s.code}: not met: " + "; ".join(failed).lower())
+            failed = [_clause(c.statement) for c in leaves(s.criteria, "not_met")][:3]
+            reasons.append(f"{s.code}: not met: " + "; ".join(failed))
         elif s.determination == D.INSUFFICIENT_INFORMATION:
-            unknown = [c.statement.rstrip(".") for c in leaves(s.criteria, "unknown")][:3]
-            reasons.append(f"{s.code}: not documented: " + "; ".join(unknown).lower())
+            unknown = [_clause(c.statement) for c in leaves(s.criteria, "unknown")][:3]
+            reasons.append(f"{s.code}: not documented: " + "; ".join(unknown))
     if ev.setting is not None and ev.setting.determination is not None:
         reasons.append(
             f"{ev.setting.requested} setting: {ev.setting.determination.value.replace('_', ' ')}"
