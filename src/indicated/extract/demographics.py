@@ -1,4 +1,4 @@
-"""Age and sex as notes write them: "38-year-old woman", "55F", "45 y/o male", "age 61"."""
+"""Age and sex as notes write them: "38-year-old woman", "55F", "45 y/o male", "age 61", "Mr. R., 60,"."""
 
 from __future__ import annotations
 
@@ -7,7 +7,8 @@ import re
 AGE_RE = re.compile(
     r"\b(?P<a>\d{1,3})\s*(?:-|\s)?(?:years?|yrs?|yo|y/o|y\.o\.)(?:[- ]old)?\b"
     r"|\b(?P<b>\d{1,3})\s*(?P<sx>[MF])\b"
-    r"|\b(?:age|aged)\s*:?\s*(?P<c>\d{1,3})\b",
+    r"|\b(?:age|aged)\s*:?\s*(?P<c>\d{1,3})\b"
+    r"|\b(?:Mr|Mrs|Ms|Miss)\.?\s+[A-Z][\w.-]*,\s*(?P<d>\d{1,3})\s*,",  # "Mr. R., 60, who has"
     re.IGNORECASE,
 )
 FEMALE_RE = re.compile(r"\b(?:woman|female|lady|girl|she|her|mrs|ms)\b", re.IGNORECASE)
@@ -24,7 +25,7 @@ def age_and_sex(text: str) -> tuple[int | None, str | None]:
             continue  # "2 years ago", "10 years of pain": a duration, not an age
         if m.group("a") and not re.search(r"y/?o|y\.o\.|old", m.group(0), re.IGNORECASE):
             continue
-        n = int(m.group("a") or m.group("b") or m.group("c"))
+        n = int(m.group("a") or m.group("b") or m.group("c") or m.group("d"))
         if 0 < n < 120:
             age = n
             if m.group("sx"):

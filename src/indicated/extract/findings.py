@@ -109,7 +109,7 @@ def _months_ago(sentence: str) -> float | None:
 
 _PAST = re.compile(
     r"\b(?:s/p|status post|h/o|history of|hx of|prior(?!\s+auth)|previous|previously|underwent|had an?|"
-    r"had (?:an? )?(?:L\d|S1)|following|after (?:an? |his |her )?)\b[^.;]{0,40}$",
+    r"had (?:an? )?(?:L\d|S1)|following|after (?:an? |his |her )?|healed|solid|(?:above|below|adjacent to) (?:the|his|her|a))\b[^.;]{0,40}$",
     re.IGNORECASE,
 )
 

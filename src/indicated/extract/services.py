@@ -61,7 +61,8 @@ def requested_services(doc, kb: Knowledge) -> list[RequestedService]:
                 side=at.side(text, m.start(), m.end(), lo, hi),
                 evidence=[Span(text=code, start=m.start(), end=m.end())],
             )
-    covered = {kb.codes[c].family for c in out if c in kb.codes}
+    explicit = {kb.codes[c].family for c in out if c in kb.codes}
+    covered = explicit | {f for fam in explicit for f in kb.procedures.family_covers.get(fam, [])}
     words = _from_words(doc, kb, covered)
     primaries = {spec.code: set(spec.add_on_to) for p in kb.policies.values() for spec in p.services if spec.add_on_to}
     for code, svc in words.items():

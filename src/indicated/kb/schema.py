@@ -92,6 +92,9 @@ class Procedures(Strict):
     version: str
     codes: list[Code]
     terms: list[ProcedureTerm]
+    # an explicit code of the key family also stands for words of these families ("deformity fusion
+    # (22802)" must not add a lumbar fusion code from the word "fusion")
+    family_covers: dict[str, list[str]] = Field(default_factory=dict)
 
 
 # --- evidence ---------------------------------------------------------------------------------
