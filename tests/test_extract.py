@@ -190,3 +190,28 @@ def test_provocative_tests_count_only_positive_named_tests():
     blocks = [(f.number, f.count) for f in case.findings if f.concept == "si_diagnostic_block"]
     assert set(tests) == {2.0}
     assert blocks == [(80.0, 2)]
+
+
+def test_since_a_month_or_year_counts_from_the_note_date():
+    from indicated.extract import extract
+
+    case = extract("Date: 2026-06-15. Left leg pain since March. Physical therapy since April without relief.")
+    assert case.symptom_weeks == 13.0  # March -> June: 3 months
+    assert case.conservative_care_weeks == 8.67  # April -> June: 2 months
+    assert extract("Left leg pain since March.").symptom_weeks is None  # no date to count from
+
+
+def test_cotinine_reads_as_nicotine_use():
+    from indicated.extract import extract
+
+    status = lambda t: [f.status for f in extract(t).findings if f.concept == "current_smoker"]  # noqa: E731
+    assert status("Cotinine 15 ng/mL on 3/2.") == ["present"]
+    assert status("Urine cotinine negative.") == ["absent"]
+    assert status("Serum cotinine 2 ng/mL.") == ["absent"]
+
+
+def test_age_with_sex_letter_after_y_o():
+    from indicated.extract.demographics import age_and_sex
+
+    assert age_and_sex("45 y/o M with LBP") == (45, "male")
+    assert age_and_sex("I write for Mr. R., 60, who has scoliosis") == (60, "male")

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 
 AGE_RE = re.compile(
-    r"\b(?P<a>\d{1,3})\s*(?:-|\s)?(?:years?|yrs?|yo|y/o|y\.o\.)(?:[- ]old)?\b"
+    r"\b(?P<a>\d{1,3})\s*(?:-|\s)?(?:years?|yrs?|yo|y/o|y\.o\.)(?:[- ]old)?(?:\s+(?P<sx2>[MF])\b)?\b"
     r"|\b(?P<b>\d{1,3})\s*(?P<sx>[MF])\b"
     r"|\b(?:age|aged)\s*:?\s*(?P<c>\d{1,3})\b"
     r"|\b(?:Mr|Mrs|Ms|Miss)\.?\s+[A-Z][\w.-]*,\s*(?P<d>\d{1,3})\s*,",  # "Mr. R., 60, who has"
@@ -28,8 +28,9 @@ def age_and_sex(text: str) -> tuple[int | None, str | None]:
         n = int(m.group("a") or m.group("b") or m.group("c") or m.group("d"))
         if 0 < n < 120:
             age = n
-            if m.group("sx"):
-                sex = "female" if m.group("sx").upper() == "F" else "male"
+            letter = m.group("sx") or m.group("sx2")
+            if letter:
+                sex = "female" if letter.upper() == "F" else "male"
             break
     if sex is None:
         f, mm = len(FEMALE_RE.findall(text)), len(MALE_RE.findall(text))

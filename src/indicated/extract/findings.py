@@ -62,11 +62,11 @@ def findings(doc, kb: Knowledge, as_of: date | None = None) -> list[Finding]:
             continue
         term = kb.lexicon.terms[int(ent.label_[len(TERM) :])]
         for concept in (term.concept, *term.also):
-            out.append(_finding(concept, term.status, ent, kb, text, lo, hi, symptom_spans))
+            out.append(_finding(concept, term.status, ent, kb, text, lo, hi, symptom_spans, as_of))
     return out
 
 
-def _finding(concept, asserted, ent, kb, text, lo, hi, symptom_spans) -> Finding:
+def _finding(concept, asserted, ent, kb, text, lo, hi, symptom_spans, as_of) -> Finding:
     group = kb.concepts[concept].group
     window = text[max(lo, ent.start_char - 60) : min(hi, ent.end_char + 60)]
     value, number = at.value(concept, ent.text, window)
@@ -83,11 +83,13 @@ def _finding(concept, asserted, ent, kb, text, lo, hi, symptom_spans) -> Finding
     )
     if group == "conservative_care":
         d = at.duration_after(text, ent.end_char, hi) or at.duration_before(text, ent.start_char, lo, symptom_spans)
-        f.weeks = d.weeks if d else None
+        f.weeks = d.weeks if d else pt.since_weeks(text[ent.end_char : hi], as_of)
         f.count = pt.count_before(text[lo : ent.start_char])
         f.response = at.response(text[lo:hi])
     elif concept in SYMPTOMS or concept == "functional_limitation":
-        f.weeks = at.symptom_duration(text, ent.start_char, ent.end_char, lo, hi)
+        f.weeks = at.symptom_duration(text, ent.start_char, ent.end_char, lo, hi) or pt.since_weeks(
+            text[ent.end_char : hi], as_of
+        )
     elif concept == "si_diagnostic_block":
         f.count = at.block_count(text[lo : ent.start_char])
     elif concept == "relief_after_prior_surgery":
