@@ -64,7 +64,7 @@ def requested_services(doc, kb: Knowledge) -> list[RequestedService]:
     explicit = {kb.codes[c].family for c in out if c in kb.codes}
     covered = explicit | {f for fam in explicit for f in kb.procedures.family_covers.get(fam, [])}
     words = _from_words(doc, kb, covered)
-    primaries = {spec.code: set(spec.add_on_to) for p in kb.policies.values() for spec in p.services if spec.add_on_to}
+    primaries = kb.add_on_primaries
     for code, svc in words.items():
         # an add-on named only in words ("removal of segmental instrumentation") with none of its
         # primaries requested is not a request for that add-on

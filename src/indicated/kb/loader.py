@@ -8,7 +8,7 @@ known), so a broken policy can never reach an assessment.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from functools import lru_cache
+from functools import cached_property, lru_cache
 from importlib import resources
 from importlib.abc import Traversable
 from pathlib import Path
@@ -48,6 +48,16 @@ class Knowledge:
     policies: dict[str, Policy]
     policy_files: dict[str, str] = field(default_factory=dict)
     sets: dict[str, PolicySet] = field(default_factory=dict)
+
+    @cached_property
+    def add_on_primaries(self) -> dict[str, set[str]]:
+        """For each add-on code, the primary codes any policy lets it serve."""
+        out: dict[str, set[str]] = {}
+        for policy in self.policies.values():
+            for spec in policy.services:
+                if spec.add_on_to:
+                    out.setdefault(spec.code, set()).update(spec.add_on_to)
+        return out
 
     def policy_sets(self) -> list[str]:
         return sorted(self.sets)
