@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import date
+from functools import lru_cache
 from importlib.metadata import PackageNotFoundError, version
 
 from indicated.errors import InputError
@@ -15,7 +16,9 @@ from indicated.route import route, setting_policy
 DEFAULT_POLICY_SET = "clinical"
 
 
+@lru_cache(maxsize=1)
 def engine_version() -> str:
+    """The installed package version, read once: package metadata lookups cost about a millisecond."""
     try:
         return version("indicated")
     except PackageNotFoundError:  # pragma: no cover - running from a source tree
