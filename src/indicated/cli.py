@@ -40,6 +40,11 @@ def _errors() -> Iterator[None]:
         _fail(str(exc), EXIT_INTERNAL)
 
 
+def _check_format(fmt: str, choices) -> None:
+    if fmt not in choices:
+        raise InputError(f"unknown format {fmt!r}; choose one of: {', '.join(choices)}")
+
+
 def _read(case: str | None, text: str | None) -> str:
     from indicated.inputs import decode
 
@@ -85,8 +90,7 @@ def assess(
     from indicated.render import FORMATS
 
     with _errors():
-        if fmt not in FORMATS:
-            raise InputError(f"unknown format {fmt!r}; choose one of: {', '.join(FORMATS)}")
+        _check_format(fmt, FORMATS)
         from indicated.pipeline import assess as run
         from indicated.render import render
 
@@ -101,8 +105,7 @@ def compare(
 ) -> None:
     """Assess one case under every policy set and show the answers side by side."""
     with _errors():
-        if fmt not in ("table", "json"):
-            raise InputError(f"unknown format {fmt!r}; choose one of: table, json")
+        _check_format(fmt, ("table", "json"))
         from indicated.compare import compare as run
 
         result = run(_case(case, text))
@@ -159,8 +162,7 @@ def policies_show(
         policy = kb.policies.get(policy_id)
         if policy is None:
             raise InputError(f"unknown policy {policy_id!r}; choose one of: {', '.join(sorted(kb.policies))}")
-        if fmt not in ("text", "json"):
-            raise InputError(f"unknown format {fmt!r}; choose one of: text, json")
+        _check_format(fmt, ("text", "json"))
     if fmt == "json":
         typer.echo(policy.model_dump_json(indent=2, by_alias=True, exclude_none=True))
         return

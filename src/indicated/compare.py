@@ -11,7 +11,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from indicated.explain import leaves
 from indicated.kb.loader import Knowledge, bundled
-from indicated.models import Assessment, Case, CriterionResult, Determination
+from indicated.models import Assessment, Case, CriterionResult, Determination, ServiceResult, SettingResult
 
 __all__ = ["Comparison", "ServiceComparison", "SetOutcome", "compare"]
 
@@ -59,40 +59,35 @@ def compare(case: str | Case, *, kb: Knowledge | None = None) -> Comparison:
     sets = kb.policy_sets()
     runs: dict[str, Assessment] = {s: assess(parsed, policy_set=s, kb=kb) for s in sets}
 
-    services = []
-    for svc in parsed.services:
-        outcomes = []
-        for s, a in runs.items():
-            r = next(x for x in a.services if x.code == svc.code)
-            outcomes.append(
-                SetOutcome(
-                    policy_set=s,
-                    determination=r.determination,
-                    policy=r.policy.id if r.policy else None,
-                    policy_title=r.policy.title if r.policy else "",
-                    deciding=_deciding(r.criteria),
-                )
-            )
-        services.append(_line_up(svc.code, svc.description, outcomes))
-
+    services = [
+        _line_up(
+            svc.code,
+            svc.description,
+            [_outcome(s, next(x for x in a.services if x.code == svc.code)) for s, a in runs.items()],
+        )
+        for svc in parsed.services
+    ]
     setting = None
     if any(a.setting and a.setting.determination for a in runs.values()):
-        outcomes = [
-            SetOutcome(
-                policy_set=s,
-                determination=a.setting.determination if a.setting else None,
-                policy=a.setting.policy.id if a.setting and a.setting.policy else None,
-                policy_title=a.setting.policy.title if a.setting and a.setting.policy else "",
-                deciding=_deciding(a.setting.criteria) if a.setting else [],
-            )
-            for s, a in runs.items()
-        ]
+        outcomes = [_outcome(s, a.setting) for s, a in runs.items()]
         setting = _line_up("setting", "Inpatient or outpatient setting", outcomes)
     return Comparison(
         sets=sets,
         overall={s: a.determination for s, a in runs.items()},
         services=services,
         setting=setting,
+    )
+
+
+def _outcome(policy_set: str, result: ServiceResult | SettingResult | None) -> SetOutcome:
+    if result is None:
+        return SetOutcome(policy_set=policy_set, determination=None)
+    return SetOutcome(
+        policy_set=policy_set,
+        determination=result.determination,
+        policy=result.policy.id if result.policy else None,
+        policy_title=result.policy.title if result.policy else "",
+        deciding=_deciding(result.criteria),
     )
 
 

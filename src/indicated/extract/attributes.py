@@ -215,9 +215,7 @@ def _motion(mention: str, window: str) -> Value:
     m = _MM.search(mention) or _MM.search(window)
     if m:
         return f"{m.group(1)} mm", float(m.group(1))
-    d = _DEG.search(mention) or _DEG.search(window)
-    degrees = d and (d.group(1) or d.group(2))
-    return (f"{degrees} degrees", float(degrees)) if degrees else (None, None)
+    return _degrees(mention, window)
 
 
 def _degrees(mention: str, window: str) -> Value:

@@ -20,7 +20,7 @@ def span(ent) -> Span:
     return Span(text=ent.text, start=ent.start_char, end=ent.end_char)
 
 
-def _cued(ent, *categories: str) -> bool:
+def cued(ent, *categories: str) -> bool:
     """Whether a ConText cue outside the mention modifies it.
 
     A cue inside the matched words is part of what the term says ("CT without fracture, tumor or
@@ -34,9 +34,9 @@ def _cued(ent, *categories: str) -> bool:
 
 def status_of(ent, asserted: str) -> str:
     """Absent when negated; "possible" when uncertain or hypothetical (never asserted as a fact)."""
-    if asserted == "absent" or _cued(ent, "NEGATED_EXISTENCE"):
+    if asserted == "absent" or cued(ent, "NEGATED_EXISTENCE"):
         return "absent"
-    return "possible" if _cued(ent, "POSSIBLE_EXISTENCE", "HYPOTHETICAL") else "present"
+    return "possible" if cued(ent, "POSSIBLE_EXISTENCE", "HYPOTHETICAL") else "present"
 
 
 def findings(doc, kb: Knowledge, as_of: date | None = None) -> list[Finding]:
@@ -74,7 +74,7 @@ def _finding(concept, asserted, ent, kb, text, lo, hi, symptom_spans, as_of) -> 
         concept=concept,
         status=status_of(ent, asserted),
         historical=bool(ent._.is_historical),
-        hypothetical=bool(ent._.is_hypothetical),
+        hypothetical=cued(ent, "HYPOTHETICAL"),
         value=value,
         number=number,
         side=at.side(text, ent.start_char, ent.end_char, lo, hi),
@@ -118,7 +118,7 @@ _PAST = re.compile(
 
 def _prior_surgery(ent, kb: Knowledge, text: str, lo: int, hi: int, as_of: date | None) -> Finding | None:
     """A procedure named in the past tense ("s/p L4-5 TLIF") is history, not a request."""
-    if ent._.is_negated or ent._.is_hypothetical:
+    if cued(ent, "NEGATED_EXISTENCE", "HYPOTHETICAL"):
         return None
     if not is_prior(ent, text):
         return None

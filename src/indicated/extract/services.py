@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 
 from indicated.extract import attributes as at
-from indicated.extract.findings import is_prior, span
+from indicated.extract.findings import cued, is_prior, span
 from indicated.extract.nlp import PROC
 from indicated.extract.patterns import number
 from indicated.kb.loader import Knowledge
@@ -85,7 +85,7 @@ def _in_code_list(text: str, m: re.Match[str], kb: Knowledge) -> bool:
 
 def _from_words(doc, kb: Knowledge, covered: set[str]) -> dict[str, RequestedService]:
     text = doc.text
-    mentions = [e for e in doc.ents if e.label_.startswith(PROC) and not e._.is_negated and not e._.is_hypothetical]
+    mentions = [e for e in doc.ents if e.label_.startswith(PROC) and not cued(e, "NEGATED_EXISTENCE", "HYPOTHETICAL")]
     mentions = [e for e in mentions if not is_prior(e, text)]
     if any(REQUEST_CUE.search(e.sent.text) for e in mentions):
         mentions = [e for e in mentions if REQUEST_CUE.search(e.sent.text)]

@@ -63,9 +63,14 @@ class Knowledge:
         return sorted(self.sets)
 
     def set_chain(self, policy_set: str) -> list[str]:
-        """The set and the sets it falls back to, nearest first."""
+        """The set and the sets it falls back to, nearest first (an unknown set or a loop is an error)."""
         chain = [policy_set]
         while (nxt := self.sets[chain[-1]].falls_back_to) is not None:
+            where = f"policy-sets.yaml: sets.{chain[-1]}.falls_back_to"
+            if nxt not in self.sets:
+                raise KnowledgeError(f"{where}: unknown policy set {nxt!r}")
+            if nxt in chain:
+                raise KnowledgeError(f"{where}: fallback loop through {nxt!r}")
             chain.append(nxt)
         return chain
 
@@ -150,16 +155,8 @@ def _check_references(kb: Knowledge) -> None:
         for code in filter(None, (term.code, term.per_additional_level)):
             if code not in kb.codes:
                 raise KnowledgeError(f"procedures.yaml: terms.{i}: unknown code {code!r}")
-    for sid, ps in kb.sets.items():
-        seen_sets = {sid}
-        nxt = ps.falls_back_to
-        while nxt is not None:
-            if nxt not in kb.sets:
-                raise KnowledgeError(f"policy-sets.yaml: sets.{sid}.falls_back_to: unknown policy set {nxt!r}")
-            if nxt in seen_sets:
-                raise KnowledgeError(f"policy-sets.yaml: sets.{sid}.falls_back_to: fallback loop through {nxt!r}")
-            seen_sets.add(nxt)
-            nxt = kb.sets[nxt].falls_back_to
+    for sid in kb.sets:
+        kb.set_chain(sid)
     for pid, policy in kb.policies.items():
         where = f"policies/{kb.policy_files[pid]}"
         if policy.policy_set not in kb.sets:
