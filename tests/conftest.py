@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import shutil
+from importlib import resources
 from pathlib import Path
 
 import pytest
@@ -11,6 +13,7 @@ from indicated.kb.loader import Knowledge, bundled
 
 ROOT = Path(__file__).resolve().parents[1]
 SHARED_CASES = ROOT.parent / "shared" / "cases" / "dev"
+BUNDLED = Path(str(resources.files("indicated") / "knowledge"))
 
 
 def load_cases(folder: Path) -> list[tuple[str, dict]]:
@@ -20,3 +23,11 @@ def load_cases(folder: Path) -> list[tuple[str, dict]]:
 @pytest.fixture(scope="session")
 def kb() -> Knowledge:
     return bundled()
+
+
+@pytest.fixture
+def copy(tmp_path: Path) -> Path:
+    """A private copy of the bundled knowledge folder, for tests that break it on purpose."""
+    dst = tmp_path / "knowledge"
+    shutil.copytree(BUNDLED, dst)
+    return dst

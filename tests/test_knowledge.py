@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import shutil
-from importlib import resources
 from pathlib import Path
 
 import pytest
@@ -12,15 +10,6 @@ import yaml
 from indicated.errors import KnowledgeError
 from indicated.kb.loader import load
 from indicated.kb.schema import FindingCheck
-
-BUNDLED = Path(str(resources.files("indicated") / "knowledge"))
-
-
-@pytest.fixture
-def copy(tmp_path: Path) -> Path:
-    dst = tmp_path / "knowledge"
-    shutil.copytree(BUNDLED, dst)
-    return dst
 
 
 def edit_policy(root: Path, name: str, change) -> None:

@@ -83,18 +83,54 @@ def _case(case: str | None, text: str | None):
 def assess(
     case: CaseArg = None,
     text: TextOpt = None,
-    fmt: Annotated[str, typer.Option("--format", "-f", help="json or markdown.")] = "markdown",
+    fmt: Annotated[str, typer.Option("--format", "-f", help="markdown, html or json.")] = "markdown",
+    audience: Annotated[
+        str, typer.Option("--audience", "-a", help="clinician, reviewer (criteria table and audit first) or patient.")
+    ] = "clinician",
     policy_set: Annotated[str, typer.Option("--policy-set", "-p", help="Which policy set to apply.")] = "clinical",
+    output: Annotated[Path | None, typer.Option("--output", "-o", help="Write the article to this file.")] = None,
 ) -> None:
-    """Assess one case and print the determination article."""
-    from indicated.render import FORMATS
+    """Assess one case and print (or write) the determination article."""
+    from indicated.render import AUDIENCES, FORMATS
 
     with _errors():
         _check_format(fmt, FORMATS)
+        if audience not in AUDIENCES:
+            raise InputError(f"unknown audience {audience!r}; choose one of: {', '.join(AUDIENCES)}")
         from indicated.pipeline import assess as run
         from indicated.render import render
 
-        typer.echo(render(run(_case(case, text), policy_set=policy_set), fmt))
+        _emit(render(run(_case(case, text), policy_set=policy_set), fmt, audience=audience), output)
+
+
+@app.command()
+def ask(
+    question: Annotated[str, typer.Argument(help='A topic question, e.g. "When is fusion indicated for stenosis?"')],
+    fmt: Annotated[str, typer.Option("--format", "-f", help="markdown or json.")] = "markdown",
+) -> None:
+    """Answer a topic question from the evidence library: quoted statements, every one cited."""
+    with _errors():
+        _check_format(fmt, ("markdown", "json"))
+        from indicated.ask import ask as run
+
+        answer = run(question)
+        if fmt == "json":
+            typer.echo(answer.model_dump_json(indent=2))
+        else:
+            from indicated.render.answer import answer_markdown
+
+            typer.echo(answer_markdown(answer), nl=False)
+
+
+def _emit(text: str, output: Path | None) -> None:
+    if output is None:
+        typer.echo(text)
+        return
+    try:
+        output.write_text(text + "\n", encoding="utf-8")
+    except OSError as exc:
+        raise InputError(f"{output}: cannot write: {exc.strerror}") from exc
+    typer.echo(f"wrote {output}", err=True)
 
 
 @app.command()

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from indicated.explain import leaves
+from indicated.explain.reasons import leaves
 from indicated.kb.loader import Knowledge, bundled
 from indicated.models import Assessment, Case, CriterionResult, Determination, ServiceResult, SettingResult
 

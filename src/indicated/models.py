@@ -145,6 +145,26 @@ class Reference(_Model):
     identifiers: dict[str, str] = Field(default_factory=dict)
 
 
+class Cited(_Model):
+    """A sentence quoted from the evidence library with the reference numbers that back it."""
+
+    text: str
+    citations: list[int] = Field(default_factory=list)
+
+
+class ComponentAnswer(_Model):
+    """One component question of the request ("Is fusion justified?") and its answer."""
+
+    id: str
+    question: str
+    plain_question: str = ""
+    codes: list[str] = Field(default_factory=list)
+    determination: Determination | None = None
+    answer: str
+    plain_answer: str = ""
+    evidence: list[Cited] = Field(default_factory=list)
+
+
 class Assessment(_Model):
     """The determination article's content, before any rendering."""
 
@@ -155,7 +175,19 @@ class Assessment(_Model):
     case: Case
     missing_information: list[str] = Field(default_factory=list)
     would_change: list[str] = Field(default_factory=list)
+    components: list[ComponentAnswer] = Field(default_factory=list)
     references: list[Reference] = Field(default_factory=list)
     related_questions: list[str] = Field(default_factory=list)
     policy_set: str = "clinical"
     engine_version: str = ""
+
+
+class Answer(_Model):
+    """An answer to a topic question, quoted from the evidence library, every sentence cited."""
+
+    question: str
+    answered: bool
+    sentences: list[Cited] = Field(default_factory=list)
+    references: list[Reference] = Field(default_factory=list)
+    related_questions: list[str] = Field(default_factory=list)
+    note: str = ""

@@ -1,16 +1,20 @@
-"""explain: determinations + evidence library -> Assessment (numbered references, what to document).
+"""explain: determinations + evidence library -> Assessment (numbered references, what to document,
+what would change the answer, component questions, related questions).
 
 References are numbered in order of first citation, reading services in request order and each
-criteria tree top-down, then the setting: the numbers in the article always increase as you read.
+criteria tree top-down, then the setting, then the component questions: the numbers in the article
+always increase as you read.
 """
 
 from __future__ import annotations
 
 from indicated.evaluate import Evaluation
+from indicated.explain.components import answer_components
+from indicated.explain.reasons import clause, deciding, leaves
 from indicated.kb.loader import Knowledge
-from indicated.models import Assessment, Case, CriterionResult, Determination, Reference, ServiceResult
+from indicated.models import Assessment, Case, CriterionResult, Determination, ServiceResult
 
-__all__ = ["explain"]
+__all__ = ["explain", "leaves", "summary"]
 
 D = Determination
 
@@ -21,17 +25,19 @@ VERDICT = {
     D.INSUFFICIENT_INFORMATION: "cannot be decided yet: the record is missing required information",
     D.NO_APPLICABLE_POLICY: "is outside the criteria this engine holds: no applicable policy",
 }
+RELATED = 5
 
 
 def explain(case: Case, evaluation: Evaluation, kb: Knowledge, *, policy_set: str, version: str) -> Assessment:
     numbers: dict[str, int] = {}
-    trees = [s.criteria for s in evaluation.services]
-    if evaluation.setting is not None:
-        trees.append(evaluation.setting.criteria)
-    for tree in trees:
+
+    def cite(ref: str) -> int:
+        return numbers.setdefault(ref, len(numbers) + 1)
+
+    for tree in _trees(evaluation):
         for c in tree:
-            c.citations = [numbers.setdefault(ref, len(numbers) + 1) for ref in c.sources]
-    references = [_reference(kb, ref, n) for ref, n in numbers.items()]
+            c.citations = [cite(ref) for ref in c.sources]
+    components = answer_components(evaluation, kb, cite)
     missing, change = _gaps(evaluation)
     return Assessment(
         determination=evaluation.determination,
@@ -41,49 +47,25 @@ def explain(case: Case, evaluation: Evaluation, kb: Knowledge, *, policy_set: st
         case=case,
         missing_information=missing,
         would_change=change,
-        references=references,
-        related_questions=_related(evaluation, kb),
+        components=components,
+        references=[kb.reference(ref, n) for ref, n in numbers.items()],
+        related_questions=related_questions(case, evaluation, kb),
         policy_set=policy_set,
         engine_version=version,
     )
 
 
-def _reference(kb: Knowledge, ref: str, n: int) -> Reference:
-    src = kb.sources[ref]
-    return Reference(
-        n=n,
-        id=src.id,
-        kind=src.kind,
-        title=src.title,
-        issuer=src.issuer,
-        year=src.year,
-        identifiers=dict(src.identifiers),
-    )
-
-
-def leaves(criteria: list[CriterionResult], status: str) -> list[CriterionResult]:
-    """The decisive criteria with ``status``: checks, or a ``not`` node as a whole ("no active
-    nicotine use" is the reason, not the nicotine check under it), whose every ancestor is
-    undecided the same way."""
-    by_id = {c.id: c for c in criteria}
-
-    def ancestors(c: CriterionResult) -> list[CriterionResult]:
-        out = []
-        while c.parent and c.parent in by_id:
-            c = by_id[c.parent]
-            out.append(c)
-        return out
-
-    return [
-        c
-        for c in criteria
-        if c.status == status
-        and c.logic in ("check", "not")
-        and all(a.logic != "not" and a.status == status for a in ancestors(c))
-    ]
+def _trees(ev: Evaluation) -> list[list[CriterionResult]]:
+    trees = [s.criteria for s in ev.services]
+    if ev.setting is not None:
+        trees.append(ev.setting.criteria)
+    return trees
 
 
 def _gaps(ev: Evaluation) -> tuple[list[str], list[str]]:
+    """What to document (the undecided criteria) and what would change the answer: that
+    documentation, the failed criteria to meet, or for a request that is met, the exclusions whose
+    finding would overturn it."""
     missing: dict[str, None] = {}
     change: dict[str, None] = {}
     judged: list[tuple[Determination | None, list[CriterionResult]]] = [
@@ -95,41 +77,33 @@ def _gaps(ev: Evaluation) -> tuple[list[str], list[str]]:
         if det == D.INSUFFICIENT_INFORMATION:
             for c in leaves(criteria, "unknown"):
                 missing.setdefault(c.to_document or c.statement, None)
-        if det == D.NOT_MEDICALLY_NECESSARY:
+                change.setdefault(f"Document: {c.to_document or clause(c.statement)}", None)
+        elif det == D.NOT_MEDICALLY_NECESSARY:
             for c in leaves(criteria, "not_met"):
-                change.setdefault(f"Not met: {c.statement}", None)
+                change.setdefault(f"Would change if met: {clause(c.statement)}.", None)
+        elif det == D.MEDICALLY_NECESSARY:
+            for c in leaves(criteria, "met"):
+                if c.logic == "not":
+                    child = next((k for k in criteria if k.parent == c.id), None)
+                    if child is not None:
+                        change.setdefault(f"Would change if: {clause(child.statement)}.", None)
     return list(missing), list(change)
-
-
-def _clause(statement: str) -> str:
-    """A criterion statement as a clause inside a sentence; acronyms (MRI, SI, HbA1c) keep their case."""
-    statement = statement.rstrip(".")
-    first = statement.split(" ", 1)[0]
-    return (
-        statement
-        if first[1:2].isupper() or any(ch.isdigit() for ch in first)
-        else statement[:1].lower() + statement[1:]
-    )
 
 
 def summary(ev: Evaluation) -> str:
     """The verdict in one sentence, naming what was requested and the deciding reasons."""
-    judged = [s for s in ev.services if s.policy is not None]
     names = ", ".join(_label(s) for s in ev.services) or "the requested service"
     text = f"The request for {names} {VERDICT[ev.determination]}."
+    lead = {D.NOT_MEDICALLY_NECESSARY: "not met: ", D.INSUFFICIENT_INFORMATION: "not documented: "}
     reasons = []
-    for s in judged:
-        if s.serves:
+    for s in ev.services:
+        if s.policy is None or s.serves:
             continue
+        why = deciding(s)
         if s.determination == D.MEDICALLY_NECESSARY:
-            met = [_clause(c.statement) for c in s.criteria[1:] if c.depth == 1 and c.status == "met"]
-            reasons.append(f"{s.code}: " + "; ".join(met) if met else f"{s.code}: criteria met")
-        elif s.determination == D.NOT_MEDICALLY_NECESSARY:
-            failed = [_clause(c.statement) for c in leaves(s.criteria, "not_met")][:3]
-            reasons.append(f"{s.code}: not met: " + "; ".join(failed))
-        elif s.determination == D.INSUFFICIENT_INFORMATION:
-            unknown = [_clause(c.statement) for c in leaves(s.criteria, "unknown")][:3]
-            reasons.append(f"{s.code}: not documented: " + "; ".join(unknown))
+            reasons.append(f"{s.code}: " + ("; ".join(why[:3]) or "criteria met"))
+        elif s.determination in lead and why:
+            reasons.append(f"{s.code}: {lead[s.determination]}" + "; ".join(why[:3]))
     if ev.setting is not None and ev.setting.determination is not None:
         reasons.append(
             f"{ev.setting.requested} setting: {ev.setting.determination.value.replace('_', ' ')}"
@@ -143,10 +117,14 @@ def _label(s: ServiceResult) -> str:
     return f"{s.code}{where}"
 
 
-def _related(ev: Evaluation, kb: Knowledge) -> list[str]:
-    seen: dict[str, None] = {}
-    for ref in [s.policy for s in ev.services] + [ev.setting.policy if ev.setting else None]:
-        if ref is not None:
-            for q in kb.policies[ref.id].related_questions:
-                seen.setdefault(q, None)
-    return list(seen)[:6]
+def related_questions(case: Case, ev: Evaluation, kb: Knowledge) -> list[str]:
+    """Bank questions nearest to what this request is about: the procedures, the policies applied,
+    the findings present and the criteria that decided it."""
+    words = [s.description for s in ev.services]
+    words += [s.policy.title for s in ev.services if s.policy is not None and not s.serves]
+    words += [kb.concepts[f.concept].label for f in case.findings if f.status == "present" and f.concept in kb.concepts]
+    for s in ev.services:
+        if s.policy is not None and not s.serves:
+            words += deciding(s)[:3]
+    hits = kb.library.questions(". ".join(words), k=RELATED)
+    return [kb.questions[h.id].text for h in hits]

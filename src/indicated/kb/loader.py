@@ -12,7 +12,7 @@ from functools import cached_property, lru_cache
 from importlib import resources
 from importlib.abc import Traversable
 from pathlib import Path
-from typing import TypeVar
+from typing import TYPE_CHECKING, TypeVar
 
 import yaml
 from pydantic import BaseModel, ValidationError
@@ -20,6 +20,7 @@ from pydantic import BaseModel, ValidationError
 from indicated.errors import KnowledgeError
 from indicated.kb.schema import (
     Code,
+    Components,
     Concept,
     EvidenceFile,
     FindingCheck,
@@ -29,9 +30,17 @@ from indicated.kb.schema import (
     PolicySet,
     PolicySets,
     Procedures,
+    Question,
+    QuestionBank,
     Source,
+    Statement,
+    Thesaurus,
     Vocabulary,
 )
+from indicated.models import Reference
+
+if TYPE_CHECKING:  # pragma: no cover
+    from indicated.search import Library
 
 M = TypeVar("M", bound=BaseModel)
 
@@ -48,6 +57,34 @@ class Knowledge:
     policies: dict[str, Policy]
     policy_files: dict[str, str] = field(default_factory=dict)
     sets: dict[str, PolicySet] = field(default_factory=dict)
+    questions: dict[str, Question] = field(default_factory=dict)
+    thesaurus: Thesaurus = field(default_factory=lambda: Thesaurus(version="", synonyms={}))
+    components: Components = field(default_factory=lambda: Components(version="", families={}, components=[]))
+
+    @cached_property
+    def statements(self) -> dict[str, tuple[Source, Statement]]:
+        """Every statement of the evidence library by id, with the record it belongs to."""
+        return {st.id: (src, st) for src in self.sources.values() for st in src.statements}
+
+    def reference(self, ref: str, n: int) -> Reference:
+        """Record ``ref`` as the article's reference number ``n``."""
+        src = self.sources[ref]
+        return Reference(
+            n=n,
+            id=src.id,
+            kind=src.kind,
+            title=src.title,
+            issuer=src.issuer,
+            year=src.year,
+            identifiers=dict(src.identifiers),
+        )
+
+    @cached_property
+    def library(self) -> Library:
+        """The question bank and evidence statements indexed for retrieval, built on first use."""
+        from indicated.search import Library
+
+        return Library(self)
 
     @cached_property
     def add_on_primaries(self) -> dict[str, set[str]]:
@@ -132,7 +169,11 @@ def load(root: Traversable | Path | None = None) -> Knowledge:
         files[policy.id] = f.name
 
     policy_sets = parse(PolicySets, read_yaml(root / "policy-sets.yaml"), "policy-sets.yaml")
+    bank = parse(QuestionBank, read_yaml(root / "questions.yaml"), "questions.yaml")
     kb = Knowledge(
+        questions=_unique(bank.questions, "questions.yaml: questions"),
+        thesaurus=parse(Thesaurus, read_yaml(root / "synonyms.yaml"), "synonyms.yaml"),
+        components=parse(Components, read_yaml(root / "components.yaml"), "components.yaml"),
         sets={s.id: s for s in policy_sets.sets},
         concepts={c.id: c for c in vocab.concepts},
         lexicon=lexicon,
@@ -146,6 +187,33 @@ def load(root: Traversable | Path | None = None) -> Knowledge:
     return kb
 
 
+def _unique(items: list[Question], where: str) -> dict[str, Question]:
+    out: dict[str, Question] = {}
+    for item in items:
+        if item.id in out:
+            raise KnowledgeError(f"{where}.{item.id}: duplicate id")
+        out[item.id] = item
+    return out
+
+
+def _check_library(kb: Knowledge) -> None:
+    """Questions point at records, components at families and statements that exist."""
+    for q in kb.questions.values():
+        for ref in q.sources:
+            if ref not in kb.sources:
+                raise KnowledgeError(f"questions.yaml: questions.{q.id}.sources: unknown reference {ref!r}")
+    families = {c.family for c in kb.codes.values()}
+    if missing := sorted(families - set(kb.components.families)):
+        raise KnowledgeError(f"components.yaml: families: no plain name for {', '.join(missing)}")
+    for comp in kb.components.components:
+        for fam in (*comp.families, *comp.asked_with):
+            if fam not in families:
+                raise KnowledgeError(f"components.yaml: components.{comp.id}: unknown procedure family {fam!r}")
+        for sid in comp.evidence:
+            if sid not in kb.statements:
+                raise KnowledgeError(f"components.yaml: components.{comp.id}.evidence: unknown statement {sid!r}")
+
+
 def _check_references(kb: Knowledge) -> None:
     for i, term in enumerate(kb.lexicon.terms):
         for concept in (term.concept, *term.also):
@@ -155,6 +223,7 @@ def _check_references(kb: Knowledge) -> None:
         for code in filter(None, (term.code, term.per_additional_level)):
             if code not in kb.codes:
                 raise KnowledgeError(f"procedures.yaml: terms.{i}: unknown code {code!r}")
+    _check_library(kb)
     for sid in kb.sets:
         kb.set_chain(sid)
     for pid, policy in kb.policies.items():

@@ -121,6 +121,66 @@ class EvidenceFile(Strict):
     references: list[Source]
 
 
+# --- related questions and component questions ------------------------------------------------
+
+
+class Question(Strict):
+    """A question people ask about spine-surgery necessity, tied to the records that answer it."""
+
+    id: str
+    text: str
+    # the same question as patients, offices and clinicians word it, so retrieval meets all of them
+    also: list[str] = Field(default_factory=list)
+    topics: list[str] = Field(default_factory=list)
+    sources: list[str] = Field(min_length=1)
+
+
+class QuestionBank(Strict):
+    version: str
+    questions: list[Question] = Field(min_length=1)
+
+
+class Thesaurus(Strict):
+    """Abbreviations and brand names spelled out for retrieval only ("ds" -> "degenerative spondylolisthesis")."""
+
+    version: str
+    synonyms: dict[str, str]
+    generic: list[str] = Field(default_factory=list)
+
+
+class Component(Strict):
+    """A component question of a request ("Is fusion justified?"), answered for the codes of ``families``.
+
+    ``asked_with`` lists families whose requests raise the question even when no code of the component
+    was requested (a decompression request answers "is fusion needed?" too); ``evidence`` names the
+    library statements the article quotes under the question.
+    """
+
+    id: str
+    question: str
+    plain: str
+    # ``setting`` answers from the inpatient/outpatient determination instead of requested codes
+    answers: Literal["services", "setting"] = "services"
+    families: list[str] = Field(default_factory=list)
+    asked_with: list[str] = Field(default_factory=list)
+    evidence: list[str] = Field(default_factory=list)
+
+    @model_validator(mode="after")
+    def _answers_something(self) -> Component:
+        if self.answers == "services" and not self.families:
+            raise ValueError("a services component names at least one procedure family")
+        return self
+
+
+class Components(Strict):
+    version: str
+    # plain-language names of procedure families, for the patient article ("surgery to join bones")
+    families: dict[str, str]
+    # terms a patient article cannot always avoid, with their everyday meaning
+    glossary: dict[str, str] = Field(default_factory=dict)
+    components: list[Component]
+
+
 # --- policies ---------------------------------------------------------------------------------
 
 

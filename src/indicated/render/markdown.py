@@ -1,16 +1,23 @@
-"""The determination article in Markdown: verdict first, then the criteria with the record's words.
+"""The determination article in Markdown for clinicians (the default) and reviewers.
 
-Order: title, verdict, criteria per service, setting, pitfalls, what would change the decision,
-missing information, to strengthen the request, final determination, references, related
-questions, disclaimer, policy set and date.
+Clinician order: title, verdict with its reasons, criteria per service and the setting with the
+record's words, component questions, where the sources disagree, pitfalls, what would change the
+determination, how to strengthen the request, final determination as numbered reasons, references,
+related questions, disclaimer, policy set and date. The reviewer version opens with one table of
+every criterion and an audit block instead of the criteria trees, because reviewers work down a list.
 """
 
 from __future__ import annotations
 
+import hashlib
 from datetime import date
 
+from indicated.explain.reasons import deciding
 from indicated.kb.loader import Knowledge, bundled
-from indicated.models import Assessment, CriterionResult, Determination, ServiceResult
+from indicated.kb.schema import Policy
+from indicated.models import Assessment, Cited, CriterionResult, Determination, Reference, ServiceResult
+
+__all__ = ["DISCLAIMER", "SECTIONS", "cites", "to_markdown", "verdict_label"]
 
 D = Determination
 STATUS_MARK = {"met": "✅ met", "not_met": "❌ not met", "unknown": "❔ not documented"}
@@ -26,55 +33,60 @@ DISCLAIMER = (
     "not a coverage decision or medical advice: a criterion not met is referred to a physician reviewer, "
     "never denied automatically, and the treating clinician's judgement governs care."
 )
+# The level-2 headings every clinician article carries, in order (tests and the HTML page rely on them).
+SECTIONS = (
+    "Criteria",
+    "Component questions",
+    "Where the sources agree and disagree",
+    "Common pitfalls",
+    "What would change the determination",
+    "Final determination",
+    "References",
+    "Related questions",
+    "Disclaimer",
+)
 
 
-def to_markdown(assessment: Assessment, *, kb: Knowledge | None = None, today: date | None = None, **_: object) -> str:
+def to_markdown(
+    assessment: Assessment,
+    *,
+    kb: Knowledge | None = None,
+    today: date | None = None,
+    audience: str = "clinician",
+    **_: object,
+) -> str:
+    if audience == "patient":
+        from indicated.render.patient import to_patient_markdown
+
+        return to_patient_markdown(assessment, kb=kb, today=today)
     kb = kb or bundled()
     a = assessment
-    out = [f"# {_title(a)}", "", f"**{TITLE[a.determination]}.** {a.summary}", ""]
-    for s in a.services:
-        out += _service(s)
-    if a.setting is not None:
-        out += [f"## Setting: {a.setting.requested or 'not requested'} (recommended: {a.setting.recommended})", ""]
-        if a.setting.determination is not None:
-            out += [
-                f"Determination: **{a.setting.determination.value.replace('_', ' ')}**. " + " ".join(a.setting.reasons),
-                "",
-            ]
-        if a.setting.length_of_stay_days:
-            out += [f"Requested length of stay: {a.setting.length_of_stay_days:g} days.", ""]
-        out += [*_criteria(a.setting.criteria), ""]
-    policies = [kb.policies[p.id] for p in {s.policy.id: s.policy for s in a.services if s.policy}.values()]
-    out += _section("Which sources the criteria follow, and where they disagree", [p.follows for p in policies])
-    out += _section("Common pitfalls", [p for pol in policies for p in pol.pitfalls])
-    out += _section("What would change the determination", a.would_change)
-    out += _section("Missing information (to document)", a.missing_information)
-    out += _section("To strengthen the request", [p for pol in policies for p in pol.strengthen])
-    out += ["## Final determination", ""]
-    out += [
-        f"{i}. {s.code} ({s.description or 'no description'}): {s.determination.value.replace('_', ' ')}"
-        for i, s in enumerate(a.services, 1)
-    ] or ["1. No service was identified in the request."]
-    if a.setting is not None and a.setting.determination is not None:
-        out.append(
-            f"{len(a.services) + 1}. {a.setting.requested} setting: {a.setting.determination.value.replace('_', ' ')}"
-        )
-    out += ["", "## References", ""]
-    out += [f"{r.n}. {r.issuer}. {r.title}. {r.year or 'n.d.'}." + _ids(r.identifiers) for r in a.references] or [
-        "None cited."
-    ]
-    out += _section("Related questions", a.related_questions)
+    policies = _policies(a, kb)
+    out = [f"# {title(a)}", "", f"**{verdict_label(a.determination)}.** {a.summary}", ""]
+    if audience == "reviewer":
+        out += _review_table(a) + _audit(a, policies)
+    else:
+        out += _criteria_section(a)
+    out += _components(a)
+    out += _section("Where the sources agree and disagree", [p.follows for p in policies] or ["No policy applied."])
+    out += _section("Common pitfalls", [p for pol in policies for p in pol.pitfalls] or ["None recorded."])
+    out += _section("What would change the determination", _would_change(a))
+    if strengthen := [p for pol in policies for p in pol.strengthen]:
+        out += _section("To strengthen the request", strengthen)
+    out += ["## Final determination", "", *_final(a), ""]
+    out += ["## References", "", *([reference_line(r) for r in a.references] or ["None cited."]), ""]
+    out += _section("Related questions", a.related_questions or ["None found."])
     out += ["## Disclaimer", "", DISCLAIMER, ""]
-    versions = ", ".join(f"{s.policy.id} {s.policy.version}" for s in a.services if s.policy and not s.serves)
-    out += [
-        f"*Policy set: {a.policy_set}; policies: {versions or 'none'}; engine {a.engine_version}; "
-        f"date {(today or date.today()).isoformat()}.*",
-        "",
-    ]
+    out += [footer(a, today), ""]
     return "\n".join(out)
 
 
-def _title(a: Assessment) -> str:
+def verdict_label(d: Determination) -> str:
+    return TITLE[d]
+
+
+def title(a: Assessment) -> str:
+    """The procedure with its level and side, so the article is recognisable from its title alone."""
     primary = next((s for s in a.services if not s.serves), None)
     if primary is None:
         return "Medical necessity: no requested service identified"
@@ -83,30 +95,150 @@ def _title(a: Assessment) -> str:
     return f"{primary.description or primary.code} ({primary.code}){where}{side}"
 
 
+def footer(a: Assessment, today: date | None) -> str:
+    versions = ", ".join(f"{s.policy.id} {s.policy.version}" for s in a.services if s.policy and not s.serves)
+    return (
+        f"*Policy set: {a.policy_set}; policies: {versions or 'none'}; engine {a.engine_version}; "
+        f"date {(today or date.today()).isoformat()}.*"
+    )
+
+
+def cites(numbers: list[int]) -> str:
+    return "".join(f"[{n}]" for n in numbers)
+
+
+def reference_line(r: Reference) -> str:
+    return f"{r.n}. {r.issuer}. {r.title}. {r.year or 'n.d'}." + _ids(r.identifiers)
+
+
+def _policies(a: Assessment, kb: Knowledge) -> list[Policy]:
+    refs = [s.policy for s in a.services if s.policy] + ([a.setting.policy] if a.setting and a.setting.policy else [])
+    return [kb.policies[pid] for pid in dict.fromkeys(r.id for r in refs)]
+
+
+def _criteria_section(a: Assessment) -> list[str]:
+    out = ["## Criteria", ""]
+    for s in a.services:
+        out += _service(s)
+    if a.setting is not None:
+        out += [f"### Setting: {a.setting.requested or 'not requested'} (recommended: {a.setting.recommended})", ""]
+        if a.setting.determination is not None:
+            out += [f"Determination: **{_words(a.setting.determination)}**. " + " ".join(a.setting.reasons), ""]
+        if a.setting.length_of_stay_days:
+            out += [f"Requested length of stay: {a.setting.length_of_stay_days:g} days.", ""]
+        out += [*_criteria(a.setting.criteria), ""]
+    if not a.services:
+        out += ["No requested service was identified in the record.", ""]
+    return out
+
+
 def _service(s: ServiceResult) -> list[str]:
-    head = f"## {s.code} — {s.description or 'unrecognised service'}: {s.determination.value.replace('_', ' ')}"
-    lines = [head, ""]
+    lines = [f"### {s.code} — {s.description or 'unrecognised service'}: {_words(s.determination)}", ""]
     if s.policy is not None and not s.serves:
         lines += [f"Policy: {s.policy.title} ({s.policy.id}, version {s.policy.version}).", ""]
-    lines += [r for r in s.reasons] + ([""] if s.reasons else [])
+    lines += [*s.reasons, *([""] if s.reasons else [])]
     return lines + _criteria(s.criteria) + [""]
 
 
 def _criteria(criteria: list[CriterionResult]) -> list[str]:
     lines = []
     for c in criteria:
-        cites = "".join(f"[{n}]" for n in c.citations)
-        quote = "; ".join(f"“{e.text}”" for e in c.evidence[:4])
-        lines.append(f"{'  ' * c.depth}- **{STATUS_MARK[c.status]}** — {c.statement} {cites}".rstrip())
-        if quote:
+        lines.append(f"{'  ' * c.depth}- **{STATUS_MARK[c.status]}** — {c.statement} {cites(c.citations)}".rstrip())
+        if quote := _quote(c):
             lines.append(f"{'  ' * c.depth}  - From the record: {quote}")
     return lines
 
 
-def _section(title: str, items: list[str]) -> list[str]:
+def _quote(c: CriterionResult) -> str:
+    return "; ".join(f"“{' '.join(e.text.split())}”" for e in c.evidence[:4])
+
+
+def _review_table(a: Assessment) -> list[str]:
+    """Every criterion of every judged service and the setting in one table, tree order kept."""
+    rows = ["## Criteria", "", "| service | criterion | status | from the record | refs |", "|---|---|---|---|---|"]
+    judged = [(s.code, s.criteria) for s in a.services if s.criteria]
+    if a.setting is not None:
+        judged.append(("setting", a.setting.criteria))
+    for code, criteria in judged:
+        for c in criteria:
+            name = f"{'· ' * c.depth}`{c.id}` {c.statement}"
+            rows.append(
+                f"| {code} | {_cell(name)} | {STATUS_MARK[c.status]} | {_cell(_quote(c))} | {cites(c.citations)} |"
+            )
+    for s in a.services:
+        if not s.criteria:
+            rows.append(f"| {s.code} | {_cell(' '.join(s.reasons))} | {_words(s.determination)} |  |  |")
+    return [*rows, ""]
+
+
+def _audit(a: Assessment, policies: list[Policy]) -> list[str]:
+    counts = {k: 0 for k in STATUS_MARK}
+    for s in a.services:
+        for c in s.criteria:
+            counts[c.status] += 1
+    digest = hashlib.sha256(a.case.text.encode("utf-8")).hexdigest()[:16] if a.case.text else "structured case"
+    items = [
+        f"Policy set: `{a.policy_set}`; engine {a.engine_version}.",
+        "Policies applied: "
+        + (", ".join(f"`{p.id}` version {p.version} ({p.policy_set})" for p in policies) or "none"),
+        "Criteria evaluated: " + ", ".join(f"{n} {STATUS_MARK[k].split(' ', 1)[1]}" for k, n in counts.items()) + ".",
+        f"Record fingerprint (SHA-256, first 16 hex): `{digest}`.",
+        f"Facts read from the record: {len(a.case.findings)}; requested services: {len(a.services)}.",
+    ]
+    return _section("Audit", items)
+
+
+def _components(a: Assessment) -> list[str]:
+    out = ["## Component questions", ""]
+    for comp in a.components:
+        out += [f"### {comp.question}", "", comp.answer, ""]
+        out += [_cited(e) for e in comp.evidence] + ([""] if comp.evidence else [])
+    if not a.components:
+        out += ["No component of the request could be judged: no covered service was identified.", ""]
+    return out
+
+
+def _cited(e: Cited) -> str:
+    return f"> {e.text} {cites(e.citations)}"
+
+
+def _would_change(a: Assessment) -> list[str]:
+    if a.would_change:
+        return a.would_change
+    if a.determination == D.NO_APPLICABLE_POLICY:
+        return ["Nothing in this library: the requested services are outside its criteria."]
+    return ["No single finding or document on this record would change it."]
+
+
+def _final(a: Assessment) -> list[str]:
+    """The determination as numbered reasons: one line per requested service, then the setting."""
+    lines = []
+    for s in a.services:
+        why = f"judged with {s.serves}" if s.serves else "; ".join(deciding(s)[:3]) or " ".join(s.reasons)
+        lines.append(
+            f"{len(lines) + 1}. {s.code} ({s.description or 'no description'}): **{_words(s.determination)}**"
+            + (f" — {why}." if why else ".")
+        )
+    if a.setting is not None and a.setting.determination is not None:
+        lines.append(
+            f"{len(lines) + 1}. {a.setting.requested} setting: **{_words(a.setting.determination)}** "
+            f"(recommended: {a.setting.recommended})."
+        )
+    return lines or ["1. No service was identified in the request."]
+
+
+def _words(d: Determination) -> str:
+    return d.value.replace("_", " ")
+
+
+def _cell(text: str) -> str:
+    return text.replace("|", "\\|").replace("\n", " ")
+
+
+def _section(heading: str, items: list[str]) -> list[str]:
     if not items:
         return []
-    return [f"## {title}", "", *(f"- {i}" for i in dict.fromkeys(items)), ""]
+    return [f"## {heading}", "", *(f"- {i}" for i in dict.fromkeys(items)), ""]
 
 
 def _ids(ids: dict[str, str]) -> str:

@@ -1,0 +1,110 @@
+"""Component questions: the parts of a request a reviewer judges one by one.
+
+A fusion request is really several questions (is fusion justified? the screws? the grafts? navigation?
+the inpatient stay?). Each is answered from the determinations of the codes it covers, in one sentence
+for clinicians and one for patients, with the library statements that bear on it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from indicated.evaluate import Evaluation
+from indicated.evaluate.determine import overall
+from indicated.explain.reasons import deciding
+from indicated.kb.loader import Knowledge
+from indicated.kb.schema import Component
+from indicated.models import Cited, ComponentAnswer, Determination, ServiceResult
+
+__all__ = ["answer_components"]
+
+D = Determination
+
+ANSWER = {
+    D.MEDICALLY_NECESSARY: "Yes",
+    D.NOT_MEDICALLY_NECESSARY: "Not on this record (referred for physician review)",
+    D.INSUFFICIENT_INFORMATION: "Not yet: the record is missing information",
+    D.NO_APPLICABLE_POLICY: "No criteria in this library cover it",
+    D.PARTIALLY_MEDICALLY_NECESSARY: "In part",
+}
+PLAIN_ANSWER = {
+    D.MEDICALLY_NECESSARY: "Yes. Your records meet the rules for this.",
+    D.NOT_MEDICALLY_NECESSARY: "Not based on these records. A doctor will look at the request.",
+    D.INSUFFICIENT_INFORMATION: "We cannot tell yet. Some facts are missing from your records.",
+    D.NO_APPLICABLE_POLICY: "Our rules do not cover this.",
+    D.PARTIALLY_MEDICALLY_NECESSARY: "Some parts meet the rules and some do not.",
+}
+NOT_REQUESTED = "It was not requested."
+PLAIN_NOT_REQUESTED = "This was not asked for."
+
+
+def answer_components(ev: Evaluation, kb: Knowledge, cite: Callable[[str], int]) -> list[ComponentAnswer]:
+    """One answer per component that the request raises; ``cite`` numbers a record on first use."""
+    families = {s.code: kb.codes[s.code].family for s in ev.services if s.code in kb.codes}
+    out = []
+    for comp in kb.components.components:
+        if comp.answers == "setting":
+            answer = _setting(comp, ev)
+        else:
+            mine = [s for s in ev.services if families.get(s.code) in comp.families]
+            raised = any(f in comp.asked_with for f in families.values())
+            answer = _services(comp, mine) if mine else (_not_requested(comp) if raised else None)
+        if answer is not None:
+            answer.evidence = [_quote(kb, sid, cite) for sid in comp.evidence]
+            out.append(answer)
+    return out
+
+
+def _services(comp: Component, services: list[ServiceResult]) -> ComponentAnswer:
+    det = overall(services, None)
+    parts = []
+    for s in services:
+        why = f"judged with {s.serves}" if s.serves else "; ".join(deciding(s)[:2])
+        parts.append(f"{s.code} {s.determination.value.replace('_', ' ')}" + (f" ({why})" if why else ""))
+    return ComponentAnswer(
+        id=comp.id,
+        question=comp.question,
+        plain_question=comp.plain,
+        codes=[s.code for s in services],
+        determination=det,
+        answer=f"{ANSWER[det]}. " + "; ".join(parts) + ".",
+        plain_answer=PLAIN_ANSWER[det],
+    )
+
+
+def _not_requested(comp: Component) -> ComponentAnswer:
+    return ComponentAnswer(
+        id=comp.id,
+        question=comp.question,
+        plain_question=comp.plain,
+        answer=NOT_REQUESTED,
+        plain_answer=PLAIN_NOT_REQUESTED,
+    )
+
+
+def _setting(comp: Component, ev: Evaluation) -> ComponentAnswer | None:
+    s = ev.setting
+    if s is None:
+        return None
+    where = {"inpatient": "a hospital stay", "outpatient": "going home the same day"}
+    recommended = f"The criteria point to the {s.recommended} setting"
+    if s.requested is None or s.determination is None:
+        answer = f"No setting was requested. {recommended}."
+        plain = f"No setting was asked for. The rules point to {where[s.recommended]}."
+    else:
+        reasons = " ".join(s.reasons)
+        answer = f"{ANSWER[s.determination]}: {s.requested} requested. {recommended}. {reasons}".strip()
+        plain = f"{PLAIN_ANSWER[s.determination]} The rules point to {where[s.recommended]}."
+    return ComponentAnswer(
+        id=comp.id,
+        question=comp.question,
+        plain_question=comp.plain,
+        determination=s.determination,
+        answer=answer,
+        plain_answer=plain,
+    )
+
+
+def _quote(kb: Knowledge, statement_id: str, cite: Callable[[str], int]) -> Cited:
+    source, statement = kb.statements[statement_id]
+    return Cited(text=statement.text, citations=[cite(source.id)])

@@ -1,0 +1,51 @@
+"""Which criteria decided a determination, worded as clauses that fit inside a sentence."""
+
+from __future__ import annotations
+
+from indicated.models import CriterionResult, Determination, ServiceResult
+
+__all__ = ["clause", "deciding", "leaves"]
+
+D = Determination
+
+
+def leaves(criteria: list[CriterionResult], status: str) -> list[CriterionResult]:
+    """The decisive criteria with ``status``: checks, or a ``not`` node as a whole ("no active
+    nicotine use" is the reason, not the nicotine check under it), whose every ancestor is
+    undecided the same way."""
+    by_id = {c.id: c for c in criteria}
+
+    def ancestors(c: CriterionResult) -> list[CriterionResult]:
+        out = []
+        while c.parent and c.parent in by_id:
+            c = by_id[c.parent]
+            out.append(c)
+        return out
+
+    return [
+        c
+        for c in criteria
+        if c.status == status
+        and c.logic in ("check", "not")
+        and all(a.logic != "not" and a.status == status for a in ancestors(c))
+    ]
+
+
+def clause(statement: str) -> str:
+    """A criterion statement as a clause inside a sentence; acronyms (MRI, SI, HbA1c) keep their case."""
+    statement = statement.rstrip(".")
+    first = statement.split(" ", 1)[0]
+    return (
+        statement
+        if first[1:2].isupper() or any(ch.isdigit() for ch in first)
+        else statement[:1].lower() + statement[1:]
+    )
+
+
+def deciding(s: ServiceResult) -> list[str]:
+    """The criteria that decided a primary service, as clauses: the met top-level criteria when it
+    is necessary, the failed ones when it is not, the undocumented ones when it cannot be decided."""
+    if s.determination == D.MEDICALLY_NECESSARY:
+        return [clause(c.statement) for c in s.criteria[1:] if c.depth == 1 and c.status == "met"]
+    status = {D.NOT_MEDICALLY_NECESSARY: "not_met", D.INSUFFICIENT_INFORMATION: "unknown"}.get(s.determination)
+    return [clause(c.statement) for c in leaves(s.criteria, status)] if status else []

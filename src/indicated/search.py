@@ -1,0 +1,204 @@
+"""Lexical retrieval (BM25 through bm25s) over the question bank and the evidence library.
+
+Questions are short and people word them differently ("ESI" / "epidural steroid injection", "TLIF" /
+"fusion", "my back"), so a query and a document meet on more than their surface words: text is
+lower-cased, stop words dropped, words reduced to their Snowball stems, and every phrase the lexicon
+or the procedure list knows adds its concept id or procedure family as one more token. The synonyms
+of the question bank (abbreviations such as "DS") are spelled out first.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+from functools import cached_property
+from typing import TYPE_CHECKING
+
+import bm25s
+import Stemmer
+from bm25s.stopwords import STOPWORDS_EN_PLUS
+
+if TYPE_CHECKING:  # pragma: no cover
+    from indicated.kb.loader import Knowledge
+    from indicated.kb.schema import Question, Source, Statement
+
+__all__ = ["Hit", "Library", "Tokenizer"]
+
+_WORD = re.compile(r"[a-z0-9]+(?:[.'][a-z0-9]+)*")
+# a question's own words decide; the words of the records that answer it break ties and catch paraphrase
+ANSWER_WEIGHT = 0.3
+_STOP = frozenset(STOPWORDS_EN_PLUS) | {"does", "would", "could", "should", "can", "may", "must", "need", "needs"}
+
+
+class Tokenizer:
+    """Text -> stems plus concept and family tokens, the same way for documents and queries."""
+
+    def __init__(self, kb: Knowledge) -> None:
+        phrases: dict[str, set[str]] = {}
+
+        def add(phrase: str, token: str) -> None:
+            phrases.setdefault(phrase.lower(), set()).add(token)
+
+        for term in kb.lexicon.terms:
+            if term.status == "present":
+                for phrase in term.phrases:
+                    add(phrase, f"c_{term.concept}")
+        for concept in kb.concepts.values():
+            add(concept.label, f"c_{concept.id}")
+        for proc in kb.procedures.terms:
+            for phrase in proc.phrases:
+                add(phrase, f"f_{kb.codes[proc.code].family}")
+        for code in kb.codes.values():
+            add(code.code, f"f_{code.family}")
+        self._tokens = phrases
+        alternation = "|".join(re.escape(p) for p in sorted(phrases, key=len, reverse=True))
+        self._phrase = re.compile(rf"(?<![a-z0-9])(?:{alternation})(?![a-z0-9])")
+        self._synonyms = {k.lower(): v for k, v in kb.thesaurus.synonyms.items()}
+        self._synonym = (
+            re.compile(rf"(?<![a-z0-9])(?:{'|'.join(re.escape(k) for k in self._synonyms)})(?![a-z0-9])")
+            if self._synonyms
+            else None
+        )
+        self._stemmer = Stemmer.Stemmer("english")
+
+    def __call__(self, text: str) -> list[str]:
+        text = text.lower()
+        if self._synonym is not None:
+            text = self._synonym.sub(lambda m: f"{m.group(0)} {self._synonyms[m.group(0)]}", text)
+        words = [w for w in _WORD.findall(text) if w not in _STOP]
+        tokens = self._stemmer.stemWords(words)
+        for m in self._phrase.finditer(text):
+            tokens.extend(sorted(self._tokens[m.group(0)]))
+        return tokens
+
+
+class _Index:
+    """One BM25 index with the document frequencies needed to judge how much of a query it covers."""
+
+    def __init__(self, docs: Sequence[list[str]]) -> None:
+        self.docs = [set(d) for d in docs]
+        self._bm25 = bm25s.BM25()
+        self._bm25.index([d or ["\x00"] for d in docs], show_progress=False)
+        df: dict[str, int] = {}
+        for d in self.docs:
+            for t in d:
+                df[t] = df.get(t, 0) + 1
+        self._df = df
+
+    def scores(self, tokens: list[str]) -> list[float]:
+        if not tokens:
+            return [0.0] * len(self.docs)
+        return [float(s) for s in self._bm25.get_scores(tokens)]
+
+    def idf(self, token: str) -> float:
+        """Rarer words weigh more; a word the library never uses weighs most of all."""
+        return math.log(1 + len(self.docs) / (1 + self._df.get(token, 0)))
+
+
+@dataclass(frozen=True)
+class Hit:
+    id: str
+    score: float
+
+
+class Library:
+    """The question bank and the evidence statements, indexed once per loaded knowledge."""
+
+    def __init__(self, kb: Knowledge) -> None:
+        self.kb = kb
+        self.tokenize = Tokenizer(kb)
+        self._question_ids = list(kb.questions)
+        self._statement_ids = list(kb.statements)
+        self._statement_pos = {sid: i for i, sid in enumerate(self._statement_ids)}
+
+    @cached_property
+    def _questions(self) -> _Index:
+        return _Index([self.tokenize(_question_doc(q)) for q in self.kb.questions.values()])
+
+    @cached_property
+    def _answers(self) -> _Index:
+        """Each question as the records that answer it: their titles and statements."""
+        return _Index([self.tokenize(_answer_doc(self.kb, q)) for q in self.kb.questions.values()])
+
+    @cached_property
+    def _statements(self) -> _Index:
+        return _Index([self.tokenize(_statement_doc(*self.kb.statements[s])) for s in self._statement_ids])
+
+    def questions(self, query: str, k: int = 5, exclude: Sequence[str] = ()) -> list[Hit]:
+        """The bank questions nearest to ``query``, best first (only those sharing a word with it)."""
+        tokens = self.tokenize(query)
+        scores = _blend(self._questions.scores(tokens), self._answers.scores(tokens), ANSWER_WEIGHT)
+        ranked = sorted(zip(self._question_ids, scores, strict=True), key=lambda p: -p[1])
+        skip = {e.strip().lower() for e in exclude}
+        out = [Hit(qid, s) for qid, s in ranked if s > 0 and self.kb.questions[qid].text.strip().lower() not in skip]
+        return out[:k]
+
+    def statements(self, query: str, k: int = 5, prefer: Sequence[str] = ()) -> list[Hit]:
+        """Statements nearest to ``query``; those of the ``prefer`` records (the sources of the best
+        matching bank question) get a lift, because a curated question-to-source link beats words."""
+        tokens = self.tokenize(query)
+        scores = self._statements.scores(tokens)
+        top = max(scores, default=0.0) or 1.0
+        preferred = set(prefer)
+        ranked = sorted(
+            (
+                Hit(sid, s + (0.35 * top if self.kb.statements[sid][0].id in preferred else 0.0))
+                for sid, s in zip(self._statement_ids, scores, strict=True)
+                if s > 0
+            ),
+            key=lambda h: -h.score,
+        )
+        return ranked[:k]
+
+    @cached_property
+    def domain(self) -> frozenset[str]:
+        """Tokens that name something clinical and specific: the words of concepts, lexicon phrases,
+        procedures, policy titles and record topics, and every concept and family token, less the
+        thesaurus's generic words. Ordinary English ("often", "done") and words every coverage
+        question shares ("surgery", "covered") cannot anchor an answer."""
+        kb = self.kb
+        texts = [c.label for c in kb.concepts.values()]
+        texts += [p for t in kb.lexicon.terms for p in t.phrases]
+        texts += [p for t in kb.procedures.terms for p in t.phrases]
+        texts += [c.description for c in kb.codes.values()] + [p.title for p in kb.policies.values()]
+        texts += [t.replace("_", " ") for src in kb.sources.values() for t in src.topics]
+        texts += list(kb.thesaurus.synonyms.values())
+        generic = {t for word in kb.thesaurus.generic for t in self.tokenize(word)}
+        return frozenset(t for text in texts for t in self.tokenize(text)) - generic
+
+    def uncovered_families(self, query: str) -> list[str]:
+        """Procedure families the query names that no policy in the library covers (knee replacement),
+        when it names no covered family as well."""
+        families = {t[2:] for t in self.tokenize(query) if t.startswith("f_")}
+        covered = {self.kb.codes[s.code].family for p in self.kb.policies.values() for s in p.services}
+        return [] if families & covered else sorted(families - covered)
+
+    def coverage(self, query: str, held_texts: Sequence[str]) -> float:
+        """Share of the query's clinical weight (IDF of its domain tokens) found in ``held_texts``:
+        low when the question is about something the library does not hold."""
+        tokens = set(self.tokenize(query)) & self.domain
+        if not tokens:
+            return 0.0
+        held = {t for text in held_texts for t in self.tokenize(text)}
+        index = self._statements
+        return sum(index.idf(t) for t in tokens if t in held) / sum(index.idf(t) for t in tokens)
+
+
+def _blend(own: list[float], answers: list[float], weight: float) -> list[float]:
+    """Scores of two indexes on one scale (each divided by its best) mixed by ``weight``."""
+    top_own, top_answers = max(own, default=0.0) or 1.0, max(answers, default=0.0) or 1.0
+    return [(1 - weight) * a / top_own + weight * b / top_answers for a, b in zip(own, answers, strict=True)]
+
+
+def _answer_doc(kb: Knowledge, q: Question) -> str:
+    return " ".join(f"{kb.sources[s].title} " + " ".join(st.text for st in kb.sources[s].statements) for s in q.sources)
+
+
+def _question_doc(q: Question) -> str:
+    return " ".join([q.text, *q.also, *(t.replace("_", " ") for t in q.topics)])
+
+
+def _statement_doc(source: Source, statement: Statement) -> str:
+    return " ".join([statement.text, source.title, *(t.replace("_", " ") for t in source.topics)])

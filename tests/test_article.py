@@ -1,0 +1,190 @@
+"""The determination article: every section in order, every citation resolving, three audiences, HTML."""
+
+from __future__ import annotations
+
+import re
+import statistics
+from datetime import date
+from html.parser import HTMLParser
+
+import pytest
+import textstat
+from typer.testing import CliRunner
+
+from conftest import SHARED_CASES, load_cases
+from indicated.cli import app
+from indicated.pipeline import assess
+from indicated.render import render
+from indicated.render.markdown import SECTIONS
+
+DEV = load_cases(SHARED_CASES)
+AS_OF = date(2026, 11, 22)
+
+
+@pytest.fixture(scope="module")
+def assessed(kb):
+    return {name: assess(case["text"], kb=kb, as_of=AS_OF) for name, case in DEV}
+
+
+def headings(md: str, level: int = 2) -> list[str]:
+    return re.findall(rf"^{'#' * level} (.+)$", md, re.MULTILINE)
+
+
+def reference_numbers(md: str) -> list[int]:
+    refs = md.split("\n## References\n", 1)[1].split("\n## ", 1)[0] if "\n## References\n" in md else ""
+    return [int(n) for n in re.findall(r"^(\d+)\. ", refs, re.MULTILINE)]
+
+
+@pytest.mark.parametrize("name", [n for n, _ in DEV])
+def test_clinician_article_has_every_section_in_order_and_resolving_citations(assessed, kb, name):
+    md = render(assessed[name], "markdown", kb=kb)
+    found = [h for h in headings(md) if h in SECTIONS]
+    assert found == list(SECTIONS), f"{name}: sections {headings(md)}"
+    assert md.startswith("# ") and "Policy set: clinical" in md.splitlines()[-1]
+    numbers = reference_numbers(md)
+    assert numbers == list(range(1, len(numbers) + 1))
+    body = md.split("\n## References\n")[0]
+    cited = {int(n) for n in re.findall(r"\[(\d+)\]", body)}
+    assert cited == set(numbers), f"{name}: cited {sorted(cited)} vs references {numbers}"
+
+
+def test_verdict_comes_first_with_its_reasons(assessed, kb):
+    a = assessed["d08_fusion_ddd_axial_pain"]
+    first = render(a, "markdown", kb=kb).split("\n\n")[1]
+    assert first.startswith("**Criteria not met")
+    assert "22558" in first and "not met:" in first
+
+
+def test_title_names_procedure_level_and_side(assessed, kb):
+    md = render(assessed["d01_discectomy_failed_conservative"], "markdown", kb=kb)
+    title = md.splitlines()[0]
+    assert "63030" in title and "L4-L5" in title and title.endswith("left")
+
+
+def test_component_questions_follow_the_request(assessed):
+    by_name = {n: {c.id: c for c in a.components} for n, a in assessed.items()}
+    fusion = by_name["d06_fusion_degenerative_spondylolisthesis"]
+    assert fusion["fusion"].answer.startswith("Yes") and "22612" in fusion["fusion"].codes
+    assert fusion["instrumentation"].codes == ["22840"]
+    assert fusion["setting"].question == "Is the inpatient stay justified?"
+    disc = by_name["d01_discectomy_failed_conservative"]
+    assert disc["fusion"].answer == "It was not requested." and not disc["fusion"].codes
+    nav = by_name["d12_fusion_with_navigation_and_bma"]
+    assert {"navigation", "graft"} <= set(nav)
+    assert "graft" not in disc and "navigation" not in disc
+
+
+def test_component_evidence_is_quoted_with_resolving_citations(assessed, kb):
+    a = assessed["d07_fusion_stenosis_without_instability"]
+    quoted = [e for c in a.components for e in c.evidence]
+    assert quoted, "component questions quote the library"
+    statements = {st.text for _, st in kb.statements.values()}
+    refs = {r.n for r in a.references}
+    for e in quoted:
+        assert e.text in statements
+        assert e.citations and set(e.citations) <= refs
+
+
+def test_what_would_change_names_documentation_or_the_flipping_finding(assessed):
+    insufficient = assessed["d04_discectomy_sciatica_only"].would_change
+    assert insufficient and all(w.startswith("Document:") for w in insufficient)
+    met = assessed["d06_fusion_degenerative_spondylolisthesis"].would_change
+    assert any("nicotine" in w and w.startswith("Would change if:") for w in met)
+    failed = assessed["d08_fusion_ddd_axial_pain"].would_change
+    assert any(w.startswith("Would change if met:") for w in failed)
+
+
+def test_patient_version_reads_at_grade_8_or_below(assessed, kb):
+    grades = [
+        textstat.flesch_kincaid_grade(re.sub(r"[#*`>|]", "", render(a, "markdown", kb=kb, audience="patient")))
+        for a in assessed.values()
+    ]
+    assert statistics.median(grades) <= 8, grades
+
+
+JARGON = ["radiculopathy", "arthrodesis", "laminectomy", "foraminotomy", "claudication", "conservative care", "CPT"]
+
+
+@pytest.mark.parametrize("name", [n for n, _ in DEV])
+def test_patient_version_avoids_or_explains_jargon(assessed, kb, name):
+    md = render(assessed[name], "markdown", kb=kb, audience="patient")
+    body = md.split("\n## Sources\n")[0]
+    for word in JARGON:
+        assert word.lower() not in body.lower(), f"{name}: {word!r} in the patient article"
+    glossary = md.split("\n## Words used here\n")[1] if "## Words used here" in md else ""
+    for term in ("spondylolisthesis", "HbA1c", "MRI"):
+        if re.search(rf"\b{term}\b", body):
+            assert f"**{term}**" in glossary, f"{name}: {term} used but not explained"
+    assert "[" not in body or all(int(n) in reference_numbers_patient(md) for n in re.findall(r"\[(\d+)\]", body))
+
+
+def reference_numbers_patient(md: str) -> list[int]:
+    refs = md.split("\n## Sources\n", 1)[1].split("\n## ", 1)[0]
+    return [int(n) for n in re.findall(r"^(\d+)\. ", refs, re.MULTILINE)]
+
+
+def test_reviewer_version_opens_with_the_criteria_table_and_audit(assessed, kb):
+    a = assessed["d06_fusion_degenerative_spondylolisthesis"]
+    md = render(a, "markdown", kb=kb, audience="reviewer")
+    assert headings(md)[:2] == ["Criteria", "Audit"]
+    table = md.split("## Criteria\n\n", 1)[1].split("\n\n", 1)[0].splitlines()
+    assert table[0].startswith("| service | criterion | status")
+    rows = table[2:]
+    assert len(rows) == sum(len(s.criteria) or 1 for s in a.services) + len(a.setting.criteria)
+    assert any("`no-active-nicotine`" in r for r in rows)
+    assert "`lumbar-fusion` version" in md and "SHA-256" in md
+
+
+class _Page(HTMLParser):
+    def __init__(self) -> None:
+        super().__init__()
+        self.tags: list[str] = []
+        self.ids: set[str] = set()
+        self.links: list[str] = []
+        self.external: list[str] = []
+        self.marks: list[str] = []
+
+    def handle_starttag(self, tag, attrs):
+        a = dict(attrs)
+        self.tags.append(tag)
+        if "id" in a:
+            self.ids.add(a["id"])
+        if tag == "a" and a.get("href", "").startswith("#"):
+            self.links.append(a["href"][1:])
+        for key in ("src", "href"):
+            if tag in ("script", "link", "img", "iframe") and a.get(key):
+                self.external.append(a[key])
+        if tag == "mark":
+            self.marks.append(a.get("class", ""))
+
+
+def test_html_page_is_self_contained_with_working_citation_links_and_highlights(assessed, kb):
+    page = render(assessed["d06_fusion_degenerative_spondylolisthesis"], "html", kb=kb)
+    parser = _Page()
+    parser.feed(page)
+    assert page.startswith("<!DOCTYPE html>") and "<title>" in page and "<style>" in page
+    assert "script" not in parser.tags and not parser.external
+    assert parser.links and set(parser.links) <= parser.ids
+    assert {"met"} <= set(parser.marks)
+    assert [h for h in re.findall(r"<h2[^>]*>(.*?)</h2>", page) if h in SECTIONS] == list(SECTIONS)
+
+
+def test_case_text_cannot_inject_markup_into_the_page(kb):
+    text = 'L5-S1 microdiscectomy (63030) for <script>alert("x")</script> left sciatica, extrusion on MRI.'
+    page = render(assess(text, kb=kb, as_of=AS_OF), "html", kb=kb)
+    assert "<script>" not in page and "&lt;script&gt;" in page
+
+
+def test_cli_writes_html_for_each_audience(tmp_path):
+    runner = CliRunner()
+    case = SHARED_CASES / "d01_discectomy_failed_conservative.yaml"
+    text = load_cases(SHARED_CASES)[0][1]["text"]
+    src = tmp_path / "case.txt"
+    src.write_text(text)
+    for audience in ("clinician", "reviewer", "patient"):
+        out = tmp_path / f"{audience}.html"
+        result = runner.invoke(app, ["assess", str(src), "--format", "html", "--audience", audience, "-o", str(out)])
+        assert result.exit_code == 0, result.output
+        assert out.read_text().startswith("<!DOCTYPE html>")
+    bad = runner.invoke(app, ["assess", str(case), "--audience", "nurse"])
+    assert bad.exit_code == 2 and "unknown audience" in bad.output

@@ -1,0 +1,112 @@
+"""The evidence library, the related-question bank and `indicated ask`: retrieval quality is measured
+on labelled sets written for the project, and every answer sentence is a cited library statement."""
+
+from __future__ import annotations
+
+import json
+import statistics
+from pathlib import Path
+
+import pytest
+import yaml
+from typer.testing import CliRunner
+
+from indicated.ask import ask
+from indicated.cli import app
+from indicated.errors import KnowledgeError
+from indicated.kb.loader import load
+
+DATA = Path(__file__).parent / "data"
+RELATED = yaml.safe_load((DATA / "related_queries.yaml").read_text())["queries"]
+ASK = yaml.safe_load((DATA / "ask_queries.yaml").read_text())
+
+
+def test_library_size_and_record_shape(kb):
+    assert len(kb.sources) >= 60
+    assert len(kb.questions) >= 150
+    kinds = {s.kind for s in kb.sources.values()}
+    assert {"guideline", "payer_policy", "coverage_determination", "study"} <= kinds
+    for src in kb.sources.values():
+        assert src.title and src.issuer
+        for key in src.identifiers:
+            assert key in ("pmid", "doi", "url")
+    assert sum(len(s.statements) for s in kb.sources.values()) >= 150
+
+
+def test_bank_questions_are_distinct_and_cover_the_library(kb):
+    texts = [q.text.strip().lower() for q in kb.questions.values()]
+    assert len(set(texts)) == len(texts)
+    cited = {ref for q in kb.questions.values() for ref in q.sources}
+    assert len(cited) >= 0.9 * len(kb.sources)
+
+
+def test_related_question_recall_at_5_on_the_labelled_set(kb):
+    assert len(RELATED) >= 40
+    recalls = []
+    for q in RELATED:
+        top = {h.id for h in kb.library.questions(q["query"], k=5)}
+        assert set(q["relevant"]) <= set(kb.questions), q
+        recalls.append(len(set(q["relevant"]) & top) / len(q["relevant"]))
+    assert statistics.mean(recalls) >= 0.9, statistics.mean(recalls)
+
+
+def test_an_assessment_gets_related_questions_about_its_own_procedure(kb):
+    from indicated.pipeline import assess
+
+    a = assess("Requesting L4-L5 TLIF (22633) for grade 1 degenerative spondylolisthesis with claudication.", kb=kb)
+    assert 1 <= len(a.related_questions) <= 5
+    assert all(q in {x.text for x in kb.questions.values()} for q in a.related_questions)
+    assert any("fusion" in q.lower() or "spondylolisthesis" in q.lower() for q in a.related_questions)
+
+
+@pytest.mark.parametrize("item", ASK["answerable"], ids=lambda i: i["question"][:40])
+def test_ask_answers_from_the_right_records_with_every_sentence_cited(kb, item):
+    answer = ask(item["question"], kb=kb)
+    assert answer.answered, item["question"]
+    statements = {st.text for _, st in kb.statements.values()}
+    numbers = {r.n for r in answer.references}
+    for sentence in answer.sentences:
+        assert sentence.text in statements  # extractive: the library's words, never generated
+        assert sentence.citations and set(sentence.citations) <= numbers
+    assert {r.id for r in answer.references} & set(item["any_of"]), [r.id for r in answer.references]
+
+
+@pytest.mark.parametrize("question", ASK["not_in_library"])
+def test_ask_says_plainly_when_the_library_does_not_hold_the_answer(kb, question):
+    answer = ask(question, kb=kb)
+    assert not answer.answered and not answer.sentences and not answer.references
+    assert "does not hold" in answer.note
+
+
+def test_ask_cli_markdown_json_and_empty_question():
+    runner = CliRunner()
+    md = runner.invoke(app, ["ask", "When is fusion indicated for recurrent disc herniation?"])
+    assert md.exit_code == 0 and "## References" in md.output and "[1]" in md.output
+    js = runner.invoke(app, ["ask", "Is cataract surgery covered?", "--format", "json"])
+    assert js.exit_code == 0 and json.loads(js.output)["answered"] is False
+    empty = runner.invoke(app, ["ask", "   "])
+    assert empty.exit_code == 2 and "empty" in empty.output
+
+
+def _edit(root: Path, name: str, change) -> None:
+    path = root / name
+    data = yaml.safe_load(path.read_text())
+    change(data)
+    path.write_text(yaml.safe_dump(data, sort_keys=False))
+
+
+def test_question_citing_an_unknown_record_is_rejected(copy):
+    root = copy
+    _edit(root, "questions.yaml", lambda d: d["questions"][0].update(sources=["no-such-record"]))
+    with pytest.raises(KnowledgeError, match=r"questions.yaml: questions\..*no-such-record"):
+        load(root)
+
+
+def test_component_quoting_an_unknown_statement_is_rejected(copy):
+    root = copy
+    _edit(root, "components.yaml", lambda d: d["components"][0].update(evidence=["nope.nothing"]))
+    with pytest.raises(KnowledgeError, match=r"unknown statement 'nope\.nothing'"):
+        load(root)
+    _edit(root, "components.yaml", lambda d: d["components"][0].update(evidence=[]) or d["families"].pop("discectomy"))
+    with pytest.raises(KnowledgeError, match="no plain name for discectomy"):
+        load(root)
