@@ -18,6 +18,7 @@ MAX_SENTENCES = 4
 PER_SOURCE = 2
 KEEP = 0.6  # keep statements scoring at least this share of the best one
 MIN_COVERAGE = 0.5
+NEAR = 0.85
 RELATED = 5
 NOT_HELD = (
     "The evidence library does not hold an answer to this question. It covers the medical necessity of "
@@ -33,7 +34,9 @@ def ask(question: str, kb: Knowledge | None = None) -> Answer:
     kb = kb or bundled()
     lib = kb.library
     nearest = lib.questions(question, k=RELATED + 1)
-    prefer = kb.questions[nearest[0].id].sources if nearest else []
+    # the records of the bank questions nearly as close as the best one: a question worded like a
+    # patient's matches the bank better than the library's technical statements
+    prefer = [ref for h in nearest[:3] if h.score >= NEAR * nearest[0].score for ref in kb.questions[h.id].sources]
     hits = lib.statements(question, k=24, prefer=prefer)
     chosen: list[str] = []
     per_source: dict[str, int] = {}

@@ -2,8 +2,8 @@
 
 Questions are short and people word them differently ("ESI" / "epidural steroid injection", "TLIF" /
 "fusion", "my back"), so a query and a document meet on more than their surface words: text is
-lower-cased, stop words dropped, words reduced to their Snowball stems, and every phrase the lexicon
-or the procedure list knows adds its concept id or procedure family as one more token. The synonyms
+lower-cased, stop words dropped, words reduced to their Snowball stems, and every phrase or pattern
+the lexicon or the procedure list knows adds its concept id or procedure family as one more token. The synonyms
 of the question bank (abbreviations such as "DS") are spelled out first.
 """
 
@@ -17,6 +17,7 @@ from functools import cached_property
 from typing import TYPE_CHECKING
 
 import bm25s
+import numpy as np
 import Stemmer
 from bm25s.stopwords import STOPWORDS_EN_PLUS
 
@@ -29,6 +30,8 @@ __all__ = ["Hit", "Library", "Tokenizer"]
 _WORD = re.compile(r"[a-z0-9]+(?:[.'][a-z0-9]+)*")
 # a question's own words decide; the words of the records that answer it break ties and catch paraphrase
 ANSWER_WEIGHT = 0.3
+# statements of the records a matching bank question names rank as if this share of the best score higher
+PREFER_LIFT = 0.35
 _STOP = frozenset(STOPWORDS_EN_PLUS) | {"does", "would", "could", "should", "can", "may", "must", "need", "needs"}
 
 
@@ -41,10 +44,13 @@ class Tokenizer:
         def add(phrase: str, token: str) -> None:
             phrases.setdefault(phrase.lower(), set()).add(token)
 
+        patterns: list[tuple[re.Pattern[str], str]] = []
         for term in kb.lexicon.terms:
             if term.status == "present":
                 for phrase in term.phrases:
                     add(phrase, f"c_{term.concept}")
+                patterns += [(re.compile(rx, re.IGNORECASE), f"c_{term.concept}") for rx in term.regex]
+        self._patterns = patterns
         for concept in kb.concepts.values():
             add(concept.label, f"c_{concept.id}")
         for proc in kb.procedures.terms:
@@ -71,6 +77,7 @@ class Tokenizer:
         tokens = self._stemmer.stemWords(words)
         for m in self._phrase.finditer(text):
             tokens.extend(sorted(self._tokens[m.group(0)]))
+        tokens += [token for pattern, token in self._patterns if pattern.search(text)]
         return tokens
 
 
@@ -87,10 +94,10 @@ class _Index:
                 df[t] = df.get(t, 0) + 1
         self._df = df
 
-    def scores(self, tokens: list[str]) -> list[float]:
+    def scores(self, tokens: list[str]) -> np.ndarray:
         if not tokens:
-            return [0.0] * len(self.docs)
-        return [float(s) for s in self._bm25.get_scores(tokens)]
+            return np.zeros(len(self.docs))
+        return np.asarray(self._bm25.get_scores(tokens), dtype=float)
 
     def idf(self, token: str) -> float:
         """Rarer words weigh more; a word the library never uses weighs most of all."""
@@ -126,31 +133,21 @@ class Library:
     def _statements(self) -> _Index:
         return _Index([self.tokenize(_statement_doc(*self.kb.statements[s])) for s in self._statement_ids])
 
-    def questions(self, query: str, k: int = 5, exclude: Sequence[str] = ()) -> list[Hit]:
+    def questions(self, query: str, k: int = 5) -> list[Hit]:
         """The bank questions nearest to ``query``, best first (only those sharing a word with it)."""
         tokens = self.tokenize(query)
         scores = _blend(self._questions.scores(tokens), self._answers.scores(tokens), ANSWER_WEIGHT)
-        ranked = sorted(zip(self._question_ids, scores, strict=True), key=lambda p: -p[1])
-        skip = {e.strip().lower() for e in exclude}
-        out = [Hit(qid, s) for qid, s in ranked if s > 0 and self.kb.questions[qid].text.strip().lower() not in skip]
-        return out[:k]
+        return _top(self._question_ids, scores, k)
 
     def statements(self, query: str, k: int = 5, prefer: Sequence[str] = ()) -> list[Hit]:
         """Statements nearest to ``query``; those of the ``prefer`` records (the sources of the best
         matching bank question) get a lift, because a curated question-to-source link beats words."""
-        tokens = self.tokenize(query)
-        scores = self._statements.scores(tokens)
-        top = max(scores, default=0.0) or 1.0
-        preferred = set(prefer)
-        ranked = sorted(
-            (
-                Hit(sid, s + (0.35 * top if self.kb.statements[sid][0].id in preferred else 0.0))
-                for sid, s in zip(self._statement_ids, scores, strict=True)
-                if s > 0
-            ),
-            key=lambda h: -h.score,
-        )
-        return ranked[:k]
+        scores = self._statements.scores(self.tokenize(query))
+        if prefer and scores.max() > 0:
+            preferred = set(prefer)
+            lift = np.array([self.kb.statements[sid][0].id in preferred for sid in self._statement_ids])
+            scores = scores + PREFER_LIFT * scores.max() * lift * (scores > 0)
+        return _top(self._statement_ids, scores, k)
 
     @cached_property
     def domain(self) -> frozenset[str]:
@@ -186,10 +183,14 @@ class Library:
         return sum(index.idf(t) for t in tokens if t in held) / sum(index.idf(t) for t in tokens)
 
 
-def _blend(own: list[float], answers: list[float], weight: float) -> list[float]:
+def _blend(own: np.ndarray, answers: np.ndarray, weight: float) -> np.ndarray:
     """Scores of two indexes on one scale (each divided by its best) mixed by ``weight``."""
-    top_own, top_answers = max(own, default=0.0) or 1.0, max(answers, default=0.0) or 1.0
-    return [(1 - weight) * a / top_own + weight * b / top_answers for a, b in zip(own, answers, strict=True)]
+    return (1 - weight) * own / (own.max() or 1.0) + weight * answers / (answers.max() or 1.0)
+
+
+def _top(ids: list[str], scores: np.ndarray, k: int) -> list[Hit]:
+    order = np.argsort(-scores, kind="stable")[:k]
+    return [Hit(ids[i], float(scores[i])) for i in order if scores[i] > 0]
 
 
 def _answer_doc(kb: Knowledge, q: Question) -> str:

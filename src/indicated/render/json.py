@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-import json
-
 from indicated.models import Assessment
 
 
-def to_json(assessment: Assessment, **_: object) -> str:
-    data = assessment.model_dump(mode="json", exclude={"case": {"text"}})
-    return json.dumps(data, indent=2, ensure_ascii=False)
+def to_json(assessment: Assessment, *, indent: int | None = 2, **_: object) -> str:
+    """The case text stays out: it is the input, and health information the caller already holds."""
+    return assessment.model_dump_json(indent=indent, exclude={"case": {"text"}})
