@@ -122,6 +122,45 @@ def ask(
             typer.echo(answer_markdown(answer), nl=False)
 
 
+@app.command()
+def batch(
+    src: Annotated[
+        Path, typer.Argument(help='JSONL input: one case per line, {"id": ..., "text": ...} or a JSON case.')
+    ],
+    output: Annotated[Path, typer.Option("--output", "-o", help="JSONL output, one row per input line.")],
+    workers: Annotated[int, typer.Option("--workers", "-w", help="Worker processes (or Ray actors).")] = 1,
+    resume: Annotated[bool, typer.Option("--resume", help="Skip ids already in the output and append.")] = False,
+    engine: Annotated[str, typer.Option("--engine", "-e", help="local (processes) or ray (Ray Data).")] = "local",
+    policy_set: Annotated[str, typer.Option("--policy-set", "-p", help="Which policy set to apply.")] = "clinical",
+) -> None:
+    """Assess a JSONL file of cases; a bad line becomes an error row, never a stopped run."""
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
+    from indicated.batch import run_batch
+
+    with _errors():
+        if resume and not output.exists():
+            resume = False
+        with Progress(
+            TextColumn("[bold]assessing"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(), transient=True
+        ) as bar:
+            task = bar.add_task("batch", total=None)
+            summary = run_batch(
+                src,
+                output,
+                workers=workers,
+                resume=resume,
+                engine=engine,
+                policy_set=policy_set,
+                progress=lambda n: bar.advance(task, n),
+                on_total=lambda n: bar.update(task, total=n),
+            )
+    typer.echo(
+        f"{summary.written} rows written to {output} ({summary.errors} errors, {summary.skipped} skipped as done)",
+        err=True,
+    )
+
+
 def _emit(text: str, output: Path | None) -> None:
     if output is None:
         typer.echo(text)
