@@ -58,27 +58,40 @@ class Tokenizer:
                 add(phrase, f"f_{kb.codes[proc.code].family}")
         for code in kb.codes.values():
             add(code.code, f"f_{code.family}")
-        self._tokens = phrases
-        alternation = "|".join(re.escape(p) for p in sorted(phrases, key=len, reverse=True))
-        self._phrase = re.compile(rf"(?<![a-z0-9])(?:{alternation})(?![a-z0-9])")
-        self._synonyms = {k.lower(): v for k, v in kb.thesaurus.synonyms.items()}
-        self._synonym = (
-            re.compile(rf"(?<![a-z0-9])(?:{'|'.join(re.escape(k) for k in self._synonyms)})(?![a-z0-9])")
-            if self._synonyms
-            else None
-        )
+        # phrases and synonyms are looked up as word n-grams: one dict probe per n-gram is far faster
+        # than a regex alternation of a thousand phrases
+        self._phrases = {_words(p): sorted(tokens) for p, tokens in phrases.items() if _words(p)}
+        self._synonyms = {_words(k): _words(v) for k, v in kb.thesaurus.synonyms.items() if _words(k)}
+        self._longest = max(len(k) for k in [*self._phrases, *self._synonyms, ()])
         self._stemmer = Stemmer.Stemmer("english")
 
     def __call__(self, text: str) -> list[str]:
         text = text.lower()
-        if self._synonym is not None:
-            text = self._synonym.sub(lambda m: f"{m.group(0)} {self._synonyms[m.group(0)]}", text)
-        words = [w for w in _WORD.findall(text) if w not in _STOP]
-        tokens = self._stemmer.stemWords(words)
-        for m in self._phrase.finditer(text):
-            tokens.extend(sorted(self._tokens[m.group(0)]))
+        words = list(_words(text))
+        spans = [words] + [list(v) for v in self._ngrams(words, self._synonyms)]
+        tokens = self._stemmer.stemWords([w for span in spans for w in span if w not in _STOP])
+        for span in spans:
+            for found in self._ngrams(span, self._phrases):
+                tokens.extend(found)
         tokens += [token for pattern, token in self._patterns if pattern.search(text)]
         return tokens
+
+    def _ngrams(self, words: list[str], table: dict) -> list:
+        """Values of ``table`` for every word n-gram of ``words`` it holds, longest match first."""
+        out, i = [], 0
+        while i < len(words):
+            for n in range(min(self._longest, len(words) - i), 0, -1):
+                value = table.get(tuple(words[i : i + n]))
+                if value is not None:
+                    out.append(value)
+                    i += n - 1
+                    break
+            i += 1
+        return out
+
+
+def _words(text: str) -> tuple[str, ...]:
+    return tuple(_WORD.findall(text.lower()))
 
 
 class _Index:
@@ -127,7 +140,8 @@ class Library:
     @cached_property
     def _answers(self) -> _Index:
         """Each question as the records that answer it: their titles and statements."""
-        return _Index([self.tokenize(_answer_doc(self.kb, q)) for q in self.kb.questions.values()])
+        per_source = {ref: self.tokenize(_source_doc(src)) for ref, src in self.kb.sources.items()}
+        return _Index([[t for ref in q.sources for t in per_source[ref]] for q in self.kb.questions.values()])
 
     @cached_property
     def _statements(self) -> _Index:
@@ -193,8 +207,8 @@ def _top(ids: list[str], scores: np.ndarray, k: int) -> list[Hit]:
     return [Hit(ids[i], float(scores[i])) for i in order if scores[i] > 0]
 
 
-def _answer_doc(kb: Knowledge, q: Question) -> str:
-    return " ".join(f"{kb.sources[s].title} " + " ".join(st.text for st in kb.sources[s].statements) for s in q.sources)
+def _source_doc(source: Source) -> str:
+    return " ".join([source.title, *(st.text for st in source.statements)])
 
 
 def _question_doc(q: Question) -> str:

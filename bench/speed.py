@@ -1,0 +1,114 @@
+"""Speed of the engine on this machine: per-case latency in-process, batch throughput per worker, and
+the cold start of `indicated assess FILE`.
+
+    python bench/speed.py [--cases 1000] [--cold-runs 5]
+
+The texts are the project's labelled cases and the shared dev cases, cycled. Figures go in the issue
+notes; no test depends on them.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import yaml
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def texts() -> list[str]:
+    files = sorted((ROOT / "cases" / "labelled").rglob("*.yaml")) + sorted(
+        (ROOT.parent / "shared" / "cases" / "dev").glob("*.yaml")
+    )
+    return [yaml.safe_load(f.read_text())["text"] for f in files]
+
+
+def percentile(values: list[float], p: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(p * len(ordered)))]
+
+
+def latency(corpus: list[str]) -> dict[str, float]:
+    from indicated.pipeline import assess
+    from indicated.render.json import to_json
+
+    start = time.perf_counter()
+    assess(corpus[0])
+    first = time.perf_counter() - start
+    times = []
+    for text in corpus * 3:
+        t = time.perf_counter()
+        to_json(assess(text), indent=None)
+        times.append(time.perf_counter() - t)
+    return {
+        "first_call_s": first,
+        "p50_ms": 1000 * statistics.median(times),
+        "p95_ms": 1000 * percentile(times, 0.95),
+        "mean_ms": 1000 * statistics.mean(times),
+    }
+
+
+def throughput(corpus: list[str], n: int, workers: int) -> dict[str, float]:
+    """Cases per second through `run_batch` after start-up (the warm-up case is not counted)."""
+    from indicated.batch import run_batch
+    from indicated.pipeline import assess
+
+    assess(corpus[0])
+    with tempfile.TemporaryDirectory() as tmp:
+        src, out = Path(tmp) / "in.jsonl", Path(tmp) / "out.jsonl"
+        src.write_text("\n".join(json.dumps({"id": i, "text": corpus[i % len(corpus)]}) for i in range(n)) + "\n")
+        t = time.perf_counter()
+        run_batch(src, out, workers=workers)
+        elapsed = time.perf_counter() - t
+    return {
+        "cases": n,
+        "workers": workers,
+        "seconds": elapsed,
+        "cases_per_s": n / elapsed,
+        "per_worker": n / elapsed / workers,
+    }
+
+
+def cold_start(corpus: list[str], runs: int) -> dict[str, float]:
+    """Wall time of a fresh `indicated assess FILE` process (imports, knowledge, pipeline, one case)."""
+    exe = Path(sys.executable).with_name("indicated")
+    with tempfile.NamedTemporaryFile("w", suffix=".txt", delete=False) as f:
+        f.write(corpus[0])
+    times = []
+    for _ in range(runs):
+        t = time.perf_counter()
+        subprocess.run([str(exe), "assess", f.name], check=True, capture_output=True)
+        times.append(time.perf_counter() - t)
+    Path(f.name).unlink()
+    return {"cold_assess_median_s": statistics.median(times), "cold_assess_min_s": min(times)}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--cases", type=int, default=1000)
+    parser.add_argument("--cold-runs", type=int, default=5)
+    args = parser.parse_args()
+    corpus = texts()
+    report = {
+        "cold": cold_start(corpus, args.cold_runs),
+        "latency": latency(corpus),
+        "batch_1_worker": throughput(corpus, args.cases, 1),
+        "batch_2_workers": throughput(corpus, args.cases, 2),
+    }
+    for section, figures in report.items():
+        print(
+            section
+            + ": "
+            + ", ".join(f"{k} {v:.3g}" if isinstance(v, float) else f"{k} {v}" for k, v in figures.items())
+        )
+
+
+if __name__ == "__main__":
+    main()
