@@ -13,7 +13,7 @@ import math
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
-from functools import cached_property
+from functools import cached_property, lru_cache
 from typing import TYPE_CHECKING
 
 import bm25s
@@ -152,6 +152,12 @@ class Library:
         tokens = self.tokenize(query)
         scores = _blend(self._questions.scores(tokens), self._answers.scores(tokens), ANSWER_WEIGHT)
         return _top(self._question_ids, scores, k)
+
+    @lru_cache(maxsize=4096)  # noqa: B019 - one Library per loaded knowledge, kept for the process
+    def related(self, query: str, k: int = 5) -> tuple[str, ...]:
+        """The texts of the nearest bank questions; cached, because requests of one kind (same
+        procedure, findings and deciding criteria) ask the same query again and again in a batch."""
+        return tuple(self.kb.questions[h.id].text for h in self.questions(query, k))
 
     def statements(self, query: str, k: int = 5, prefer: Sequence[str] = ()) -> list[Hit]:
         """Statements nearest to ``query``; those of the ``prefer`` records (the sources of the best

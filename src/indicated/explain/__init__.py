@@ -122,9 +122,9 @@ def related_questions(case: Case, ev: Evaluation, kb: Knowledge) -> list[str]:
     the findings present and the criteria that decided it."""
     words = [s.description for s in ev.services]
     words += [s.policy.title for s in ev.services if s.policy is not None and not s.serves]
-    words += [kb.concepts[f.concept].label for f in case.findings if f.status == "present" and f.concept in kb.concepts]
+    present = {f.concept for f in case.findings if f.status == "present" and f.concept in kb.concepts}
+    words += [kb.concepts[c].label for c in sorted(present)]
     for s in ev.services:
         if s.policy is not None and not s.serves:
             words += deciding(s)[:3]
-    hits = kb.library.questions(". ".join(words), k=RELATED)
-    return [kb.questions[h.id].text for h in hits]
+    return list(kb.library.related(". ".join(words), k=RELATED))
