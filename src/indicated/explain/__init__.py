@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from indicated.evaluate import Evaluation
 from indicated.explain.components import answer_components
-from indicated.explain.reasons import clause, deciding, leaves
+from indicated.explain.reasons import clause, deciding, leaves, reversing
 from indicated.kb.loader import Knowledge
 from indicated.models import Assessment, Case, CriterionResult, Determination, ServiceResult
 
@@ -82,11 +82,8 @@ def _gaps(ev: Evaluation) -> tuple[list[str], list[str]]:
             for c in leaves(criteria, "not_met"):
                 change.setdefault(f"Would change if met: {clause(c.statement)}.", None)
         elif det == D.MEDICALLY_NECESSARY:
-            for c in leaves(criteria, "met"):
-                if c.logic == "not":
-                    child = next((k for k in criteria if k.parent == c.id), None)
-                    if child is not None:
-                        change.setdefault(f"Would change if: {clause(child.statement)}.", None)
+            for c in reversing(criteria):
+                change.setdefault(f"Would change if: {clause(c.statement)}.", None)
     return list(missing), list(change)
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from indicated.models import CriterionResult, Determination, ServiceResult
 
-__all__ = ["clause", "deciding", "leaves"]
+__all__ = ["clause", "deciding", "leaves", "reversing"]
 
 D = Determination
 
@@ -49,3 +49,10 @@ def deciding(s: ServiceResult) -> list[str]:
         return [clause(c.statement) for c in s.criteria[1:] if c.depth == 1 and c.status == "met"]
     status = {D.NOT_MEDICALLY_NECESSARY: "not_met", D.INSUFFICIENT_INFORMATION: "unknown"}.get(s.determination)
     return [clause(c.statement) for c in leaves(s.criteria, status)] if status else []
+
+
+def reversing(criteria: list[CriterionResult]) -> list[CriterionResult]:
+    """For a request that is met, the findings whose documentation would reverse it: what each met
+    exclusion (a ``not`` node) excludes."""
+    excluded = {c.id for c in leaves(criteria, "met") if c.logic == "not"}
+    return [c for c in criteria if c.parent in excluded]

@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 from datetime import date
 
-from indicated.explain.reasons import leaves
+from indicated.explain.reasons import leaves, reversing
 from indicated.kb.loader import Knowledge, bundled
 from indicated.models import Assessment, CriterionResult, Determination, ServiceResult
 from indicated.render.markdown import cites, footer, reference_line
@@ -107,12 +107,8 @@ def _changes(a: Assessment) -> list[str]:
             for c in leaves(s.criteria, "not_met"):
                 out.setdefault(f"This rule is not met now: {_lower(c.plain or c.statement)}", None)
         elif s.determination == D.MEDICALLY_NECESSARY:
-            for c in leaves(s.criteria, "met"):
-                child = next((k for k in s.criteria if k.parent == c.id), None) if c.logic == "not" else None
-                if child is not None:
-                    out.setdefault(
-                        f"The answer could change if this were true: {_lower(child.plain or child.statement)}", None
-                    )
+            for c in reversing(s.criteria):
+                out.setdefault(f"The answer could change if this were true: {_lower(c.plain or c.statement)}", None)
     return list(out) or ["Nothing we found in your records would change it."]
 
 
