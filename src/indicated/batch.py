@@ -35,26 +35,34 @@ class BatchSummary:
     errors: int
 
 
-def line_id(line_no: int, raw: str) -> str:
-    """The row's id: the case's own ``id`` when the line is a JSON object that has one."""
+def _parse(raw: str) -> object:
+    """The line as JSON, or the error that says why it is not (kept to become the row's error)."""
     try:
-        data = json.loads(raw)
-    except ValueError:
-        data = None
+        return json.loads(raw)
+    except ValueError as exc:
+        return exc
+
+
+def _row_id(line_no: int, data: object) -> str:
+    """The row's id: the case's own ``id`` when the line is a JSON object that has one."""
     if isinstance(data, dict) and data.get("id") not in (None, ""):
         return str(data["id"])
     return f"line-{line_no}"
 
 
+def line_id(line_no: int, raw: str) -> str:
+    return _row_id(line_no, _parse(raw))
+
+
 def assess_line(line_no: int, raw: str, policy_set: str = "clinical", as_of: date | None = None) -> str:
     """One input line -> one output row (JSON text). Never raises: a failure becomes an error row."""
-    rid = line_id(line_no, raw)
-    head = f'{{"id": {json.dumps(rid)}, "line": {line_no}, '
+    data = _parse(raw)
+    head = f'{{"id": {json.dumps(_row_id(line_no, data))}, "line": {line_no}, '
     try:
         from indicated.pipeline import assess
         from indicated.render.json import to_json
 
-        assessment = assess(_case(raw, line_no), policy_set=policy_set, as_of=as_of)
+        assessment = assess(_case(raw, data, line_no), policy_set=policy_set, as_of=as_of)
         body = to_json(assessment, indent=None)
         return head + f'"ok": true, "determination": "{assessment.determination.value}", "assessment": {body}}}'
     except IndicatedError as exc:
@@ -63,16 +71,14 @@ def assess_line(line_no: int, raw: str, policy_set: str = "clinical", as_of: dat
         return head + f'"ok": false, "error": {json.dumps(f"internal error: {type(exc).__name__}: {exc}")}}}'
 
 
-def _case(raw: str, line_no: int):
+def _case(raw: str, data: object, line_no: int):
     from indicated.inputs import case_from_dict, check_text
 
     source = f"line {line_no}"
     if not raw.strip():
         raise InputError(f"{source}: empty line")
-    try:
-        data = json.loads(raw)
-    except ValueError as exc:
-        raise InputError(f"{source}: not valid JSON ({exc})") from exc
+    if isinstance(data, ValueError):
+        raise InputError(f"{source}: not valid JSON ({data})")
     if not isinstance(data, dict):
         raise InputError(f"{source}: expected a JSON object with 'text' or case fields")
     if set(data) <= {"id", "text"}:

@@ -3,8 +3,8 @@
 Questions are short and people word them differently ("ESI" / "epidural steroid injection", "TLIF" /
 "fusion", "my back"), so a query and a document meet on more than their surface words: text is
 lower-cased, stop words dropped, words reduced to their Snowball stems, and every phrase or pattern
-the lexicon or the procedure list knows adds its concept id or procedure family as one more token. The synonyms
-of the question bank (abbreviations such as "DS") are spelled out first.
+the lexicon or the procedure list knows adds its concept id or procedure family as one more token.
+The thesaurus (knowledge/synonyms.yaml: abbreviations such as "DS") is spelled out first.
 """
 
 from __future__ import annotations
@@ -131,7 +131,6 @@ class Library:
         self.tokenize = Tokenizer(kb)
         self._question_ids = list(kb.questions)
         self._statement_ids = list(kb.statements)
-        self._statement_pos = {sid: i for i, sid in enumerate(self._statement_ids)}
 
     @cached_property
     def _questions(self) -> _Index:
@@ -189,8 +188,11 @@ class Library:
         """Procedure families the query names that no policy in the library covers (knee replacement),
         when it names no covered family as well."""
         families = {t[2:] for t in self.tokenize(query) if t.startswith("f_")}
-        covered = {self.kb.codes[s.code].family for p in self.kb.policies.values() for s in p.services}
-        return [] if families & covered else sorted(families - covered)
+        return [] if families & self._covered else sorted(families - self._covered)
+
+    @cached_property
+    def _covered(self) -> frozenset[str]:
+        return frozenset(self.kb.codes[s.code].family for p in self.kb.policies.values() for s in p.services)
 
     def coverage(self, query: str, held_texts: Sequence[str]) -> float:
         """Share of the query's clinical weight (IDF of its domain tokens) found in ``held_texts``:

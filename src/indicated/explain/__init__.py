@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from indicated.evaluate import Evaluation
 from indicated.explain.components import answer_components
-from indicated.explain.reasons import clause, deciding, leaves, reversing
+from indicated.explain.reasons import clause, deciding, leaves, turning_points
 from indicated.kb.loader import Knowledge
 from indicated.models import Assessment, Case, CriterionResult, Determination, ServiceResult
 
@@ -26,6 +26,12 @@ VERDICT = {
     D.NO_APPLICABLE_POLICY: "is outside the criteria this engine holds: no applicable policy",
 }
 RELATED = 5
+# how "what would change the determination" words a turning point ({0}: what to document, {1}: the criterion)
+CHANGE = {
+    D.INSUFFICIENT_INFORMATION: "Document: {0}",
+    D.NOT_MEDICALLY_NECESSARY: "Would change if met: {1}.",
+    D.MEDICALLY_NECESSARY: "Would change if: {1}.",
+}
 
 
 def explain(case: Case, evaluation: Evaluation, kb: Knowledge, *, policy_set: str, version: str) -> Assessment:
@@ -74,16 +80,10 @@ def _gaps(ev: Evaluation) -> tuple[list[str], list[str]]:
     if ev.setting is not None:
         judged.append((ev.setting.determination, ev.setting.criteria))
     for det, criteria in judged:
-        if det == D.INSUFFICIENT_INFORMATION:
-            for c in leaves(criteria, "unknown"):
+        for c in turning_points(det, criteria):
+            if det == D.INSUFFICIENT_INFORMATION:
                 missing.setdefault(c.to_document or c.statement, None)
-                change.setdefault(f"Document: {c.to_document or clause(c.statement)}", None)
-        elif det == D.NOT_MEDICALLY_NECESSARY:
-            for c in leaves(criteria, "not_met"):
-                change.setdefault(f"Would change if met: {clause(c.statement)}.", None)
-        elif det == D.MEDICALLY_NECESSARY:
-            for c in reversing(criteria):
-                change.setdefault(f"Would change if: {clause(c.statement)}.", None)
+            change.setdefault(CHANGE[det].format(c.to_document or clause(c.statement), clause(c.statement)), None)
     return list(missing), list(change)
 
 

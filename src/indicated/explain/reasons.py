@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from indicated.models import CriterionResult, Determination, ServiceResult
 
-__all__ = ["clause", "deciding", "leaves", "reversing"]
+__all__ = ["clause", "deciding", "leaves", "reversing", "turning_points"]
 
 D = Determination
 
@@ -56,3 +56,15 @@ def reversing(criteria: list[CriterionResult]) -> list[CriterionResult]:
     exclusion (a ``not`` node) excludes."""
     excluded = {c.id for c in leaves(criteria, "met") if c.logic == "not"}
     return [c for c in criteria if c.parent in excluded]
+
+
+def turning_points(determination: Determination | None, criteria: list[CriterionResult]) -> list[CriterionResult]:
+    """The criteria that would change a determination: the undocumented ones when it cannot be decided,
+    the failed ones when it is not met, and the findings that would reverse it when it is met."""
+    if determination == D.INSUFFICIENT_INFORMATION:
+        return leaves(criteria, "unknown")
+    if determination == D.NOT_MEDICALLY_NECESSARY:
+        return leaves(criteria, "not_met")
+    if determination == D.MEDICALLY_NECESSARY:
+        return reversing(criteria)
+    return []

@@ -17,7 +17,7 @@ from indicated.kb.loader import Knowledge, bundled
 from indicated.kb.schema import Policy
 from indicated.models import Assessment, Cited, CriterionResult, Determination, Reference, ServiceResult
 
-__all__ = ["DISCLAIMER", "SECTIONS", "cites", "to_markdown", "verdict_label"]
+__all__ = ["DISCLAIMER", "SECTIONS", "cites", "to_markdown"]
 
 D = Determination
 STATUS_MARK = {"met": "✅ met", "not_met": "❌ not met", "unknown": "❔ not documented"}
@@ -62,7 +62,7 @@ def to_markdown(
     kb = kb or bundled()
     a = assessment
     policies = _policies(a, kb)
-    out = [f"# {title(a)}", "", f"**{verdict_label(a.determination)}.** {a.summary}", ""]
+    out = [f"# {title(a)}", "", f"**{TITLE[a.determination]}.** {a.summary}", ""]
     if audience == "reviewer":
         out += _review_table(a) + _audit(a, policies)
     else:
@@ -79,10 +79,6 @@ def to_markdown(
     out += ["## Disclaimer", "", DISCLAIMER, ""]
     out += [footer(a, today), ""]
     return "\n".join(out)
-
-
-def verdict_label(d: Determination) -> str:
-    return TITLE[d]
 
 
 def title(a: Assessment) -> str:

@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 from datetime import date
 
-from indicated.explain.reasons import leaves, reversing
+from indicated.explain.reasons import turning_points
 from indicated.kb.loader import Knowledge, bundled
 from indicated.models import Assessment, CriterionResult, Determination, ServiceResult
 from indicated.render.markdown import cites, footer, reference_line
@@ -34,6 +34,11 @@ FINAL = {
     D.INSUFFICIENT_INFORMATION: "we need more facts to decide",
     D.NO_APPLICABLE_POLICY: "our rules do not cover it",
     D.PARTIALLY_MEDICALLY_NECESSARY: "meets the rules in part",
+}
+CHANGE = {
+    D.INSUFFICIENT_INFORMATION: "Your records do not show this yet",
+    D.NOT_MEDICALLY_NECESSARY: "This rule is not met now",
+    D.MEDICALLY_NECESSARY: "The answer could change if this were true",
 }
 DISCLAIMER = (
     "This is not a final decision. It is not medical advice. It checks your records against rules "
@@ -98,17 +103,11 @@ def _checked(criteria: list[CriterionResult]) -> list[str]:
 
 
 def _changes(a: Assessment) -> list[str]:
-    out: dict[str, None] = {}
-    for s in a.services:
-        if s.determination == D.INSUFFICIENT_INFORMATION:
-            for c in leaves(s.criteria, "unknown"):
-                out.setdefault(f"Your records do not show this yet: {_lower(c.plain or c.statement)}", None)
-        elif s.determination == D.NOT_MEDICALLY_NECESSARY:
-            for c in leaves(s.criteria, "not_met"):
-                out.setdefault(f"This rule is not met now: {_lower(c.plain or c.statement)}", None)
-        elif s.determination == D.MEDICALLY_NECESSARY:
-            for c in reversing(s.criteria):
-                out.setdefault(f"The answer could change if this were true: {_lower(c.plain or c.statement)}", None)
+    out = {
+        f"{CHANGE[s.determination]}: {_lower(c.plain or c.statement)}": None
+        for s in a.services
+        for c in turning_points(s.determination, s.criteria)
+    }
     return list(out) or ["Nothing we found in your records would change it."]
 
 
