@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import os
 import shutil
+import tempfile
 from importlib import resources
 from pathlib import Path
 
@@ -14,6 +16,8 @@ from indicated.kb.loader import Knowledge, bundled
 ROOT = Path(__file__).resolve().parents[1]
 SHARED_CASES = ROOT.parent / "shared" / "cases" / "dev"
 BUNDLED = Path(str(resources.files("indicated") / "knowledge"))
+# the suite never writes to the user's cache folder (child processes inherit this too)
+os.environ["INDICATED_CACHE_DIR"] = tempfile.mkdtemp(prefix="indicated-test-cache-")
 
 
 def load_cases(folder: Path) -> list[tuple[str, dict]]:

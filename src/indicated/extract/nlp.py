@@ -7,7 +7,12 @@ and note headings ("Imaging:"), which the sentencizer alone misses.
 
 from __future__ import annotations
 
+import copy
+import importlib
+import itertools
 import re
+import sys
+import types
 from functools import lru_cache
 
 from indicated.kb.loader import Knowledge, bundled
@@ -16,6 +21,64 @@ TERM = "T"  # entity label prefix: a lexicon term (index into lexicon.terms)
 PROC = "P"  # entity label prefix: a procedure term (index into procedures.terms)
 
 _HEADING = re.compile(r"^[A-Z][A-Za-z /&-]{1,30}:$")
+
+
+class _Deferred(types.ModuleType):
+    """Stands in for a module in ``sys.modules`` until the first attribute is read from it.
+
+    medspaCy imports QuickUMLS, and QuickUMLS imports all of NLTK at module level: a quarter of a
+    second of every cold start, for a component we never use. The stdlib's LazyLoader cannot help on
+    Python 3.11 (the import statement itself reads ``__spec__`` and so loads the module). Whoever does
+    touch NLTK gets the real module, loaded whole on first use.
+    """
+
+    def __getattr__(self, name: str):
+        if sys.modules.get(self.__name__) is self:
+            del sys.modules[self.__name__]
+        return getattr(importlib.import_module(self.__name__), name)
+
+
+def _defer(name: str) -> None:
+    if name not in sys.modules:
+        sys.modules[name] = _Deferred(name)
+
+
+def _as_phrases(rule):
+    """Copies of the ConText ``rule``, one per phrase its token pattern stands for; None when the
+    pattern is more than a choice of lowercase words.
+
+    spaCy's token Matcher calls a Python predicate for every ``IN`` set at every token, which cost a
+    fifth of an assessment; the same rules spelled out as phrases run in the PhraseMatcher at almost
+    no cost, and medspaCy keeps the longest of overlapping matches either way.
+    """
+    choices = []
+    for token in rule.pattern:
+        lower, op = token.get("LOWER"), token.get("OP")
+        if set(token) - {"LOWER", "OP"} or op not in (None, "?"):
+            return None
+        if isinstance(lower, dict):
+            if set(lower) != {"IN"}:
+                return None
+            words = [w for w in lower["IN"] if " " not in w]  # one token never matches "risk of"
+        else:
+            words = [lower]
+        choices.append([*words, ""] if op == "?" else words)
+    rules = []
+    for words in itertools.product(*choices):
+        if phrase := " ".join(w for w in words if w):
+            clone = copy.copy(rule)
+            clone.literal, clone.pattern = phrase, None
+            rules.append(clone)
+    return rules
+
+
+def _phrase_rules(rules: list) -> list:
+    """``rules`` with every token pattern that is a choice of words replaced by its phrases."""
+    out = []
+    for rule in rules:
+        phrases = _as_phrases(rule) if isinstance(rule.pattern, list) else None
+        out += phrases if phrases is not None else [rule]
+    return out
 
 
 def _rule_for(label: str, phrase: str):
@@ -52,6 +115,7 @@ class RegexTerms:
 
 def build(kb: Knowledge):
     """A fresh pipeline for ``kb``; use :func:`pipeline` for the shared one."""
+    _defer("nltk")
     import spacy
     from medspacy.context import ConTextRule
     from spacy.language import Language
@@ -80,7 +144,9 @@ def build(kb: Knowledge):
         rules += [_rule_for(f"{TERM}{i}", p) for p in term.phrases]
     for i, proc in enumerate(kb.procedures.terms):
         rules += [_rule_for(f"{PROC}{i}", p) for p in proc.phrases]
-    matcher.add(rules)
+    # medspaCy runs each phrase through the whole pipeline to tokenize it; the tokenizer alone will do.
+    with nlp.select_pipes(enable=[]):
+        matcher.add(rules)
     # Regex terms run in one pass of our own: medspaCy's regex matcher rebuilds the document text for
     # every pattern, which was a third of the time of an assessment.
     regex_terms = nlp.add_pipe("indicated_regex_terms")
@@ -97,7 +163,8 @@ def build(kb: Knowledge):
     ]
     replaced = {r.literal.lower() for r in ours}
     defaults = ConTextRule.from_json(context.DEFAULT_RULES_FILEPATH)
-    context.add([r for r in defaults if r.literal.lower() not in replaced] + ours)
+    with nlp.select_pipes(enable=[]):
+        context.add(_phrase_rules([r for r in defaults if r.literal.lower() not in replaced] + ours))
     return nlp
 
 

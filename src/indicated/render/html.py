@@ -11,8 +11,6 @@ import re
 from datetime import date
 from html import escape
 
-from markdown_it import MarkdownIt
-
 from indicated.kb.loader import Knowledge
 from indicated.models import Assessment, Span
 from indicated.render.markdown import title, to_markdown
@@ -43,6 +41,8 @@ def to_html(
     **_: object,
 ) -> str:
     article = to_markdown(assessment, kb=kb, today=today, audience=audience)
+    from markdown_it import MarkdownIt  # only pages need it; kept off the start-up of other formats
+
     body = _link_citations(MarkdownIt("commonmark", {"html": False}).enable("table").render(article))
     record = "" if audience == "patient" else _record(assessment)
     page_title = escape(title(assessment))
