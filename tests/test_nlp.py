@@ -48,9 +48,7 @@ def _texts() -> list[str]:
 
 def _marks(pipe, text: str) -> list[tuple]:
     doc = pipe(text)
-    return [
-        (e.start, e.end, e.label_, sorted((m.category, m.modifier_span) for m in e._.modifiers)) for e in doc.ents
-    ]
+    return [(e.start, e.end, e.label_, sorted((m.category, m.modifier_span) for m in e._.modifiers)) for e in doc.ents]
 
 
 def test_phrase_rules_mark_what_the_token_patterns_marked(kb, monkeypatch):

@@ -145,32 +145,28 @@ class Library:
         self._question_ids = list(kb.questions)
         self._statement_ids = list(kb.statements)
 
-    @cached_property
-    def _tokens(self) -> dict[str, list[list[str]]]:
-        """The tokens of every text the indexes hold: read from the disk cache when these very texts
-        were tokenized by this very tokenizer before, which spares a cold start a third of a second."""
-        kb = self.kb
-        texts = {
-            "questions": [_question_doc(q) for q in kb.questions.values()],
-            "sources": [_source_doc(src) for src in kb.sources.values()],
-            "statements": [_statement_doc(*kb.statements[s]) for s in self._statement_ids],
-        }
+    def _tokenized(self, name: str, texts: list[str]) -> list[list[str]]:
+        """The tokens of ``texts``: read from the disk cache when these very texts were tokenized by
+        this very tokenizer before, which spares a cold start a third of a second."""
         key = digest([self.tokenize.fingerprint, json.dumps(texts)])
-        return remember("retrieval", key, lambda: {k: [self.tokenize(t) for t in v] for k, v in texts.items()})
+        return remember(f"retrieval-{name}", key, lambda: [self.tokenize(t) for t in texts])
 
     @cached_property
     def _questions(self) -> _Index:
-        return _Index(self._tokens["questions"])
+        return _Index(self._tokenized("questions", [_question_doc(q) for q in self.kb.questions.values()]))
 
     @cached_property
     def _answers(self) -> _Index:
         """Each question as the records that answer it: their titles and statements."""
-        per_source = dict(zip(self.kb.sources, self._tokens["sources"], strict=True))
+        sources = self.kb.sources
+        tokens = self._tokenized("sources", [_source_doc(src) for src in sources.values()])
+        per_source = dict(zip(sources, tokens, strict=True))
         return _Index([[t for ref in q.sources for t in per_source[ref]] for q in self.kb.questions.values()])
 
     @cached_property
     def _statements(self) -> _Index:
-        return _Index(self._tokens["statements"])
+        docs = [_statement_doc(*self.kb.statements[s]) for s in self._statement_ids]
+        return _Index(self._tokenized("statements", docs))
 
     def questions(self, query: str, k: int = 5) -> list[Hit]:
         """The bank questions nearest to ``query``, best first (only those sharing a word with it)."""
