@@ -68,7 +68,9 @@ def _read(case: str | None, text: str | None) -> str:
     return decode(raw, source=case)
 
 
-CaseArg = Annotated[str | None, typer.Argument(help="Case file (text or JSON case), or - for stdin.")]
+CaseArg = Annotated[
+    str | None, typer.Argument(help="Case file (text, a JSON case or a FHIR R4 Bundle), or - for stdin.")
+]
 TextOpt = Annotated[str | None, typer.Option("--text", "-t", help="The case as a string.")]
 
 
@@ -269,6 +271,20 @@ def policies_test(
         failed += len(r.failures)
     if failed:
         raise typer.Exit(1)
+
+
+@app.command()
+def serve(
+    host: Annotated[str, typer.Option(help="Address to listen on (loopback by default).")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port.")] = 8000,
+    policy_set: Annotated[str, typer.Option("--policy-set", "-p", help="Which policy set to apply.")] = "clinical",
+) -> None:
+    """Run the HTTP service: CDS Hooks (CRD), prior authorization (PAS), articles; OpenAPI at /docs."""
+    import uvicorn
+
+    from indicated.service import create_app
+
+    uvicorn.run(create_app(policy_set=policy_set), host=host, port=port)
 
 
 def main() -> None:

@@ -4,7 +4,8 @@ One root so callers can catch everything the engine raises on purpose::
 
     IndicatedError
      ├── KnowledgeError   a knowledge file (vocabulary, lexicon, policy, evidence) is invalid
-     └── InputError       a case cannot be read (empty, binary, too large, malformed JSON case)
+     ├── InputError       a case cannot be read (empty, binary, too large, malformed JSON case or FHIR)
+     └── MissingData      a request lacks data the engine cannot do without (CDS Hooks: HTTP 412)
 
 An *unknown* criterion is a result, never an exception: it becomes a documentation request.
 Foreign exceptions (YAML, pydantic, OS errors) are translated once, at the boundary that meets
@@ -24,3 +25,7 @@ class KnowledgeError(IndicatedError):
 
 class InputError(IndicatedError):
     """A case could not be read; the message is one line a user can act on."""
+
+
+class MissingData(IndicatedError):
+    """A request left out data the engine needs and cannot fetch itself (a CDS Hooks prefetch)."""

@@ -1,5 +1,6 @@
 """Reading a case from bytes: plain text or a JSON case, with one clear error for bad input.
 
+A FHIR R4 Bundle (``"resourceType": "Bundle"``) is read by :mod:`indicated.fhir.record`.
 A JSON case is an object with ``text`` (read like any note) and/or structured fields of the Case
 model (``age``, ``sex``, ``services``, ``findings``, ``setting``, ...); structured fields override
 what extraction found, so a system that already knows the CPT codes can say so exactly.
@@ -54,6 +55,12 @@ def parse_case(text: str, *, source: str = "input") -> str | Case:
 def case_from_dict(data: object, *, source: str = "input") -> Case:
     if not isinstance(data, dict):
         raise InputError(f"{source}: a JSON case must be an object")
+    if "resourceType" in data:
+        from indicated.fhir.record import case_from_bundle
+
+        if data["resourceType"] != "Bundle":
+            raise InputError(f"{source}: a FHIR input must be a Bundle, not a {data['resourceType']}")
+        return case_from_bundle(data, source=source)
     structured = {k: v for k, v in data.items() if k not in {"text", "id"}}
     note = data.get("text", "")
     if not isinstance(note, str):

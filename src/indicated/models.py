@@ -75,6 +75,17 @@ class RequestedSetting(_Model):
     evidence: list[Span] = Field(default_factory=list)
 
 
+class RecordPart(_Model):
+    """Where one source document or resource sits in ``Case.text``, when the case was assembled from
+    several (a FHIR Bundle): ``text[start:end]`` came from ``reference``."""
+
+    reference: str
+    kind: str
+    title: str = ""
+    start: int = Field(ge=0)
+    end: int = Field(ge=0)
+
+
 class Case(_Model):
     """Everything the engine knows about one request, each fact traceable to the record."""
 
@@ -87,6 +98,11 @@ class Case(_Model):
     findings: list[Finding] = Field(default_factory=list)
     services: list[RequestedService] = Field(default_factory=list)
     setting: RequestedSetting | None = None
+    parts: list[RecordPart] = Field(default_factory=list)
+
+    def part_of(self, span: Span) -> RecordPart | None:
+        """The document or resource a span of ``text`` came from (offsets within it: ``start - part.start``)."""
+        return next((p for p in self.parts if p.start <= span.start and span.end <= p.end), None)
 
 
 class PolicyRef(_Model):

@@ -1,0 +1,109 @@
+"""Determinations in the words of the Da Vinci guides: CRD coverage information and X12 306 actions.
+
+The engine judges medical necessity; it never denies on its own. So in CRD terms a request whose
+criteria are met is ``covered`` (prior authorization still goes through PAS); one with criteria not
+met or not documented is ``conditional`` on a physician's review or on the documentation named in
+the reason; and a service our library has no criteria for is ``indeterminate`` (CRD STU 2.2), said
+plainly in the reason. In PAS terms met is A1 (certified in total) and everything else is A4
+(pended); A3 (not certified) only ever comes from a person, through the review workflow.
+
+Codes: CRD STU 2.2 ``coverage-information-codes`` (covered, pa-needed, doc-needed), v3 NullFlavor
+OTH for info-needed, the cdshooks-card-type ``coverage-info`` topic, and X12 code list 306.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+
+from indicated.models import Determination
+
+COVERAGE_INFORMATION = "http://hl7.org/fhir/us/davinci-crd/StructureDefinition/ext-coverage-information"
+CARD_TYPES = "http://terminology.hl7.org/CodeSystem/cdshooks-card-type"
+CPT_SYSTEM = "http://www.ama-assn.org/go/cpt"
+X12_306 = "https://codesystem.x12.org/005010/306"
+REVIEW_ACTION = "http://hl7.org/fhir/us/davinci-pas/StructureDefinition/extension-reviewAction"
+REVIEW_ACTION_CODE = "http://hl7.org/fhir/us/davinci-pas/StructureDefinition/extension-reviewActionCode"
+# our own extension (no Da Vinci element says whether a person reviewed an item)
+HUMAN_REVIEW = "urn:indicated:fhir:StructureDefinition:human-review"
+ADJUDICATION = "http://terminology.hl7.org/CodeSystem/adjudication"
+
+
+@dataclass(frozen=True)
+class CoverageCodes:
+    covered: str
+    pa_needed: str
+    doc_needed: str | None
+    info_needed: str | None
+
+
+# worst first: an order with several codes takes the worst of their determinations
+SEVERITY = [
+    Determination.NOT_MEDICALLY_NECESSARY,
+    Determination.INSUFFICIENT_INFORMATION,
+    Determination.PARTIALLY_MEDICALLY_NECESSARY,
+    Determination.NO_APPLICABLE_POLICY,
+    Determination.MEDICALLY_NECESSARY,
+]
+
+CRD = {
+    Determination.MEDICALLY_NECESSARY: CoverageCodes("covered", "auth-needed", "clinical", None),
+    Determination.PARTIALLY_MEDICALLY_NECESSARY: CoverageCodes("conditional", "auth-needed", "clinical", "OTH"),
+    Determination.INSUFFICIENT_INFORMATION: CoverageCodes("conditional", "auth-needed", "clinical", "OTH"),
+    Determination.NOT_MEDICALLY_NECESSARY: CoverageCodes("conditional", "auth-needed", "clinical", "OTH"),
+    Determination.NO_APPLICABLE_POLICY: CoverageCodes("indeterminate", "indeterminate", None, None),
+}
+
+# X12 306: what the engine may answer by itself; A3 is left to a person
+REVIEW_ACTIONS = {"A1": "Certified in total", "A3": "Not certified", "A4": "Pended"}
+
+
+def worst(determinations: list[Determination]) -> Determination:
+    return min(determinations, key=SEVERITY.index) if determinations else Determination.NO_APPLICABLE_POLICY
+
+
+def coverage_information(
+    determination: Determination,
+    *,
+    coverage: dict,
+    billing_codes: list[str],
+    reason: str,
+    assertion_id: str,
+    on: date,
+) -> dict:
+    """The CRD coverage-information extension for one order, as FHIR JSON."""
+    codes = CRD[determination]
+    ext: list[dict] = [{"url": "coverage", "valueReference": coverage}, {"url": "covered", "valueCode": codes.covered}]
+    ext.append({"url": "pa-needed", "valueCode": codes.pa_needed})
+    if codes.doc_needed:
+        ext.append({"url": "doc-needed", "valueCode": codes.doc_needed})
+        ext.append({"url": "doc-purpose", "valueCode": "withpa"})
+    if codes.info_needed:
+        ext.append({"url": "info-needed", "valueCode": codes.info_needed})
+    ext += [{"url": "billingCode", "valueCoding": {"system": CPT_SYSTEM, "code": c}} for c in billing_codes]
+    ext.append({"url": "reason", "valueCodeableConcept": {"text": reason}})
+    ext.append({"url": "date", "valueDate": on.isoformat()})
+    ext.append({"url": "coverage-assertion-id", "valueString": assertion_id})
+    return {"url": COVERAGE_INFORMATION, "extension": ext}
+
+
+def review_action(determination: Determination | None, *, human_decision: str | None = None) -> str:
+    """The X12 306 code for an item: a person's decision when there is one, else A1 or A4."""
+    if human_decision is not None:
+        return human_decision
+    return "A1" if determination == Determination.MEDICALLY_NECESSARY else "A4"
+
+
+def review_action_extension(code: str, *, number: str) -> dict:
+    return {
+        "url": REVIEW_ACTION,
+        "extension": [
+            {"url": "number", "valueString": number},
+            {
+                "url": REVIEW_ACTION_CODE,
+                "valueCodeableConcept": {
+                    "coding": [{"system": X12_306, "code": code, "display": REVIEW_ACTIONS[code]}]
+                },
+            },
+        ],
+    }

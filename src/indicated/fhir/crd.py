@@ -1,0 +1,253 @@
+"""CDS Hooks services for Da Vinci CRD: `order-sign` and `order-select` over draft orders.
+
+An EHR calls us as a clinician signs (or picks) an order. We read the draft orders' billing codes,
+assess the ones our library has criteria for against the record sent in the prefetch, and answer
+with a ``systemActions`` update per order carrying the CRD coverage-information extension, plus one
+card per order telling the clinician what the determination is, what is missing, and where the full
+article is. Orders we have no criteria for (a mammogram, home oxygen, a records request) are answered
+too, with ``indeterminate`` and a plain reason, never with an error and never with a guess.
+
+We cannot call back into the EHR's FHIR server (no network at run time), so when an order needs the
+record and the prefetch holds none of it, the answer is HTTP 412 as CDS Hooks prescribes.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable
+from datetime import date
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, ValidationError
+
+from indicated.errors import InputError, MissingData
+from indicated.explain.reasons import clause, leaves
+from indicated.fhir.coverage import CARD_TYPES, coverage_information, worst
+from indicated.fhir.record import (
+    billing_codes,
+    bundle_resources,
+    case_from_resources,
+    order_name,
+    requested_services,
+    validate_bundle,
+)
+from indicated.kb.loader import Knowledge, bundled
+from indicated.models import Assessment, Case, Determination, ServiceResult
+
+D = Determination
+PREFETCH = {
+    "patient": "Patient/{{context.patientId}}",
+    "coverage": "Coverage?patient={{context.patientId}}&status=active",
+    "conditions": "Condition?patient={{context.patientId}}&clinical-status=active,recurrence,relapse,resolved",
+    "procedures": "Procedure?patient={{context.patientId}}",
+    "observations": "Observation?patient={{context.patientId}}&category=vital-signs,social-history,laboratory",
+    "documents": "DocumentReference?patient={{context.patientId}}&status=current",
+}
+# the prefetch that carries the clinical record; an order we have criteria for needs some of it
+RECORD_KEYS = ("documents", "conditions", "procedures", "observations")
+SERVICES = {
+    "indicated-order-sign": {
+        "hook": "order-sign",
+        "title": "Spine surgery medical necessity (indicated)",
+        "description": "Checks draft spine surgery orders against open, cited medical-necessity criteria and "
+        "returns Da Vinci CRD coverage information, with what to document when criteria cannot yet be met.",
+    },
+    "indicated-order-select": {
+        "hook": "order-select",
+        "title": "Spine surgery medical necessity at order selection (indicated)",
+        "description": "The same check as the order-sign service, for the orders just selected.",
+    },
+}
+
+
+class HookRequest(BaseModel):
+    """The parts of a CDS Hooks request we read; anything else a client sends is accepted and ignored."""
+
+    model_config = ConfigDict(extra="allow")
+
+    hook: str
+    hookInstance: str
+    context: dict[str, Any]
+    prefetch: dict[str, Any] | None = None
+
+
+def discovery() -> dict:
+    """The `GET /cds-services` document."""
+    return {
+        "services": [
+            {**spec, "id": sid, "prefetch": PREFETCH, "extension": {"davinci-crd.version": ["2.2"]}}
+            for sid, spec in SERVICES.items()
+        ]
+    }
+
+
+def respond(
+    service_id: str,
+    body: Any,
+    *,
+    link: Callable[[str], str],
+    keep: Callable[[str, Assessment], None] = lambda aid, a: None,
+    kb: Knowledge | None = None,
+    policy_set: str = "clinical",
+    today: date | None = None,
+) -> dict:
+    """Answer one hook call. ``link(id)`` is the article's address; ``keep(id, assessment)`` stores it.
+
+    Raises KeyError for an unknown service, InputError for a malformed request (HTTP 400) and
+    MissingData when the record is needed but absent from the prefetch (HTTP 412).
+    """
+    from indicated.pipeline import assess
+
+    spec = SERVICES[service_id]
+    kb = kb or bundled()
+    request = _request(body, spec["hook"])
+    orders, originals = _orders(request)
+    covered = {c for p in kb.policies_in(policy_set) if p.kind == "procedure" for c in (s.code for s in p.services)}
+    prefetch = request.prefetch or {}
+    needs_record = any(set(billing_codes(o)) & covered for o in orders)
+    if needs_record and not any(prefetch.get(k) for k in RECORD_KEYS):
+        raise MissingData(
+            "the draft orders include services with criteria, but the prefetch holds none of "
+            f"{', '.join(RECORD_KEYS)}; send them as this service's discovery document asks"
+        )
+    record = [r for key in ("patient", *RECORD_KEYS) for r in _prefetched(prefetch, key)] if needs_record else []
+    coverage = next((r for r in _prefetched(prefetch, "coverage")), None)
+    case = (
+        case_from_resources([*record, *orders], kb=kb)
+        if needs_record
+        else Case(services=requested_services(orders, Case(), kb))
+    )
+    assessment = assess(case, policy_set=policy_set, kb=kb)
+    aid = uuid.uuid4().hex
+    keep(aid, assessment)
+    on = today or date.today()
+    cards, actions = [], []
+    for n, (order, original) in enumerate(zip(orders, originals, strict=True), start=1):
+        codes = billing_codes(order)
+        results = [s for s in assessment.services if s.code in codes]
+        determination = worst([s.determination for s in results])
+        reference = f"{order.get_resource_type()}/{order.id}"
+        label = _label(order, codes)
+        info = coverage_information(
+            determination,
+            coverage=_coverage_reference(coverage),
+            billing_codes=codes,
+            reason=_reason(determination, results, label),
+            assertion_id=f"{aid}-{n}",
+            on=on,
+        )
+        resource = {**original, "extension": [*original.get("extension", []), info]}
+        actions.append({"type": "update", "description": f"Coverage information for {label}", "resource": resource})
+        cards.append(_card(determination, results, label, reference, link(aid)))
+    return {"cards": cards, "systemActions": actions}
+
+
+def _request(body: Any, hook: str) -> HookRequest:
+    if not isinstance(body, dict):
+        raise InputError("request: expected a CDS Hooks request object")
+    try:
+        request = HookRequest.model_validate(body)
+    except ValidationError as exc:
+        err = exc.errors()[0]
+        raise InputError(f"request.{'.'.join(str(p) for p in err['loc'])}: {err['msg']}") from exc
+    if request.hook != hook:
+        raise InputError(f"request.hook: this service answers {hook!r}, not {request.hook!r}")
+    if "draftOrders" not in request.context:
+        raise InputError("request.context.draftOrders: required for this hook")
+    return request
+
+
+def _orders(request: HookRequest) -> tuple[list, list[dict]]:
+    """The orders to answer for, as models and as the JSON the client sent (echoed back unchanged)."""
+    bundle = validate_bundle(request.context["draftOrders"], source="context.draftOrders")
+    raw = [e.get("resource") for e in request.context["draftOrders"].get("entry", [])]
+    pairs = [(e.resource, r) for e, r in zip(bundle.entry or [], raw, strict=True) if e.resource is not None]
+    if request.hook == "order-select":
+        selections = request.context.get("selections")
+        if not isinstance(selections, list) or not selections:
+            raise InputError("request.context.selections: order-select needs the ids of the selected orders")
+        pairs = [(m, r) for m, r in pairs if f"{m.get_resource_type()}/{m.id}" in set(selections)]
+    return [m for m, _ in pairs], [r for _, r in pairs]
+
+
+def _prefetched(prefetch: dict, key: str) -> list:
+    """The resources of one prefetch entry (a resource or a searchset Bundle); none when absent."""
+    from fhir.resources.R4B import get_fhir_model_class
+
+    value = prefetch.get(key)
+    if not value:
+        return []
+    if not isinstance(value, dict) or "resourceType" not in value:
+        raise InputError(f"prefetch.{key}: expected a FHIR resource or Bundle")
+    if value["resourceType"] == "Bundle":
+        return bundle_resources(validate_bundle(value, source=f"prefetch.{key}"))
+    if value["resourceType"] == "OperationOutcome":  # the client could not fetch it
+        return []
+    try:
+        return [get_fhir_model_class(value["resourceType"]).model_validate(value)]
+    except (KeyError, ValidationError) as exc:
+        raise InputError(f"prefetch.{key}: not a valid FHIR {value['resourceType']}") from exc
+
+
+def _coverage_reference(coverage) -> dict:
+    if coverage is None:
+        return {"display": "no Coverage was sent with the request"}
+    return {"reference": f"Coverage/{coverage.id}"}
+
+
+def _label(order, codes: list[str]) -> str:
+    name = order_name(order) or f"this {order.get_resource_type()}"
+    return f"{name} (CPT {', '.join(codes)})" if codes else name
+
+
+def _reason(determination: Determination, results: list[ServiceResult], label: str) -> str:
+    if determination == D.NO_APPLICABLE_POLICY:
+        return f"The indicated library has no medical-necessity criteria for {label}; coverage was not assessed."
+    if determination == D.MEDICALLY_NECESSARY:
+        return "Medical-necessity criteria are met on the record sent; prior authorization still applies."
+    if determination == D.INSUFFICIENT_INFORMATION:
+        return "Criteria cannot be judged until the record documents: " + "; ".join(_missing(results)) + "."
+    return "Criteria are not met on the record sent: " + "; ".join(_unmet(results)) + "; a physician will review."
+
+
+def _missing(results: list[ServiceResult]) -> list[str]:
+    return list(
+        dict.fromkeys(c.to_document or clause(c.statement) for s in results for c in leaves(s.criteria, "unknown"))
+    )
+
+
+def _unmet(results: list[ServiceResult]) -> list[str]:
+    return list(dict.fromkeys(clause(c.statement) for s in results for c in leaves(s.criteria, "not_met")))
+
+
+SUMMARY = {
+    D.MEDICALLY_NECESSARY: "{label}: criteria met",
+    D.INSUFFICIENT_INFORMATION: "{label}: document more before prior authorization",
+    D.NOT_MEDICALLY_NECESSARY: "{label}: criteria not met, physician review",
+    D.PARTIALLY_MEDICALLY_NECESSARY: "{label}: criteria partly met",
+    D.NO_APPLICABLE_POLICY: "No criteria in this library for {label}",
+}
+
+
+def _card(determination: Determination, results: list[ServiceResult], label: str, reference: str, url: str) -> dict:
+    summary = SUMMARY[determination].format(label=label)
+    if len(summary) > 140:
+        summary = SUMMARY[determination].format(label=label[:100].rsplit(" ", 1)[0] + "…")
+    if determination == D.INSUFFICIENT_INFORMATION:
+        detail = "To document:\n" + "\n".join(f"- {m}" for m in _missing(results))
+    elif determination == D.NOT_MEDICALLY_NECESSARY:
+        detail = "Not met:\n" + "\n".join(f"- {m}" for m in _unmet(results)) + "\n\nA physician reviewer decides."
+    else:
+        detail = _reason(determination, results, label)
+    return {
+        "uuid": str(uuid.uuid4()),
+        "summary": summary,
+        "indicator": "info" if determination in (D.MEDICALLY_NECESSARY, D.NO_APPLICABLE_POLICY) else "warning",
+        "detail": detail,
+        "source": {
+            "label": "indicated",
+            "topic": {"system": CARD_TYPES, "code": "coverage-info", "display": "Coverage Information"},
+        },
+        "links": [{"label": "Read the determination article", "url": url, "type": "absolute"}],
+        "extension": {"davinci-crd.associated-resource": [{"reference": reference}]},
+    }
