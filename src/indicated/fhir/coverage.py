@@ -16,7 +16,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date
 
-from indicated.models import Determination
+from indicated.models import Determination, ServiceResult
 
 COVERAGE_INFORMATION = "http://hl7.org/fhir/us/davinci-crd/StructureDefinition/ext-coverage-information"
 CARD_TYPES = "http://terminology.hl7.org/CodeSystem/cdshooks-card-type"
@@ -56,6 +56,13 @@ CRD = {
 
 # X12 306: what the engine may answer by itself; A3 is left to a person
 REVIEW_ACTIONS = {"A1": "Certified in total", "A3": "Not certified", "A4": "Pended"}
+
+
+def judged_by(results: list[ServiceResult], services: list[ServiceResult]) -> list[ServiceResult]:
+    """The services whose criteria decide ``results``: an add-on (instrumentation, another level) is
+    judged with the primary it serves, so its reasons are the primary's."""
+    primary = {s.code: s for s in services}
+    return list({id(r): r for r in (primary.get(s.serves, s) if s.serves else s for s in results)}.values())
 
 
 def worst(determinations: list[Determination]) -> Determination:

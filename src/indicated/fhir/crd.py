@@ -22,7 +22,7 @@ from pydantic import BaseModel, ConfigDict, ValidationError
 
 from indicated.errors import InputError, MissingData
 from indicated.explain.reasons import clause, leaves
-from indicated.fhir.coverage import CARD_TYPES, coverage_information, worst
+from indicated.fhir.coverage import CARD_TYPES, coverage_information, judged_by, worst
 from indicated.fhir.record import (
     billing_codes,
     bundle_resources,
@@ -126,6 +126,7 @@ def respond(
         codes = billing_codes(order)
         results = [s for s in assessment.services if s.code in codes]
         determination = worst([s.determination for s in results])
+        results = judged_by(results, assessment.services)
         reference = f"{order.get_resource_type()}/{order.id}"
         label = _label(order, codes)
         info = coverage_information(

@@ -26,6 +26,7 @@ from indicated.fhir.coverage import (
     ADJUDICATION,
     HUMAN_REVIEW,
     REVIEW_ACTIONS,
+    judged_by,
     review_action,
     review_action_extension,
     worst,
@@ -222,7 +223,7 @@ def _item(item, assessment: Assessment) -> Item:
     results = [s for s in assessment.services if s.code in codes]
     determination = worst([s.determination for s in results])
     notes: list[str] = []
-    for s in results:
+    for s in judged_by(results, assessment.services):
         if s.determination == Determination.INSUFFICIENT_INFORMATION:
             notes += [
                 f"CPT {s.code}: document {c.to_document or clause(c.statement)}" for c in leaves(s.criteria, "unknown")

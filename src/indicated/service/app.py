@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import json
 import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from typing import Annotated, Any
 
 from fastapi import FastAPI, Query, Request
@@ -27,8 +29,24 @@ class NotFound(IndicatedError):
     pass
 
 
+def warm_up() -> None:
+    """Build what the first request would otherwise wait for (the NLP pipeline, the retrieval
+    indexes, the FHIR models): about a second, spent before the server reports that it is up."""
+    from indicated.fhir.samples import crd_request, record_bundle
+
+    note = "L5-S1 disc extrusion with left S1 radiculopathy after 8 weeks of physical therapy."
+    crd.respond("indicated-order-sign", crd_request(record_bundle(note, ["63030"])), link=str)
+
+
+@asynccontextmanager
+async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
+    warm_up()
+    yield
+
+
 def create_app(*, policy_set: str = "clinical", max_body: int = MAX_BODY) -> FastAPI:
     app = FastAPI(
+        lifespan=_lifespan,
         title="indicated",
         summary="Open medical-necessity determinations: CDS Hooks (Da Vinci CRD), prior authorization (Da Vinci PAS)",
     )

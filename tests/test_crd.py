@@ -1,0 +1,160 @@
+"""CDS Hooks (Da Vinci CRD) over HTTP: the official example requests answered unchanged, dev cases
+answered with coverage information that matches the engine's determinations, and the error codes."""
+
+from __future__ import annotations
+
+import copy
+import json
+from pathlib import Path
+
+import pytest
+from fastapi.testclient import TestClient
+from fhir.resources.R4B import get_fhir_model_class
+
+from conftest import ROOT, SHARED_CASES, load_cases
+from indicated.fhir.coverage import COVERAGE_INFORMATION, CRD
+from indicated.fhir.samples import crd_request, record_bundle
+from indicated.models import Determination
+from indicated.pipeline import assess
+from indicated.service import create_app
+
+CRD_EXAMPLES = ROOT.parent / "shared" / "fhir" / "crd"
+DEV = [(n, c) for n, c in load_cases(SHARED_CASES) if assess(c["text"]).services]
+REQUIRED = {"coverage", "covered", "date", "coverage-assertion-id"}
+
+
+@pytest.fixture(scope="module")
+def client() -> TestClient:
+    return TestClient(create_app())
+
+
+def coverage_info(action: dict) -> dict[str, list]:
+    """Sub-extension values by url, after checking the resource is valid FHIR and carries the extension."""
+    resource = action["resource"]
+    get_fhir_model_class(resource["resourceType"]).model_validate(resource)
+    (ext,) = [e for e in resource["extension"] if e["url"] == COVERAGE_INFORMATION]
+    out: dict[str, list] = {}
+    for sub in ext["extension"]:
+        value = next(v for k, v in sub.items() if k.startswith("value"))
+        out.setdefault(sub["url"], []).append(value)
+    assert set(out) >= REQUIRED, f"missing {REQUIRED - set(out)}"
+    return out
+
+
+def check_cards(response: dict, client: TestClient) -> None:
+    for card in response["cards"]:
+        assert card["summary"] and len(card["summary"]) < 140
+        assert card["indicator"] in {"info", "warning", "critical"}
+        assert card["source"]["label"]
+        (link,) = card["links"]
+        assert link["type"] == "absolute"
+        page = client.get(link["url"].replace("http://testserver", ""))
+        assert page.status_code == 200 and "<html" in page.text
+
+
+def test_discovery_lists_order_sign_and_order_select(client):
+    services = client.get("/cds-services").json()["services"]
+    assert {s["hook"] for s in services} == {"order-sign", "order-select"}
+    for s in services:
+        assert s["id"] and s["description"] and "{{context.patientId}}" in s["prefetch"]["documents"]
+
+
+@pytest.mark.parametrize("example", ["CRDServiceRequest.json", "CRDServiceRequest3.json"])
+def test_official_examples_are_answered_plainly_without_criteria(client, example):
+    body = json.loads((CRD_EXAMPLES / example).read_text())
+    sent = copy.deepcopy(body)
+    res = client.post("/cds-services/indicated-order-sign", json=body)
+    assert res.status_code == 200, res.text
+    out = res.json()
+    orders = [e["resource"] for e in sent["context"]["draftOrders"]["entry"]]
+    assert len(out["systemActions"]) == len(orders) == len(out["cards"])
+    for action, order in zip(out["systemActions"], orders, strict=True):
+        assert action["type"] == "update"
+        assert action["resource"]["id"] == order["id"]
+        # the order comes back as sent, with the coverage information added
+        assert {k: v for k, v in action["resource"].items() if k != "extension"} == {
+            k: v for k, v in order.items() if k != "extension"
+        }
+        info = coverage_info(action)
+        assert info["covered"] == ["indeterminate"]
+        assert "no medical-necessity criteria" in info["reason"][0]["text"]
+    for card in out["cards"]:
+        assert card["summary"].startswith("No criteria in this library for")
+    check_cards(out, client)
+
+
+@pytest.mark.parametrize(("name", "case"), DEV, ids=[n for n, _ in DEV])
+def test_dev_cases_get_coverage_information_matching_their_determinations(client, name, case):
+    text = assess(case["text"])
+    codes = [s.code for s in text.services]
+    res = client.post("/cds-services/indicated-order-sign", json=crd_request(record_bundle(case["text"], codes)))
+    assert res.status_code == 200, res.text
+    out = res.json()
+    for action, service in zip(out["systemActions"], text.services, strict=True):
+        info = coverage_info(action)
+        expected = CRD[service.determination]
+        assert info["covered"] == [expected.covered]
+        assert info["pa-needed"] == [expected.pa_needed]
+        assert info.get("doc-needed", [None]) == [expected.doc_needed]
+        assert [c["code"] for c in info["billingCode"]] == [service.code]
+        if service.determination == Determination.INSUFFICIENT_INFORMATION:
+            assert "documents:" in info["reason"][0]["text"]
+        assert info["covered"] != ["not-covered"]  # the engine never denies by itself
+    warnings = [c for c in out["cards"] if c["indicator"] == "warning"]
+    unmet = [s for s in text.services if s.determination != Determination.MEDICALLY_NECESSARY]
+    assert len(warnings) == len(unmet)
+    check_cards(out, client)
+
+
+def test_order_select_answers_only_the_selected_orders(client):
+    case = dict(DEV)["d06_fusion_degenerative_spondylolisthesis"]
+    body = crd_request(record_bundle(case["text"], ["63047", "22612"]), hook="order-select")
+    body["context"]["selections"] = ["ServiceRequest/order-2"]
+    out = client.post("/cds-services/indicated-order-select", json=body).json()
+    assert [a["resource"]["id"] for a in out["systemActions"]] == ["order-2"]
+
+
+def test_missing_record_prefetch_is_412_and_bad_requests_are_400(client):
+    case = dict(DEV)["d01_discectomy_failed_conservative"]
+    body = crd_request(record_bundle(case["text"], ["63030"]))
+    del body["prefetch"]["documents"]
+    res = client.post("/cds-services/indicated-order-sign", json=body)
+    assert res.status_code == 412
+    assert res.json()["resourceType"] == "OperationOutcome"
+    assert "prefetch" in res.json()["issue"][0]["diagnostics"]
+
+    for bad, why in [
+        (b"{not json", "not JSON"),
+        (json.dumps({**body, "hook": "order-select"}).encode(), "answers 'order-sign'"),
+        (json.dumps({"hook": "order-sign", "hookInstance": "x", "context": {}}).encode(), "draftOrders"),
+        (json.dumps({"hook": "order-sign", "context": {}}).encode(), "hookInstance"),
+    ]:
+        res = client.post("/cds-services/indicated-order-sign", content=bad)
+        assert res.status_code == 400, bad
+        outcome = res.json()
+        assert outcome["resourceType"] == "OperationOutcome" and why in outcome["issue"][0]["diagnostics"]
+        assert "Traceback" not in res.text
+
+    assert client.post("/cds-services/nope", json=body).status_code == 404
+
+
+def test_oversized_bodies_are_refused(client):
+    big = client.post("/cds-services/indicated-order-sign", content=b"{" + b" " * 6_000_000 + b"}")
+    assert big.status_code == 413
+
+
+def test_article_formats_and_unknown_articles(client):
+    case = dict(DEV)["d04_discectomy_sciatica_only"]
+    out = client.post("/cds-services/indicated-order-sign", json=crd_request(record_bundle(case["text"], ["63030"])))
+    url = out.json()["cards"][0]["links"][0]["url"].replace("http://testserver", "")
+    assert client.get(url, params={"format": "json"}).json()["determination"] == "insufficient_information"
+    assert client.get(url, params={"format": "markdown", "audience": "patient"}).text.startswith("#")
+    assert client.get(url, params={"format": "pdf"}).status_code == 422
+    assert client.get("/articles/unknown").status_code == 404
+
+
+def test_examples_folder_request_is_answered(client):
+    body = json.loads(Path(ROOT / "examples" / "crd-order-sign.json").read_text())
+    out = client.post("/cds-services/indicated-order-sign", json=body)
+    assert out.status_code == 200
+    assert all(coverage_info(a)["covered"] for a in out.json()["systemActions"])
