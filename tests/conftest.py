@@ -18,6 +18,9 @@ SHARED_CASES = ROOT.parent / "shared" / "cases" / "dev"
 BUNDLED = Path(str(resources.files("indicated") / "knowledge"))
 # the suite never writes to the user's cache folder (child processes inherit this too)
 os.environ["INDICATED_CACHE_DIR"] = tempfile.mkdtemp(prefix="indicated-test-cache-")
+# nor to the user's data folder: the service's default SQLite file goes here
+os.environ["XDG_DATA_HOME"] = tempfile.mkdtemp(prefix="indicated-test-data-")
+os.environ.pop("INDICATED_DATABASE_URL", None)
 
 
 def load_cases(folder: Path) -> list[tuple[str, dict]]:
@@ -35,3 +38,42 @@ def copy(tmp_path: Path) -> Path:
     dst = tmp_path / "knowledge"
     shutil.copytree(BUNDLED, dst)
     return dst
+
+
+def make_client(folder: Path):
+    """A TestClient on a fresh service with its own SQLite file (no warm-up: tests pay as they go)."""
+    from fastapi.testclient import TestClient
+
+    from indicated.service import create_app
+    from indicated.service.settings import Settings
+
+    return TestClient(create_app(Settings(database_url=f"sqlite:///{folder / 'service.db'}"), warm=False))
+
+
+@pytest.fixture(scope="session")
+def postgres_server():
+    import postgres
+
+    with postgres.server() as url:
+        yield url
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def database_url(request, tmp_path: Path):
+    """A fresh, empty database of each kind the service supports."""
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path / 'test.db'}"
+        return
+    import uuid
+
+    from sqlalchemy import create_engine, text
+
+    base = request.getfixturevalue("postgres_server")
+    name = f"t_{uuid.uuid4().hex[:12]}"
+    admin = create_engine(base, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f"CREATE DATABASE {name}"))
+    yield base.rsplit("/", 1)[0] + f"/{name}"
+    with admin.connect() as conn:
+        conn.execute(text(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+    admin.dispose()

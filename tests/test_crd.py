@@ -11,12 +11,11 @@ import pytest
 from fastapi.testclient import TestClient
 from fhir.resources.R4B import get_fhir_model_class
 
-from conftest import ROOT, SHARED_CASES, load_cases
+from conftest import ROOT, SHARED_CASES, load_cases, make_client
 from indicated.fhir.coverage import COVERAGE_INFORMATION, CRD
 from indicated.fhir.samples import crd_request, record_bundle
 from indicated.models import Determination
 from indicated.pipeline import assess
-from indicated.service import create_app
 
 CRD_EXAMPLES = ROOT.parent / "shared" / "fhir" / "crd"
 DEV = [(n, c) for n, c in load_cases(SHARED_CASES) if assess(c["text"]).services]
@@ -24,8 +23,8 @@ REQUIRED = {"coverage", "covered", "date", "coverage-assertion-id"}
 
 
 @pytest.fixture(scope="module")
-def client() -> TestClient:
-    return TestClient(create_app())
+def client(tmp_path_factory) -> TestClient:
+    return make_client(tmp_path_factory.mktemp("service"))
 
 
 def coverage_info(action: dict) -> dict[str, list]:
@@ -146,11 +145,14 @@ def test_oversized_bodies_are_refused(client):
 def test_article_formats_and_unknown_articles(client):
     case = dict(DEV)["d04_discectomy_sciatica_only"]
     out = client.post("/cds-services/indicated-order-sign", json=crd_request(record_bundle(case["text"], ["63030"])))
-    url = out.json()["cards"][0]["links"][0]["url"].replace("http://testserver", "")
+    page = out.json()["cards"][0]["links"][0]["url"].replace("http://testserver", "")
+    aid = page.rsplit("/", 1)[-1]
+    url = f"/assessments/{aid}/article"
     assert client.get(url, params={"format": "json"}).json()["determination"] == "insufficient_information"
     assert client.get(url, params={"format": "markdown", "audience": "patient"}).text.startswith("#")
     assert client.get(url, params={"format": "pdf"}).status_code == 422
-    assert client.get("/articles/unknown").status_code == 404
+    assert client.get(f"/assessments/{aid}").json()["source"] == "cds-hooks"
+    assert client.get("/ui/assessments/unknown").status_code == 404
 
 
 def test_examples_folder_request_is_answered(client):

@@ -9,20 +9,19 @@ import pytest
 from fastapi.testclient import TestClient
 from fhir.resources.R4B.bundle import Bundle
 
-from conftest import ROOT, SHARED_CASES, load_cases
+from conftest import ROOT, SHARED_CASES, load_cases, make_client
 from indicated.fhir.coverage import HUMAN_REVIEW, REVIEW_ACTION, X12_306
 from indicated.fhir.pas import PriorAuths, submit
 from indicated.fhir.samples import pas_request, record_bundle
 from indicated.models import Determination
 from indicated.pipeline import assess
-from indicated.service import create_app
 
 DEV = [(n, c) for n, c in load_cases(SHARED_CASES) if assess(c["text"]).services]
 
 
 @pytest.fixture(scope="module")
-def client() -> TestClient:
-    return TestClient(create_app())
+def client(tmp_path_factory) -> TestClient:
+    return make_client(tmp_path_factory.mktemp("service"))
 
 
 def claim_response(bundle: dict) -> dict:
@@ -70,23 +69,17 @@ def test_items_are_certified_when_met_and_pended_otherwise(client, name, case):
         assert response["preAuthRef"]
 
 
-def test_inquire_returns_the_state_and_a_persons_decision():
-    store = PriorAuths()
+def test_inquire_returns_the_state_and_a_persons_decision(client):
     case = dict(DEV)["d02_discectomy_acute_axial_only"]
     body = pas_request(record_bundle(case["text"], ["63030"]), claim_id="c42")
-    assert actions(claim_response(submit(body, store=store))) == ["A4"]
-    app = create_app()
-    # the app has its own store; a person's decision is recorded through the store the service uses
-    client = TestClient(app)
     client.post("/fhir/Claim/$submit", json=body)
     inquiry = {"resourceType": "Bundle", "type": "collection", "entry": [body["entry"][0]]}
     first = claim_response(client.post("/fhir/Claim/$inquire", json=inquiry).json())
     assert actions(first) == ["A4"] and human(first) is False
 
+    store = client.app.state.auths
     store.decide("urn:example:provider-claims|c42", 1, "A3", reviewer="dr.reviewer")
-    from indicated.fhir.pas import inquire
-
-    decided = claim_response(inquire(inquiry, store=store))
+    decided = claim_response(client.post("/fhir/Claim/$inquire", json=inquiry).json())
     assert actions(decided) == ["A3"] and human(decided) is True
     assert "review by a person" in decided["disposition"]
 

@@ -277,14 +277,48 @@ def policies_test(
 def serve(
     host: Annotated[str, typer.Option(help="Address to listen on (loopback by default).")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="Port.")] = 8000,
-    policy_set: Annotated[str, typer.Option("--policy-set", "-p", help="Which policy set to apply.")] = "clinical",
+    policy_set: Annotated[str | None, typer.Option("--policy-set", "-p", help="Which policy set to apply.")] = None,
+    access_log: Annotated[bool, typer.Option(help="Log each request line (paths and search terms).")] = False,
 ) -> None:
-    """Run the HTTP service: CDS Hooks (CRD), prior authorization (PAS), articles; OpenAPI at /docs."""
+    """Run the HTTP service: API, web page, CDS Hooks (CRD), prior authorization (PAS); OpenAPI at /docs.
+
+    The database is INDICATED_DATABASE_URL (a SQLite file under ~/.local/share/indicated by default)."""
     import uvicorn
 
     from indicated.service import create_app
+    from indicated.service.settings import Settings
 
-    uvicorn.run(create_app(policy_set=policy_set), host=host, port=port)
+    with _errors():
+        app_ = create_app(Settings.from_env(policy_set=policy_set))
+    uvicorn.run(app_, host=host, port=port, access_log=access_log)
+
+
+reviewers_app = typer.Typer(no_args_is_help=True, help="Reviewer accounts for the review workflow.")
+app.add_typer(reviewers_app, name="reviewers")
+
+
+@reviewers_app.command("add")
+def reviewers_add(
+    username: Annotated[str, typer.Argument(help="The reviewer's login name.")],
+    password_stdin: Annotated[bool, typer.Option("--password-stdin", help="Read the password from stdin.")] = False,
+) -> None:
+    """Create a reviewer account (the password is stored as an Argon2id hash)."""
+    from indicated.service import db, repo
+    from indicated.service.settings import Settings
+
+    with _errors():
+        if password_stdin:
+            password = sys.stdin.readline().rstrip("\n")
+        else:
+            password = typer.prompt("Password", hide_input=True, confirmation_prompt=True)
+        engine = db.engine_for(Settings.from_env().database_url)
+        db.upgrade(engine)
+        with db.sessions(engine)() as session:
+            try:
+                repo.add_reviewer(session, username=username, password=password)
+            except (ValueError, repo.WorkflowError) as exc:
+                raise InputError(str(exc)) from exc
+        typer.echo(f"reviewer {username} created")
 
 
 def main() -> None:

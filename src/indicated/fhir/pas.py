@@ -84,6 +84,14 @@ class PriorAuths:
         with self._lock:
             return self._items.get(key)
 
+    def decide_all(self, assessment_id: str, code: str, *, reviewer: str) -> None:
+        """A person's decision on every item of the request an article came from (if any)."""
+        with self._lock:
+            keys = [k for k, a in self._items.items() if a.assessment_id == assessment_id]
+        for key in keys:
+            for item in self._items[key].items:
+                self.decide(key, item.sequence, code, reviewer=reviewer)
+
     def decide(self, key: str, sequence: int, code: str, *, reviewer: str) -> PriorAuth:
         """A person's decision on one item (A1 or A3); only people may answer A3."""
         if code not in REVIEW_ACTIONS:

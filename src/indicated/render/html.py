@@ -15,7 +15,7 @@ from indicated.kb.loader import Knowledge
 from indicated.models import Assessment, Span
 from indicated.render.markdown import title, to_markdown
 
-__all__ = ["to_html"]
+__all__ = ["CSS", "article_fragment", "to_html"]
 
 CSS = """
 body{font:16px/1.55 system-ui,-apple-system,"Segoe UI",Roboto,sans-serif;max-width:52rem;margin:2rem auto;
@@ -40,18 +40,26 @@ def to_html(
     audience: str = "clinician",
     **_: object,
 ) -> str:
-    article = to_markdown(assessment, kb=kb, today=today, audience=audience)
-    from markdown_it import MarkdownIt  # only pages need it; kept off the start-up of other formats
-
-    body = _link_citations(MarkdownIt("commonmark", {"html": False}).enable("table").render(article))
-    record = "" if audience == "patient" else _record(assessment)
+    body = article_fragment(assessment, kb=kb, today=today, audience=audience)
     page_title = escape(title(assessment))
     return (
         '<!DOCTYPE html>\n<html lang="en">\n<head>\n<meta charset="utf-8">\n'
         '<meta name="viewport" content="width=device-width, initial-scale=1">\n'
         f'<meta name="generator" content="indicated {escape(assessment.engine_version)}">\n'
-        f"<title>{page_title}</title>\n<style>{CSS}</style>\n</head>\n<body>\n<main>\n{body}{record}</main>\n</body>\n</html>\n"
+        f"<title>{page_title}</title>\n<style>{CSS}</style>\n</head>\n<body>\n<main>\n{body}</main>\n</body>\n</html>\n"
     )
+
+
+def article_fragment(
+    assessment: Assessment, *, kb: Knowledge | None = None, today: date | None = None, audience: str = "clinician"
+) -> str:
+    """The article and (for clinicians and reviewers) the highlighted record, as HTML to place inside a
+    page; everything from the case is escaped."""
+    article = to_markdown(assessment, kb=kb, today=today, audience=audience)
+    from markdown_it import MarkdownIt  # only pages need it; kept off the start-up of other formats
+
+    body = _link_citations(MarkdownIt("commonmark", {"html": False}).enable("table").render(article))
+    return body + ("" if audience == "patient" else _record(assessment))
 
 
 def _link_citations(body: str) -> str:

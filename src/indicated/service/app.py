@@ -1,32 +1,29 @@
-"""FastAPI app: CDS Hooks services, PAS operations and the articles their answers link to.
+"""The FastAPI app: JSON API, web page, CDS Hooks and PAS on one engine and one database.
 
-Domain errors become HTTP answers in one place: a malformed request is 400 with a FHIR
-OperationOutcome, missing prefetch data 412 (as CDS Hooks prescribes), an unknown service or claim
-404, a body over the size limit 413; no traceback reaches a client, and nothing of a case's text is
-logged.
+Domain errors become HTTP answers in one place. The API answers bad input with 422 and a message;
+the FHIR routes with 400 and an OperationOutcome (412 for missing prefetch, as CDS Hooks prescribes);
+a body over the size limit gets 413; no traceback ever reaches a client, and no log line carries a
+case's text (it is health information): errors are logged by type and path only.
 """
 
 from __future__ import annotations
 
-import json
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from typing import Annotated, Any
 
-from fastapi import FastAPI, Query, Request
-from fastapi.responses import HTMLResponse, JSONResponse, PlainTextResponse, Response
+from fastapi import FastAPI, HTTPException, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
 
-from indicated.errors import IndicatedError, InputError, MissingData
-from indicated.fhir import crd, pas
-from indicated.service.store import Articles
+from indicated.errors import InputError, MissingData
+from indicated.fhir import crd
+from indicated.fhir.pas import PriorAuths
+from indicated.service import api, db, fhir_routes, repo, web
+from indicated.service.settings import Settings
 
-MAX_BODY = 5_000_000  # bytes: a Bundle with several notes is well under 1 MB
 log = logging.getLogger("indicated.service")
-
-
-class NotFound(IndicatedError):
-    pass
+FHIR_PATHS = ("/cds-services", "/fhir/")
 
 
 def warm_up() -> None:
@@ -38,106 +35,74 @@ def warm_up() -> None:
     crd.respond("indicated-order-sign", crd_request(record_bundle(note, ["63030"])), link=str)
 
 
-@asynccontextmanager
-async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
-    warm_up()
-    yield
+def create_app(settings: Settings | None = None, *, warm: bool = True) -> FastAPI:
+    settings = settings or Settings.from_env()
+    engine = db.engine_for(settings.database_url)
+    db.upgrade(engine)
 
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        if warm:
+            warm_up()
+        yield
+        engine.dispose()
 
-def create_app(*, policy_set: str = "clinical", max_body: int = MAX_BODY) -> FastAPI:
     app = FastAPI(
-        lifespan=_lifespan,
+        lifespan=lifespan,
         title="indicated",
-        summary="Open medical-necessity determinations: CDS Hooks (Da Vinci CRD), prior authorization (Da Vinci PAS)",
+        summary="Open medical-necessity determinations with cited criteria, editorial review, "
+        "CDS Hooks (Da Vinci CRD) and prior authorization (Da Vinci PAS).",
     )
-    articles = Articles()
-    auths = pas.PriorAuths()
+    app.state.settings = settings
+    app.state.sessions = db.sessions(engine)
+    app.state.auths = PriorAuths()
+    app.include_router(api.router)
+    app.include_router(fhir_routes.router)
+    app.include_router(web.router)
 
-    async def body_of(request: Request) -> Any:
-        raw = await request.body()
-        if len(raw) > max_body:
-            raise _TooLarge(len(raw), max_body)
-        try:
-            return json.loads(raw)
-        except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-            raise InputError(f"body: not JSON ({exc})") from exc
-
-    @app.get("/cds-services", tags=["CDS Hooks"])
-    def discovery() -> dict:
-        return crd.discovery()
-
-    @app.post("/cds-services/{service_id}", tags=["CDS Hooks"])
-    async def hook(service_id: str, request: Request) -> dict:
-        if service_id not in crd.SERVICES:
-            raise NotFound(f"no CDS service {service_id!r}; see GET /cds-services")
-        body = await body_of(request)
-        base = str(request.base_url).rstrip("/")
-        return crd.respond(
-            service_id, body, link=lambda aid: f"{base}/articles/{aid}", keep=articles.keep, policy_set=policy_set
-        )
-
-    @app.post("/fhir/Claim/$submit", tags=["PAS"])
-    async def claim_submit(request: Request) -> JSONResponse:
-        body = await body_of(request)
-        return _fhir(pas.submit(body, store=auths, keep=articles.keep, policy_set=policy_set))
-
-    @app.post("/fhir/Claim/$inquire", tags=["PAS"])
-    async def claim_inquire(request: Request) -> JSONResponse:
-        body = await body_of(request)
-        try:
-            return _fhir(pas.inquire(body, store=auths))
-        except KeyError as exc:
-            raise NotFound(f"no prior-authorization request for claim {exc.args[0]}") from exc
-
-    @app.get("/articles/{aid}", tags=["Articles"])
-    def article(
-        aid: str,
-        audience: Annotated[str, Query(pattern="^(clinician|reviewer|patient)$")] = "clinician",
-        format: Annotated[str, Query(pattern="^(html|markdown|json)$")] = "html",
-    ) -> Response:
-        from indicated.render import render
-
-        assessment = articles.get(aid)
-        if assessment is None:
-            raise NotFound(f"no article {aid!r} (articles are kept in memory while the server runs)")
-        if format == "json":
-            return Response(render(assessment, "json"), media_type="application/json")
-        text = render(assessment, format, audience=audience)
-        return HTMLResponse(text) if format == "html" else PlainTextResponse(text, media_type="text/markdown")
+    @app.middleware("http")
+    async def limit_body(request: Request, call_next):
+        size = request.headers.get("content-length")
+        if size is not None and size.isdigit() and int(size) > settings.max_body:
+            return _error(
+                request, 413, "too-costly", f"body of {int(size):,} bytes is over the limit of {settings.max_body:,}"
+            )
+        return await call_next(request)
 
     @app.exception_handler(InputError)
-    def bad_request(request: Request, exc: InputError) -> JSONResponse:
-        return _outcome(400, "invalid", str(exc))
+    def bad_input(request: Request, exc: InputError) -> JSONResponse:
+        return _error(request, 422, "invalid", str(exc))
 
     @app.exception_handler(MissingData)
     def precondition(request: Request, exc: MissingData) -> JSONResponse:
-        return _outcome(412, "required", str(exc))
+        return _error(request, 412, "required", str(exc))
 
-    @app.exception_handler(NotFound)
-    def not_found(request: Request, exc: NotFound) -> JSONResponse:
-        return _outcome(404, "not-found", str(exc))
+    @app.exception_handler(fhir_routes.NotFound)
+    def not_found(request: Request, exc: fhir_routes.NotFound) -> JSONResponse:
+        return _error(request, 404, "not-found", str(exc))
 
-    @app.exception_handler(_TooLarge)
-    def too_large(request: Request, exc: _TooLarge) -> JSONResponse:
-        return _outcome(413, "too-costly", str(exc))
+    @app.exception_handler(repo.WorkflowError)
+    def conflict(request: Request, exc: repo.WorkflowError) -> JSONResponse:
+        return _error(request, 409, "conflict", str(exc))
+
+    @app.exception_handler(RequestValidationError)
+    def invalid(request: Request, exc: RequestValidationError) -> JSONResponse:
+        err = exc.errors()[0] if exc.errors() else {"loc": (), "msg": "invalid request"}
+        where = ".".join(str(p) for p in err.get("loc", ()))
+        return _error(request, 422, "invalid", f"{where}: {err.get('msg')}" if where else str(err.get("msg")))
 
     @app.exception_handler(Exception)
     def internal(request: Request, exc: Exception) -> JSONResponse:
+        if isinstance(exc, HTTPException):  # pragma: no cover - FastAPI handles these itself
+            raise exc
         log.error("internal error on %s %s: %s", request.method, request.url.path, type(exc).__name__)
-        return _outcome(500, "exception", "internal error; the request was not processed")
+        return _error(request, 500, "exception", "internal error; the request was not processed")
 
     return app
 
 
-class _TooLarge(IndicatedError):
-    def __init__(self, size: int, limit: int) -> None:
-        super().__init__(f"body of {size:,} bytes is over the limit of {limit:,}")
-
-
-def _fhir(resource: dict) -> JSONResponse:
-    return JSONResponse(resource, media_type="application/fhir+json")
-
-
-def _outcome(status: int, code: str, message: str) -> JSONResponse:
-    body = {"resourceType": "OperationOutcome", "issue": [{"severity": "error", "code": code, "diagnostics": message}]}
-    return JSONResponse(body, status_code=status, media_type="application/fhir+json")
+def _error(request: Request, status: int, code: str, message: str) -> JSONResponse:
+    """FHIR routes answer with an OperationOutcome (malformed input is 400 there); the rest with {"detail"}."""
+    if request.url.path.startswith(FHIR_PATHS):
+        return fhir_routes.outcome(400 if status == 422 else status, code, message)
+    return JSONResponse({"detail": message}, status_code=status)

@@ -1,0 +1,159 @@
+"""The JSON API: create, fetch, list and search assessments; log in; move articles through review."""
+
+from __future__ import annotations
+
+import json
+from typing import Annotated, Literal
+
+from fastapi import APIRouter, HTTPException, Query, Request, Response
+from pydantic import BaseModel, Field
+
+from indicated.service import repo, workflow
+from indicated.service.deps import CurrentReviewer, SessionDep
+from indicated.service.tables import AssessmentRow
+
+router = APIRouter()
+Audience = Literal["clinician", "reviewer", "patient"]
+ACTIONS = {"start_review": "under_review", "approve": "approved", "reject": "rejected"}
+
+
+class AssessmentPublic(BaseModel):
+    id: str
+    created_at: str
+    title: str
+    determination: str
+    state: str
+    source: str
+
+
+class Login(BaseModel):
+    username: str = Field(min_length=1, max_length=80)
+    password: str = Field(min_length=1, max_length=1000)
+
+
+class ReviewAction(BaseModel):
+    action: Literal["start_review", "approve", "reject"]
+    comment: str = Field(default="", max_length=10_000)
+
+
+class CommentCreate(BaseModel):
+    text: str = Field(min_length=1, max_length=10_000)
+
+
+def public(row: AssessmentRow) -> AssessmentPublic:
+    return AssessmentPublic(
+        id=row.id,
+        created_at=row.created_at.isoformat(),
+        title=row.title,
+        determination=row.determination,
+        state=row.state,
+        source=row.source,
+    )
+
+
+@router.post("/assessments", status_code=201, tags=["Assessments"])
+async def create(request: Request, db: SessionDep, policy_set: str | None = None) -> dict:
+    """Assess a case sent as text (`text/plain`), a JSON case or a FHIR Bundle (`application/json`)."""
+    raw = await request.body()
+    kind = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    settings = request.app.state.settings
+    row = workflow.assess_and_store(
+        db, raw, json_body=kind.endswith("json"), policy_set=policy_set or settings.policy_set
+    )
+    return {**public(row).model_dump(), "links": links(request, row.id)}
+
+
+def links(request: Request, aid: str) -> dict[str, str]:
+    base = str(request.base_url).rstrip("/")
+    return {
+        "self": f"{base}/assessments/{aid}",
+        "article": f"{base}/assessments/{aid}/article",
+        "page": f"{base}/ui/assessments/{aid}",
+    }
+
+
+@router.get("/assessments", tags=["Assessments"])
+def search(
+    db: SessionDep,
+    q: Annotated[str, Query(max_length=200)] = "",
+    state: Annotated[str | None, Query(pattern="^(submitted|under_review|approved|rejected)$")] = None,
+    limit: Annotated[int, Query(ge=1, le=200)] = 50,
+    offset: Annotated[int, Query(ge=0)] = 0,
+) -> dict:
+    total, rows = repo.list_assessments(db, query=q, state=state, limit=limit, offset=offset)
+    return {"total": total, "items": [public(r).model_dump() for r in rows]}
+
+
+def row_or_404(db: SessionDep, aid: str) -> AssessmentRow:
+    row = repo.get_assessment(db, assessment_id=aid)
+    if row is None:
+        raise HTTPException(404, f"no assessment {aid!r}")
+    return row
+
+
+@router.get("/assessments/{aid}", tags=["Assessments"])
+def fetch(aid: str, db: SessionDep) -> dict:
+    row = row_or_404(db, aid)
+    return {
+        **public(row).model_dump(),
+        "assessment": json.loads(row.result),
+        "audit": [audit_public(e) for e in repo.audit(db, assessment_id=aid)],
+        "comments": [
+            {"reviewer": c.reviewer, "at": c.at.isoformat(), "text": c.text}
+            for c in repo.comments(db, assessment_id=aid)
+        ],
+    }
+
+
+def audit_public(e) -> dict:
+    return {"reviewer": e.reviewer, "at": e.at.isoformat(), "from": e.from_state, "to": e.to_state, "why": e.why}
+
+
+@router.get("/assessments/{aid}/article", tags=["Assessments"])
+def article(
+    aid: str,
+    db: SessionDep,
+    audience: Audience = "clinician",
+    format: Literal["html", "markdown", "json"] = "html",
+) -> Response:
+    from indicated.models import Assessment
+    from indicated.render import render
+
+    assessment = Assessment.model_validate_json(row_or_404(db, aid).result)
+    media = {"html": "text/html", "markdown": "text/markdown", "json": "application/json"}[format]
+    return Response(render(assessment, format, audience=audience), media_type=f"{media}; charset=utf-8")
+
+
+@router.post("/auth/login", tags=["Reviewers"])
+def login(body: Login, request: Request, db: SessionDep) -> dict:
+    hours = request.app.state.settings.session_hours
+    token = repo.login(db, username=body.username, password=body.password, hours=hours)
+    if token is None:
+        raise HTTPException(401, "wrong username or password")
+    return {"token": token, "token_type": "bearer", "expires_in": int(hours * 3600)}
+
+
+@router.post("/auth/logout", status_code=204, tags=["Reviewers"])
+def logout(request: Request, db: SessionDep, reviewer: CurrentReviewer) -> None:
+    repo.logout(db, token=request.headers.get("authorization", "")[7:])
+
+
+@router.post("/assessments/{aid}/review", tags=["Reviewers"])
+def review(aid: str, body: ReviewAction, request: Request, db: SessionDep, reviewer: CurrentReviewer) -> dict:
+    row_or_404(db, aid)
+    workflow.review(
+        db,
+        request.app.state.auths,
+        assessment_id=aid,
+        to_state=ACTIONS[body.action],
+        reviewer=reviewer.username,
+        why=body.comment,
+    )
+    return fetch(aid, db)
+
+
+@router.post("/assessments/{aid}/comments", status_code=201, tags=["Reviewers"])
+def comment(aid: str, body: CommentCreate, db: SessionDep, reviewer: CurrentReviewer) -> dict:
+    row_or_404(db, aid)
+    c = repo.add_comment(db, assessment_id=aid, reviewer=reviewer.username, text=body.text)
+    return {"reviewer": c.reviewer, "at": c.at.isoformat(), "text": c.text}

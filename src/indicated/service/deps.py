@@ -1,0 +1,48 @@
+"""Request-scoped dependencies: a database session, and the reviewer a token or cookie belongs to."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Annotated
+
+from fastapi import Depends, HTTPException, Request
+from sqlalchemy.orm import Session
+
+from indicated.service import repo
+from indicated.service.tables import Reviewer
+
+COOKIE = "indicated_session"
+
+
+def get_db(request: Request) -> Iterator[Session]:
+    with request.app.state.sessions() as db:
+        yield db
+
+
+SessionDep = Annotated[Session, Depends(get_db)]
+
+
+def _token(request: Request) -> str | None:
+    header = request.headers.get("authorization", "")
+    if header.lower().startswith("bearer "):
+        return header[7:].strip() or None
+    return request.cookies.get(COOKIE)
+
+
+def optional_reviewer(request: Request, db: SessionDep) -> Reviewer | None:
+    token = _token(request)
+    return repo.reviewer_for(db, token=token) if token else None
+
+
+def current_reviewer(reviewer: Annotated[Reviewer | None, Depends(optional_reviewer)]) -> Reviewer:
+    if reviewer is None:
+        raise HTTPException(
+            401,
+            "log in as a reviewer first (POST /auth/login), or the session has expired",
+            headers={"WWW-Authenticate": "Bearer"},
+        )
+    return reviewer
+
+
+MaybeReviewer = Annotated[Reviewer | None, Depends(optional_reviewer)]
+CurrentReviewer = Annotated[Reviewer, Depends(current_reviewer)]

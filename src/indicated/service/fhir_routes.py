@@ -1,0 +1,78 @@
+"""CDS Hooks (Da Vinci CRD) and prior authorization (Da Vinci PAS) routes. Their articles are stored
+like any other, so a card's link opens the article page and a reviewer's decision reaches `$inquire`."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from fastapi import APIRouter, Request
+from fastapi.responses import JSONResponse
+
+from indicated.errors import IndicatedError, InputError
+from indicated.fhir import crd, pas
+from indicated.service import workflow
+from indicated.service.deps import SessionDep
+
+router = APIRouter()
+
+
+class NotFound(IndicatedError):
+    """An unknown CDS service or prior-authorization request (404 with an OperationOutcome)."""
+
+
+async def body_of(request: Request) -> Any:
+    try:
+        return json.loads(await request.body())
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise InputError(f"body: not JSON ({exc})") from exc
+
+
+def fhir_json(resource: dict, status: int = 200) -> JSONResponse:
+    return JSONResponse(resource, status_code=status, media_type="application/fhir+json")
+
+
+def outcome(status: int, code: str, message: str) -> JSONResponse:
+    body = {"resourceType": "OperationOutcome", "issue": [{"severity": "error", "code": code, "diagnostics": message}]}
+    return fhir_json(body, status)
+
+
+@router.get("/cds-services", tags=["CDS Hooks"])
+def discovery() -> dict:
+    return crd.discovery()
+
+
+@router.post("/cds-services/{service_id}", tags=["CDS Hooks"])
+async def hook(service_id: str, request: Request, db: SessionDep) -> dict:
+    if service_id not in crd.SERVICES:
+        raise NotFound(f"no CDS service {service_id!r}; see GET /cds-services")
+    body = await body_of(request)
+    base = str(request.base_url).rstrip("/")
+    return crd.respond(
+        service_id,
+        body,
+        link=lambda aid: f"{base}/ui/assessments/{aid}",
+        keep=lambda aid, a: workflow.store(db, a, source="cds-hooks", assessment_id=aid),
+        policy_set=request.app.state.settings.policy_set,
+    )
+
+
+@router.post("/fhir/Claim/$submit", tags=["PAS"])
+async def claim_submit(request: Request, db: SessionDep) -> JSONResponse:
+    body = await body_of(request)
+    response = pas.submit(
+        body,
+        store=request.app.state.auths,
+        keep=lambda aid, a: workflow.store(db, a, source="pas", assessment_id=aid),
+        policy_set=request.app.state.settings.policy_set,
+    )
+    return fhir_json(response)
+
+
+@router.post("/fhir/Claim/$inquire", tags=["PAS"])
+async def claim_inquire(request: Request) -> JSONResponse:
+    body = await body_of(request)
+    try:
+        return fhir_json(pas.inquire(body, store=request.app.state.auths))
+    except KeyError as exc:
+        raise NotFound(f"no prior-authorization request for claim {exc.args[0]}") from exc

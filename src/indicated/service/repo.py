@@ -1,0 +1,154 @@
+"""Data access: plain functions over a SQLAlchemy session, keyword-only, one job each."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+from sqlalchemy import func, or_, select
+from sqlalchemy.orm import Session
+
+from indicated.models import Assessment
+from indicated.service import auth
+from indicated.service.tables import AssessmentRow, AuditEntry, Comment, LoginSession, Reviewer
+
+# the editorial workflow: which state may follow which
+TRANSITIONS = {"submitted": {"under_review"}, "under_review": {"approved", "rejected"}}
+
+
+class WorkflowError(Exception):
+    """A state change the workflow does not allow (approving an article never reviewed, ...)."""
+
+
+def now() -> datetime:
+    return datetime.now(UTC)
+
+
+def create_assessment(
+    db: Session, *, assessment: Assessment, title: str, source: str, assessment_id: str | None = None
+) -> AssessmentRow:
+    row = AssessmentRow(
+        id=assessment_id or uuid.uuid4().hex,
+        created_at=now(),
+        title=title[:300],
+        determination=assessment.determination.value,
+        policy_set=assessment.policy_set,
+        state="submitted",
+        source=source,
+        result=assessment.model_dump_json(),
+    )
+    db.add(row)
+    db.commit()
+    return row
+
+
+def get_assessment(db: Session, *, assessment_id: str) -> AssessmentRow | None:
+    return db.get(AssessmentRow, assessment_id)
+
+
+def list_assessments(
+    db: Session, *, query: str = "", state: str | None = None, limit: int = 50, offset: int = 0
+) -> tuple[int, list[AssessmentRow]]:
+    """Newest first; ``query`` matches the title, the determination or an id prefix."""
+    where = []
+    if query:
+        like = f"%{query.lower()}%"
+        where.append(
+            or_(
+                func.lower(AssessmentRow.title).like(like),
+                AssessmentRow.determination.like(like),
+                AssessmentRow.id.like(f"{query}%"),
+            )
+        )
+    if state:
+        where.append(AssessmentRow.state == state)
+    total = db.scalar(select(func.count()).select_from(AssessmentRow).where(*where)) or 0
+    rows = db.scalars(
+        select(AssessmentRow).where(*where).order_by(AssessmentRow.created_at.desc()).limit(limit).offset(offset)
+    )
+    return total, list(rows)
+
+
+def add_reviewer(db: Session, *, username: str, password: str) -> Reviewer:
+    if db.scalar(select(Reviewer).where(Reviewer.username == username)) is not None:
+        raise WorkflowError(f"reviewer {username!r} already exists")
+    reviewer = Reviewer(username=username, password_hash=auth.hash_password(password), created_at=now())
+    db.add(reviewer)
+    db.commit()
+    return reviewer
+
+
+def login(db: Session, *, username: str, password: str, hours: float) -> str | None:
+    """A new session token for valid credentials, else None (the same answer for a wrong name or password)."""
+    reviewer = db.scalar(select(Reviewer).where(Reviewer.username == username))
+    if reviewer is None or not auth.verify_password(reviewer.password_hash, password):
+        return None
+    token, digest = auth.new_token()
+    db.add(LoginSession(token_hash=digest, reviewer_id=reviewer.id, expires_at=now() + timedelta(hours=hours)))
+    db.commit()
+    return token
+
+
+def reviewer_for(db: Session, *, token: str) -> Reviewer | None:
+    """The reviewer a token belongs to while it has not expired."""
+    session = db.get(LoginSession, auth.token_hash(token))
+    if session is None:
+        return None
+    expires = session.expires_at if session.expires_at.tzinfo else session.expires_at.replace(tzinfo=UTC)
+    if expires <= now():
+        db.delete(session)
+        db.commit()
+        return None
+    return db.get(Reviewer, session.reviewer_id)
+
+
+def logout(db: Session, *, token: str) -> None:
+    session = db.get(LoginSession, auth.token_hash(token))
+    if session is not None:
+        db.delete(session)
+        db.commit()
+
+
+@dataclass(frozen=True)
+class Change:
+    from_state: str
+    to_state: str
+
+
+def transition(db: Session, *, assessment_id: str, to_state: str, reviewer: str, why: str = "") -> AssessmentRow:
+    """Move an article to ``to_state`` and write the audit entry, in one transaction. Approving or
+    rejecting an article still ``submitted`` opens the review first (two entries)."""
+    row = db.get(AssessmentRow, assessment_id, with_for_update=True)
+    if row is None:
+        raise LookupError(assessment_id)
+    steps = [to_state]
+    if row.state == "submitted" and to_state in TRANSITIONS["under_review"]:
+        steps = ["under_review", to_state]
+    for step in steps:
+        if step not in TRANSITIONS.get(row.state, set()):
+            db.rollback()
+            raise WorkflowError(
+                f"an article that is {row.state.replace('_', ' ')} cannot become {step.replace('_', ' ')}"
+            )
+        db.add(
+            AuditEntry(assessment_id=row.id, reviewer=reviewer, at=now(), from_state=row.state, to_state=step, why=why)
+        )
+        row.state = step
+    db.commit()
+    return row
+
+
+def audit(db: Session, *, assessment_id: str) -> list[AuditEntry]:
+    return list(db.scalars(select(AuditEntry).where(AuditEntry.assessment_id == assessment_id).order_by(AuditEntry.id)))
+
+
+def add_comment(db: Session, *, assessment_id: str, reviewer: str, text: str) -> Comment:
+    comment = Comment(assessment_id=assessment_id, reviewer=reviewer, at=now(), text=text)
+    db.add(comment)
+    db.commit()
+    return comment
+
+
+def comments(db: Session, *, assessment_id: str) -> list[Comment]:
+    return list(db.scalars(select(Comment).where(Comment.assessment_id == assessment_id).order_by(Comment.id)))

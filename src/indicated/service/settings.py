@@ -1,0 +1,30 @@
+"""Service settings, read once from the environment (``INDICATED_*``) when the app is created."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from pydantic import BaseModel, Field
+
+
+def _default_database() -> str:
+    base = Path(os.environ.get("XDG_DATA_HOME") or Path.home() / ".local" / "share") / "indicated"
+    return f"sqlite:///{base / 'indicated.db'}"
+
+
+class Settings(BaseModel):
+    database_url: str = Field(default_factory=_default_database)
+    policy_set: str = "clinical"
+    session_hours: float = 8.0  # a reviewer's login lasts a working day
+    max_body: int = 5_000_000  # bytes; a Bundle with several notes is well under 1 MB
+
+    @classmethod
+    def from_env(cls, **overrides: object) -> Settings:
+        env = {
+            "database_url": os.environ.get("INDICATED_DATABASE_URL"),
+            "policy_set": os.environ.get("INDICATED_POLICY_SET"),
+            "session_hours": os.environ.get("INDICATED_SESSION_HOURS"),
+            "max_body": os.environ.get("INDICATED_MAX_BODY"),
+        }
+        return cls.model_validate({k: v for k, v in env.items() if v} | {k: v for k, v in overrides.items() if v})

@@ -1,0 +1,43 @@
+"""What the API and the web page share: assess a case and store the article; move an article through
+review, and pass a person's decision on to the prior-authorization request it came from."""
+
+from __future__ import annotations
+
+from sqlalchemy.orm import Session
+
+from indicated.errors import InputError
+from indicated.fhir.pas import PriorAuths
+from indicated.models import Assessment
+from indicated.service import repo
+from indicated.service.tables import AssessmentRow
+
+# a person's decision in X12 306 terms: approved certifies, rejected does not
+DECISIONS = {"approved": "A1", "rejected": "A3"}
+
+
+def assess_and_store(db: Session, raw: bytes | str, *, json_body: bool, policy_set: str) -> AssessmentRow:
+    """Read a case (text, JSON case or FHIR Bundle), assess it and store the article as submitted."""
+    from indicated.inputs import check_text, decode, parse_case
+    from indicated.pipeline import assess
+
+    text = raw if isinstance(raw, str) else decode(raw, source="body")
+    check_text(text, source="body")
+    if json_body and not text.lstrip().startswith("{"):
+        raise InputError("body: expected a JSON object (a JSON case or a FHIR Bundle)")
+    case = parse_case(text, source="body")
+    source = "fhir" if '"resourceType"' in text[:2000] else ("json" if text.lstrip().startswith("{") else "text")
+    return store(db, assess(case, policy_set=policy_set), source=source)
+
+
+def store(db: Session, assessment: Assessment, *, source: str, assessment_id: str | None = None) -> AssessmentRow:
+    from indicated.render.markdown import title
+
+    return repo.create_assessment(
+        db, assessment=assessment, title=title(assessment), source=source, assessment_id=assessment_id
+    )
+
+
+def review(db: Session, auths: PriorAuths, *, assessment_id: str, to_state: str, reviewer: str, why: str) -> None:
+    repo.transition(db, assessment_id=assessment_id, to_state=to_state, reviewer=reviewer, why=why)
+    if to_state in DECISIONS:
+        auths.decide_all(assessment_id, DECISIONS[to_state], reviewer=reviewer)
