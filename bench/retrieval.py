@@ -4,7 +4,9 @@ recall@5: share of each query's relevant questions found in the top 5, averaged 
 hit@5: share of queries with at least one relevant question in the top 5. MRR: mean reciprocal rank
 of the first relevant question (0 when none is in the top 10).
 
-    python bench/retrieval.py [--misses]
+    python bench/retrieval.py [--misses] [--heldout]
+
+--heldout scores the blind set (tests/data/related_queries_heldout.yaml) instead; tune on the first.
 """
 
 from __future__ import annotations
@@ -16,12 +18,14 @@ import yaml
 
 from indicated.kb.loader import bundled
 
-QUERIES = Path(__file__).resolve().parents[1] / "tests" / "data" / "related_queries.yaml"
+DATA = Path(__file__).resolve().parents[1] / "tests" / "data"
+QUERIES = DATA / "related_queries.yaml"
+HELDOUT = DATA / "related_queries_heldout.yaml"
 
 
-def evaluate(show_misses: bool = False) -> dict[str, float]:
+def evaluate(show_misses: bool = False, path: Path = QUERIES) -> dict[str, float]:
     kb = bundled()
-    queries = yaml.safe_load(QUERIES.read_text())["queries"]
+    queries = yaml.safe_load(path.read_text())["queries"]
     recall = hit = mrr = 0.0
     for q in queries:
         ranked = [h.id for h in kb.library.questions(q["query"], k=10)]
@@ -38,5 +42,5 @@ def evaluate(show_misses: bool = False) -> dict[str, float]:
 
 
 if __name__ == "__main__":
-    for key, value in evaluate("--misses" in sys.argv).items():
+    for key, value in evaluate("--misses" in sys.argv, HELDOUT if "--heldout" in sys.argv else QUERIES).items():
         print(f"{key}: {value:.3f}" if isinstance(value, float) else f"{key}: {value}")

@@ -41,8 +41,8 @@ def test_bank_questions_are_distinct_and_cover_the_library(kb):
 
 
 def test_related_question_retrieval_on_the_labelled_set(kb):
-    """A regression floor at the measured level (recall@5 0.82, hit@5 0.94 when written); issue 5's
-    target of recall@5 >= 0.9 is not reached yet and the issue note says so."""
+    """A regression floor near the measured level (recall@5 0.89, hit@5 0.96 when last measured);
+    issue 5's target of recall@5 >= 0.9 is not reached yet and the issue note says so."""
     assert len(RELATED) >= 40
     recalls, hits = [], []
     for q in RELATED:
@@ -51,8 +51,8 @@ def test_related_question_retrieval_on_the_labelled_set(kb):
         found = set(q["relevant"]) & top
         recalls.append(len(found) / len(q["relevant"]))
         hits.append(bool(found))
-    assert statistics.mean(recalls) >= 0.8, statistics.mean(recalls)
-    assert statistics.mean(hits) >= 0.9, statistics.mean(hits)
+    assert statistics.mean(recalls) >= 0.86, statistics.mean(recalls)
+    assert statistics.mean(hits) >= 0.93, statistics.mean(hits)
 
 
 def test_an_assessment_gets_related_questions_about_its_own_procedure(kb):

@@ -36,6 +36,10 @@ _WORD = re.compile(r"[a-z0-9]+(?:[.'][a-z0-9]+)*")
 ANSWER_WEIGHT = 0.3
 # statements of the records a matching bank question names rank as if this share of the best score higher
 PREFER_LIFT = 0.35
+# negation (NegEx-style): a cue word negates at most NEGATION_SCOPE words after it, within its clause
+_CLAUSE = re.compile(r"[,;:.?!()/]\s|\s[-/]\s|\bbut\b|\bwith\b")
+_NEGATION = frozenset({"no", "not", "without", "absent", "absence", "denies", "nor", "never"})
+NEGATION_SCOPE = 5
 _STOP = frozenset(STOPWORDS_EN_PLUS) | {"does", "would", "could", "should", "can", "may", "must", "need", "needs"}
 
 
@@ -80,13 +84,27 @@ class Tokenizer:
 
     def __call__(self, text: str) -> list[str]:
         text = text.lower()
-        words = list(_words(text))
-        spans = [words] + [list(v) for v in self._ngrams(words, self._synonyms)]
+        tokens: list[str] = []
+        for clause in _CLAUSE.split(text):
+            words = list(_words(clause))
+            cue = next((i for i, w in enumerate(words) if w in _NEGATION), len(words))
+            end = cue + 1 + NEGATION_SCOPE
+            tokens += self._span(words[:cue]) + self._span(words[cue:end], negated=True) + self._span(words[end:])
+        tokens += [token for pattern, token in self._patterns if pattern.search(text)]
+        return tokens
+
+    def _span(self, words: list[str], negated: bool = False) -> list[str]:
+        """Stems and concept tokens of a run of words. A negated run ("no listhesis", "without
+        weakness") is not spelled out through the thesaurus, and each concept it names adds a
+        ``no_`` twin: "stenosis, no listhesis" then leans toward questions about stenosis without a
+        slip instead of every question about a slip."""
+        spans = [words] if negated else [words] + [list(v) for v in self._ngrams(words, self._synonyms)]
         tokens = self._stemmer.stemWords([w for span in spans for w in span if w not in _STOP])
         for span in spans:
             for found in self._ngrams(span, self._phrases):
                 tokens.extend(found)
-        tokens += [token for pattern, token in self._patterns if pattern.search(text)]
+                if negated:
+                    tokens.extend(f"no_{t}" for t in found)
         return tokens
 
     def _ngrams(self, words: list[str], table: dict) -> list:

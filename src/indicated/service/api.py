@@ -6,6 +6,7 @@ import json
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, HTTPException, Query, Request, Response
+from fastapi.concurrency import run_in_threadpool
 from pydantic import BaseModel, Field
 
 from indicated.service import repo, workflow
@@ -57,8 +58,12 @@ async def create(request: Request, db: SessionDep, policy_set: str | None = None
     raw = await request.body()
     kind = request.headers.get("content-type", "").split(";")[0].strip().lower()
     settings = request.app.state.settings
-    row = workflow.assess_and_store(
-        db, raw, json_body=kind.endswith("json"), policy_set=policy_set or settings.policy_set
+    row = await run_in_threadpool(  # assessing is CPU work; keep the event loop answering
+        workflow.assess_and_store,
+        db,
+        raw,
+        json_body=kind.endswith("json"),
+        policy_set=policy_set or settings.policy_set,
     )
     return {**public(row).model_dump(), "links": links(request, row.id)}
 

@@ -7,6 +7,7 @@ import json
 from typing import Any
 
 from fastapi import APIRouter, Request
+from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse
 
 from indicated.errors import IndicatedError, InputError
@@ -48,7 +49,8 @@ async def hook(service_id: str, request: Request, db: SessionDep) -> dict:
         raise NotFound(f"no CDS service {service_id!r}; see GET /cds-services")
     body = await body_of(request)
     base = str(request.base_url).rstrip("/")
-    return crd.respond(
+    return await run_in_threadpool(
+        crd.respond,
         service_id,
         body,
         link=lambda aid: f"{base}/ui/assessments/{aid}",
@@ -60,7 +62,8 @@ async def hook(service_id: str, request: Request, db: SessionDep) -> dict:
 @router.post("/fhir/Claim/$submit", tags=["PAS"])
 async def claim_submit(request: Request, db: SessionDep) -> JSONResponse:
     body = await body_of(request)
-    response = pas.submit(
+    response = await run_in_threadpool(
+        pas.submit,
         body,
         store=request.app.state.auths,
         keep=lambda aid, a: workflow.store(db, a, source="pas", assessment_id=aid),

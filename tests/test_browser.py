@@ -1,0 +1,89 @@
+"""End to end in a real browser: Playwright drives Debian's chromium (headless, started here) against
+`indicated serve`: paste a case, read the verdict and a highlighted span, log in as a reviewer,
+approve the article and see the audit entry."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+import pytest
+
+from conftest import SHARED_CASES, load_cases
+
+NOTE = dict(load_cases(SHARED_CASES))["d01_discectomy_failed_conservative"]["text"]
+PASSWORD = "reviewer password 1"
+
+
+def chromium() -> str:
+    path = shutil.which("chromium") or shutil.which("chromium-browser")
+    if path is None:
+        raise RuntimeError("the browser test needs Debian's chromium: apt-get install chromium (bash .ci/run does)")
+    return path
+
+
+@pytest.fixture
+def server(tmp_path: Path):
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    env = {**os.environ, "INDICATED_DATABASE_URL": f"sqlite:///{tmp_path / 'e2e.db'}"}
+    exe = str(Path(sys.executable).with_name("indicated"))
+    subprocess.run(
+        [exe, "reviewers", "add", "rev", "--password-stdin"], input=PASSWORD + "\n", text=True, env=env, check=True
+    )
+    proc = subprocess.Popen(
+        [exe, "serve", "--port", str(port)], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
+    )
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        try:
+            if httpx.get(f"{url}/cds-services").status_code == 200:
+                break
+        except httpx.TransportError:
+            time.sleep(0.1)
+    else:
+        proc.kill()
+        raise RuntimeError(f"indicated serve did not start: {proc.stderr.read().decode()[-2000:]}")
+    yield url
+    proc.terminate()
+    proc.wait(timeout=10)
+
+
+def test_paste_read_login_approve_and_see_the_audit_entry(server):
+    from playwright.sync_api import expect, sync_playwright
+
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=chromium(), headless=True, args=["--no-sandbox"])
+        page = browser.new_page()
+        page.goto(server)
+        page.fill("#case", NOTE)
+        page.click("#assess")
+        page.wait_for_url("**/ui/assessments/*")
+        expect(page.locator("#article p").first).to_contain_text("Medically necessary")
+        highlighted = page.locator("article .record mark.met").first
+        expect(highlighted).to_be_visible()
+        assert highlighted.inner_text().strip() in NOTE
+        expect(page.locator("#state")).to_have_text("submitted")
+
+        page.click("#login-link")
+        page.fill("#username", "rev")
+        page.fill("#password", PASSWORD)
+        page.click("#login")
+        page.wait_for_url("**/ui/assessments/*")
+        page.fill("#why", "Imaging and examination agree; conservative care failed.")
+        page.click("#approve")
+        expect(page.locator("#state")).to_have_text("approved")
+        last = page.locator("#audit tr.audit-entry").last
+        expect(last).to_contain_text("rev")
+        expect(last).to_contain_text("under review")
+        expect(last).to_contain_text("approved")
+        expect(last).to_contain_text("Imaging and examination agree")
+        browser.close()

@@ -1,0 +1,165 @@
+"""The HTTP API and web page: create and fetch assessments, search, the review workflow with
+authentication, escaping, error codes, no tracebacks and no case text in the logs."""
+
+from __future__ import annotations
+
+import json
+import logging
+
+import pytest
+from fastapi.testclient import TestClient
+
+from conftest import SHARED_CASES, load_cases
+from indicated.fhir.samples import pas_request, record_bundle
+from indicated.service import create_app, db, repo
+from indicated.service.settings import Settings
+
+DEV = dict(load_cases(SHARED_CASES))
+NOTE = DEV["d01_discectomy_failed_conservative"]["text"]
+PASSWORD = "a long enough password"
+
+
+@pytest.fixture
+def settings(tmp_path) -> Settings:
+    return Settings(database_url=f"sqlite:///{tmp_path / 'service.db'}", max_body=200_000)
+
+
+@pytest.fixture
+def client(settings) -> TestClient:
+    client = TestClient(create_app(settings, warm=False), raise_server_exceptions=False)
+    with db.sessions(db.engine_for(settings.database_url))() as s:
+        repo.add_reviewer(s, username="rev", password=PASSWORD)
+    return client
+
+
+def login(client: TestClient) -> dict[str, str]:
+    token = client.post("/auth/login", json={"username": "rev", "password": PASSWORD}).json()["token"]
+    return {"Authorization": f"Bearer {token}"}
+
+
+def test_create_from_text_json_case_and_fhir(client):
+    made = client.post("/assessments", content=NOTE, headers={"content-type": "text/plain"})
+    assert made.status_code == 201
+    body = made.json()
+    assert body["determination"] == "medically_necessary" and body["state"] == "submitted"
+    got = client.get(f"/assessments/{body['id']}").json()
+    assert got["assessment"]["services"][0]["code"] == "63030" and got["audit"] == []
+    case = client.post("/assessments", json={"text": NOTE, "age": 38}).json()
+    assert case["source"] == "json"
+    fhir = client.post("/assessments", json=record_bundle(NOTE, ["63030"])).json()
+    assert fhir["source"] == "fhir" and fhir["determination"] == "medically_necessary"
+    article = client.get(f"/assessments/{body['id']}/article", params={"format": "markdown", "audience": "patient"})
+    assert article.status_code == 200 and article.text.startswith("#")
+    assert client.get("/assessments", params={"q": "63030"}).json()["total"] == 3
+    assert client.get("/assessments", params={"state": "approved"}).json()["total"] == 0
+
+
+@pytest.mark.parametrize(
+    ("content", "ctype", "status", "says"),
+    [
+        (b'{"text": ', "application/json", 422, "malformed JSON"),
+        (b"", "text/plain", 422, "empty"),
+        (b"just words", "application/json", 422, "expected a JSON object"),
+        (b'{"age": "old"}', "application/json", 422, "age"),
+        (b"x" * 300_000, "text/plain", 413, "limit"),
+    ],
+)
+def test_bad_bodies_get_clear_errors(client, content, ctype, status, says):
+    res = client.post("/assessments", content=content, headers={"content-type": ctype})
+    assert res.status_code == status
+    assert says in res.json()["detail"]
+
+
+def test_review_needs_a_reviewer_and_is_audited(client):
+    aid = client.post("/assessments", content=NOTE, headers={"content-type": "text/plain"}).json()["id"]
+    assert client.post(f"/assessments/{aid}/review", json={"action": "approve"}).status_code == 401
+    bad = {"Authorization": "Bearer not-a-token"}
+    assert client.post(f"/assessments/{aid}/review", json={"action": "approve"}, headers=bad).status_code == 401
+    assert client.post("/auth/login", json={"username": "rev", "password": "wrong wrong wrong"}).status_code == 401
+    auth = login(client)
+    res = client.post(f"/assessments/{aid}/review", json={"action": "approve", "comment": "fits"}, headers=auth)
+    assert res.status_code == 200
+    assert res.json()["state"] == "approved"
+    assert [(e["from"], e["to"], e["reviewer"], e["why"]) for e in res.json()["audit"]][-1] == (
+        "under_review",
+        "approved",
+        "rev",
+        "fits",
+    )
+    again = client.post(f"/assessments/{aid}/review", json={"action": "reject"}, headers=auth)
+    assert again.status_code == 409
+    assert client.post(f"/assessments/{aid}/review", json={"action": "delete"}, headers=auth).status_code == 422
+    assert client.post(f"/assessments/{aid}/comments", json={"text": "noted"}, headers=auth).status_code == 201
+
+
+def test_a_reviewers_decision_reaches_pas_inquire(client):
+    case = DEV["d02_discectomy_acute_axial_only"]["text"]
+    body = pas_request(record_bundle(case, ["63030"]), claim_id="r1")
+    client.post("/fhir/Claim/$submit", json=body)
+    (row,) = client.get("/assessments", params={"q": "", "state": "submitted"}).json()["items"]
+    assert row["source"] == "pas"
+    client.post(
+        f"/assessments/{row['id']}/review",
+        json={"action": "reject", "comment": "no radiculopathy"},
+        headers=login(client),
+    )
+    inquiry = {"resourceType": "Bundle", "type": "collection", "entry": [body["entry"][0]]}
+    response = client.post("/fhir/Claim/$inquire", json=inquiry).json()["entry"][0]["resource"]
+    adjudication = response["item"][0]["adjudication"][0]["extension"][0]["extension"]
+    assert any(e.get("valueCodeableConcept", {}).get("coding", [{}])[0].get("code") == "A3" for e in adjudication)
+    assert response["extension"][0]["valueBoolean"] is True
+
+
+def test_web_page_escapes_the_case_and_lets_a_reviewer_approve(client):
+    hostile = NOTE + ' <script>alert("x")</script> <img src=x onerror=alert(1)>'
+    page = client.post("/ui/assess", data={"case": hostile, "policy_set": "clinical"})
+    assert page.status_code == 200 and page.url.path.startswith("/ui/assessments/")
+    assert "<script>alert" not in page.text and "<img src=x" not in page.text
+    assert "&lt;script&gt;" in page.text
+    assert '<mark class="met"' in page.text.split('class="record"')[1]
+    assert "Log in" in page.text and 'id="approve"' not in page.text
+    aid = page.url.path.rsplit("/", 1)[-1]
+    wrong = client.post("/ui/login", data={"username": "rev", "password": "nope nope nope", "next": "/"})
+    assert wrong.status_code == 401 and "Wrong username or password" in wrong.text
+    ok = client.post("/ui/login", data={"username": "rev", "password": PASSWORD, "next": f"/ui/assessments/{aid}"})
+    assert ok.url.path == f"/ui/assessments/{aid}" and 'id="approve"' in ok.text
+    done = client.post(f"/ui/assessments/{aid}/review", data={"action": "approve", "why": "<b>fine</b>"})
+    assert 'id="state">approved' in done.text
+    assert done.text.count('class="audit-entry"') == 2 and "&lt;b&gt;fine&lt;/b&gt;" in done.text
+    assert client.get("/ui/login", params={"next": "https://evil.example"}).text.count('value="/"') == 1
+    patient = client.get(f"/ui/assessments/{aid}", params={"audience": "patient"})
+    assert patient.status_code == 200 and '<mark class="met"' not in patient.text
+
+
+def test_no_traceback_reaches_a_client_and_logs_hold_no_case_text(client, monkeypatch, caplog):
+    marker = "Zebulon-Quattrocchi"
+    import indicated.pipeline
+
+    def broken(*args, **kwargs):
+        raise RuntimeError(f"boom while reading {marker}")
+
+    monkeypatch.setattr(indicated.pipeline, "assess", broken)
+    with caplog.at_level(logging.DEBUG):
+        res = client.post(
+            "/assessments",
+            content=f"{marker} has sciatica; microdiscectomy 63030",
+            headers={"content-type": "text/plain"},
+        )
+    assert res.status_code == 500
+    assert "Traceback" not in res.text and marker not in res.text and "boom" not in res.text
+    assert marker not in caplog.text
+    assert "RuntimeError" in caplog.text
+
+
+def test_openapi_document_lists_the_routes(client):
+    paths = client.get("/openapi.json").json()["paths"]
+    for path in (
+        "/assessments",
+        "/assessments/{aid}",
+        "/assessments/{aid}/review",
+        "/auth/login",
+        "/cds-services",
+        "/fhir/Claim/$submit",
+    ):
+        assert path in paths, path
+    assert json.dumps(paths).count("/ui/") == 0  # the web page is not part of the API
