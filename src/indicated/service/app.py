@@ -12,7 +12,7 @@ import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-from fastapi import FastAPI, HTTPException, Request
+from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 
@@ -61,13 +61,18 @@ def create_app(settings: Settings | None = None, *, warm: bool = True) -> FastAP
     app.include_router(web.router)
 
     @app.middleware("http")
-    async def limit_body(request: Request, call_next):
+    async def guard(request: Request, call_next):
+        """Refuse oversized bodies before reading them, and turn any unexpected error into a plain
+        500 here, so no traceback (which may quote a case) reaches the client or the server log."""
         size = request.headers.get("content-length")
         if size is not None and size.isdigit() and int(size) > settings.max_body:
-            return _error(
-                request, 413, "too-costly", f"body of {int(size):,} bytes is over the limit of {settings.max_body:,}"
-            )
-        return await call_next(request)
+            limit = f"body of {int(size):,} bytes is over the limit of {settings.max_body:,}"
+            return _error(request, 413, "too-costly", limit)
+        try:
+            return await call_next(request)
+        except Exception as exc:
+            log.error("internal error on %s %s: %s", request.method, request.url.path, type(exc).__name__)
+            return _error(request, 500, "exception", "internal error; the request was not processed")
 
     @app.exception_handler(InputError)
     def bad_input(request: Request, exc: InputError) -> JSONResponse:
@@ -90,13 +95,6 @@ def create_app(settings: Settings | None = None, *, warm: bool = True) -> FastAP
         err = exc.errors()[0] if exc.errors() else {"loc": (), "msg": "invalid request"}
         where = ".".join(str(p) for p in err.get("loc", ()))
         return _error(request, 422, "invalid", f"{where}: {err.get('msg')}" if where else str(err.get("msg")))
-
-    @app.exception_handler(Exception)
-    def internal(request: Request, exc: Exception) -> JSONResponse:
-        if isinstance(exc, HTTPException):  # pragma: no cover - FastAPI handles these itself
-            raise exc
-        log.error("internal error on %s %s: %s", request.method, request.url.path, type(exc).__name__)
-        return _error(request, 500, "exception", "internal error; the request was not processed")
 
     return app
 
