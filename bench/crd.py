@@ -7,9 +7,7 @@ on loopback: first call after start-up, then p50 / p95 / max over repeated calls
 from __future__ import annotations
 
 import argparse
-import socket
 import statistics
-import subprocess
 import sys
 import time
 from pathlib import Path
@@ -19,6 +17,8 @@ import yaml
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "src"))
+
+from server import serve  # noqa: E402
 
 from indicated.fhir.samples import crd_request, record_bundle  # noqa: E402
 from indicated.pipeline import assess  # noqa: E402
@@ -34,45 +34,21 @@ def requests() -> list[dict]:
     return out
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rounds", type=int, default=5)
     args = parser.parse_args()
     bodies = requests()
-    port = free_port()
-    exe = Path(sys.executable).with_name("indicated")
-    server = subprocess.Popen(
-        [str(exe), "serve", "--port", str(port)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
-    )
-    url = f"http://127.0.0.1:{port}"
-    try:
-        with httpx.Client(timeout=30) as client:
-            started = time.perf_counter()
-            while True:
-                try:
-                    client.get(f"{url}/cds-services")
-                    break
-                except httpx.TransportError:
-                    time.sleep(0.05)
-            up = time.perf_counter() - started
-            t = time.perf_counter()
-            client.post(f"{url}/cds-services/indicated-order-sign", json=bodies[0]).raise_for_status()
-            first = time.perf_counter() - t
-            times = []
-            for _ in range(args.rounds):
-                for body in bodies:
-                    t = time.perf_counter()
-                    client.post(f"{url}/cds-services/indicated-order-sign", json=body).raise_for_status()
-                    times.append(time.perf_counter() - t)
-    finally:
-        server.terminate()
-        server.wait()
+    with serve() as (url, up), httpx.Client(timeout=30) as client:
+        t = time.perf_counter()
+        client.post(f"{url}/cds-services/indicated-order-sign", json=bodies[0]).raise_for_status()
+        first = time.perf_counter() - t
+        times = []
+        for _ in range(args.rounds):
+            for body in bodies:
+                t = time.perf_counter()
+                client.post(f"{url}/cds-services/indicated-order-sign", json=body).raise_for_status()
+                times.append(time.perf_counter() - t)
     times.sort()
     print(
         f"crd order-sign over HTTP: server up {up:.2f} s, first call {1000 * first:.0f} ms, "

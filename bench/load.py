@@ -11,17 +11,13 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import os
-import socket
 import statistics
-import subprocess
-import sys
-import tempfile
 import time
 from pathlib import Path
 
 import httpx
 import yaml
+from server import serve
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -71,29 +67,10 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=60)
     parser.add_argument("--database-url", help="default: a fresh SQLite file")
     args = parser.parse_args()
-    with tempfile.TemporaryDirectory() as tmp, socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-        s.close()
-        env = {**os.environ, "INDICATED_DATABASE_URL": args.database_url or f"sqlite:///{tmp}/load.db"}
-        exe = Path(sys.executable).with_name("indicated")
-        server = subprocess.Popen(
-            [str(exe), "serve", "--port", str(port)], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
-        )
-        url = f"http://127.0.0.1:{port}"
-        try:
-            while True:
-                try:
-                    httpx.get(f"{url}/cds-services")
-                    break
-                except httpx.TransportError:
-                    time.sleep(0.1)
-            started = time.perf_counter()
-            out = asyncio.run(run(url, args.clients, args.seconds))
-            elapsed = time.perf_counter() - started
-        finally:
-            server.terminate()
-            server.wait()
+    with serve(args.database_url) as (url, _):
+        started = time.perf_counter()
+        out = asyncio.run(run(url, args.clients, args.seconds))
+        elapsed = time.perf_counter() - started
     lat = sorted(out["latency"])
     print(
         f"{args.clients} clients, {args.seconds:g} s ({'PostgreSQL' if args.database_url else 'SQLite'}): "
