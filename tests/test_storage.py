@@ -25,7 +25,7 @@ def session(database_url):
 
 def test_migrations_create_every_table(session):
     tables = set(inspect(session.get_bind()).get_table_names())
-    assert {"assessments", "reviewers", "sessions", "comments", "audit_log", "alembic_version"} <= tables
+    assert {"assessments", "reviewers", "sessions", "comments", "audit_log", "prior_auths", "alembic_version"} <= tables
     if session.get_bind().dialect.name == "sqlite":
         assert session.execute(text("PRAGMA journal_mode")).scalar() == "wal"
 
@@ -90,3 +90,23 @@ def test_review_workflow_and_append_only_audit(session):
     assert len(repo.audit(session, assessment_id=row.id)) == 2
     repo.add_comment(session, assessment_id=row.id, reviewer="ana", text="ok")
     assert [c.text for c in repo.comments(session, assessment_id=row.id)] == ["ok"]
+
+
+def test_prior_authorization_requests_survive_in_the_database(database_url):
+    from indicated.fhir.pas import PriorAuths, submit
+    from indicated.fhir.samples import pas_request, record_bundle
+    from indicated.service.prior_auths import StoredPriorAuths
+
+    engine = db.engine_for(database_url)
+    db.upgrade(engine)
+    body = pas_request(record_bundle(NOTE, ["63030"]), claim_id="keep1")
+    submit(body, store=StoredPriorAuths(db.sessions(engine)))
+    again = StoredPriorAuths(db.sessions(engine))  # as after a restart
+    key = "urn:example:provider-claims|keep1"
+    auth = again.find(key)
+    assert auth is not None and [i.codes for i in auth.items] == [["63030"]]
+    again.decide_all(auth.assessment_id, "A3", reviewer="ana")
+    decided = StoredPriorAuths(db.sessions(engine)).find(key)
+    assert [(i.decision, i.reviewer) for i in decided.items] == [("A3", "ana")] and decided.reviewed
+    assert isinstance(again, PriorAuths) and again.find("nope") is None
+    engine.dispose()

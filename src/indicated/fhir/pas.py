@@ -16,9 +16,10 @@ from __future__ import annotations
 import threading
 import uuid
 from collections import OrderedDict
-from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
+
+from pydantic import BaseModel, Field
 
 from indicated.errors import InputError
 from indicated.explain.reasons import clause, leaves
@@ -39,8 +40,7 @@ from indicated.models import Assessment, Determination, RequestedSetting
 PLACE_OF_SERVICE = {"21": "inpatient", "19": "outpatient", "22": "outpatient", "24": "outpatient"}
 
 
-@dataclass
-class Item:
+class Item(BaseModel):
     sequence: int
     codes: list[str]
     determination: Determination
@@ -49,8 +49,7 @@ class Item:
     reviewer: str | None = None
 
 
-@dataclass
-class PriorAuth:
+class PriorAuth(BaseModel):
     """One prior-authorization request and where it stands."""
 
     id: str
@@ -58,7 +57,7 @@ class PriorAuth:
     items: list[Item]
     assessment_id: str
     created: str
-    echoed: list[dict] = field(default_factory=list)
+    echoed: list[dict] = Field(default_factory=list)
 
     @property
     def reviewed(self) -> bool:
@@ -66,7 +65,8 @@ class PriorAuth:
 
 
 class PriorAuths:
-    """Requests by claim identifier, in memory (bounded); the service swaps in its database."""
+    """Requests by claim identifier. This one keeps them in memory (bounded); the service subclasses
+    it to keep them in its database, overriding ``save``, ``find`` and ``keys_for``."""
 
     def __init__(self, limit: int = 10_000) -> None:
         self._items: OrderedDict[str, PriorAuth] = OrderedDict()
@@ -75,21 +75,25 @@ class PriorAuths:
 
     def save(self, key: str, auth: PriorAuth) -> None:
         with self._lock:
-            self._items[key] = auth
+            self._items[key] = auth.model_copy(deep=True)
             self._items.move_to_end(key)
             while len(self._items) > self._limit:
                 self._items.popitem(last=False)
 
     def find(self, key: str) -> PriorAuth | None:
         with self._lock:
-            return self._items.get(key)
+            auth = self._items.get(key)
+            return auth.model_copy(deep=True) if auth else None
+
+    def keys_for(self, assessment_id: str) -> list[str]:
+        with self._lock:
+            return [k for k, a in self._items.items() if a.assessment_id == assessment_id]
 
     def decide_all(self, assessment_id: str, code: str, *, reviewer: str) -> None:
         """A person's decision on every item of the request an article came from (if any)."""
-        with self._lock:
-            keys = [k for k, a in self._items.items() if a.assessment_id == assessment_id]
-        for key in keys:
-            for item in self._items[key].items:
+        for key in self.keys_for(assessment_id):
+            auth = self.find(key)
+            for item in auth.items if auth else []:
                 self.decide(key, item.sequence, code, reviewer=reviewer)
 
     def decide(self, key: str, sequence: int, code: str, *, reviewer: str) -> PriorAuth:
@@ -103,6 +107,7 @@ class PriorAuths:
         if item is None:
             raise KeyError(f"{key} item {sequence}")
         item.decision, item.reviewer = code, reviewer
+        self.save(key, auth)
         return auth
 
 

@@ -18,8 +18,8 @@ from fastapi.responses import JSONResponse
 
 from indicated.errors import InputError, MissingData
 from indicated.fhir import crd
-from indicated.fhir.pas import PriorAuths
 from indicated.service import api, db, fhir_routes, repo, web
+from indicated.service.prior_auths import StoredPriorAuths
 from indicated.service.settings import Settings
 
 log = logging.getLogger("indicated.service")
@@ -55,7 +55,7 @@ def create_app(settings: Settings | None = None, *, warm: bool = True) -> FastAP
     )
     app.state.settings = settings
     app.state.sessions = db.sessions(engine)
-    app.state.auths = PriorAuths()
+    app.state.auths = StoredPriorAuths(app.state.sessions)
     app.include_router(api.router)
     app.include_router(fhir_routes.router)
     app.include_router(web.router)

@@ -68,3 +68,14 @@ class AuditEntry(Base):
     from_state: Mapped[str] = mapped_column(String(20))
     to_state: Mapped[str] = mapped_column(String(20))
     why: Mapped[str] = mapped_column(Text, default="")
+
+
+class PriorAuthRow(Base):
+    """A PAS request and where it stands (the PriorAuth model as JSON), by claim identifier."""
+
+    __tablename__ = "prior_auths"
+
+    key: Mapped[str] = mapped_column(String(300), primary_key=True)
+    assessment_id: Mapped[str] = mapped_column(String(32), index=True)
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    data: Mapped[str] = mapped_column(Text)
