@@ -16,6 +16,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date
 
+from indicated.explain.reasons import clause, leaves
 from indicated.models import Determination, ServiceResult
 
 COVERAGE_INFORMATION = "http://hl7.org/fhir/us/davinci-crd/StructureDefinition/ext-coverage-information"
@@ -63,6 +64,16 @@ def judged_by(results: list[ServiceResult], services: list[ServiceResult]) -> li
     judged with the primary it serves, so its reasons are the primary's."""
     primary = {s.code: s for s in services}
     return list({id(r): r for r in (primary.get(s.serves, s) if s.serves else s for s in results)}.values())
+
+
+def to_document(service: ServiceResult) -> list[str]:
+    """What the record must still document for ``service``'s undecided criteria."""
+    return [c.to_document or clause(c.statement) for c in leaves(service.criteria, "unknown")]
+
+
+def unmet(service: ServiceResult) -> list[str]:
+    """The criteria ``service`` failed, as clauses."""
+    return [clause(c.statement) for c in leaves(service.criteria, "not_met")]
 
 
 def worst(determinations: list[Determination]) -> Determination:

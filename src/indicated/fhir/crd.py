@@ -21,8 +21,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, ValidationError
 
 from indicated.errors import InputError, MissingData
-from indicated.explain.reasons import clause, leaves
-from indicated.fhir.coverage import CARD_TYPES, coverage_information, judged_by, worst
+from indicated.fhir.coverage import CARD_TYPES, coverage_information, judged_by, to_document, unmet, worst
 from indicated.fhir.record import (
     billing_codes,
     bundle_resources,
@@ -212,13 +211,11 @@ def _reason(determination: Determination, results: list[ServiceResult], label: s
 
 
 def _missing(results: list[ServiceResult]) -> list[str]:
-    return list(
-        dict.fromkeys(c.to_document or clause(c.statement) for s in results for c in leaves(s.criteria, "unknown"))
-    )
+    return list(dict.fromkeys(x for s in results for x in to_document(s)))
 
 
 def _unmet(results: list[ServiceResult]) -> list[str]:
-    return list(dict.fromkeys(clause(c.statement) for s in results for c in leaves(s.criteria, "not_met")))
+    return list(dict.fromkeys(x for s in results for x in unmet(s)))
 
 
 SUMMARY = {

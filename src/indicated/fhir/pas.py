@@ -22,7 +22,6 @@ from typing import Any
 from pydantic import BaseModel, Field
 
 from indicated.errors import InputError
-from indicated.explain.reasons import clause, leaves
 from indicated.fhir.coverage import (
     ADJUDICATION,
     HUMAN_REVIEW,
@@ -30,6 +29,8 @@ from indicated.fhir.coverage import (
     judged_by,
     review_action,
     review_action_extension,
+    to_document,
+    unmet,
     worst,
 )
 from indicated.fhir.record import bundle_resources, case_from_resources, validate_bundle
@@ -238,14 +239,9 @@ def _item(item, assessment: Assessment) -> Item:
     notes: list[str] = []
     for s in judged_by(results, assessment.services):
         if s.determination == Determination.INSUFFICIENT_INFORMATION:
-            notes += [
-                f"CPT {s.code}: document {c.to_document or clause(c.statement)}" for c in leaves(s.criteria, "unknown")
-            ]
+            notes += [f"CPT {s.code}: document {x}" for x in to_document(s)]
         elif s.determination == Determination.NOT_MEDICALLY_NECESSARY:
-            notes += [
-                f"CPT {s.code}: not met: {clause(c.statement)}; referred to a physician reviewer"
-                for c in leaves(s.criteria, "not_met")
-            ]
+            notes += [f"CPT {s.code}: not met: {x}; referred to a physician reviewer" for x in unmet(s)]
         elif s.determination == Determination.NO_APPLICABLE_POLICY:
             notes.append(f"CPT {s.code}: no criteria in the indicated library; a person must review it")
     if not results:
