@@ -27,5 +27,14 @@ class InputError(IndicatedError):
     """A case could not be read; the message is one line a user can act on."""
 
 
+def first_problem(exc) -> tuple[str, str]:
+    """Where a pydantic ValidationError's first problem is (a dotted path, empty at the top level)
+    and what it says: every boundary that translates one words its own message around these two."""
+    errors = exc.errors()
+    if not errors:
+        return "", "invalid request"
+    return ".".join(str(p) for p in errors[0].get("loc", ())), str(errors[0].get("msg", "invalid request"))
+
+
 class MissingData(IndicatedError):
     """A request left out data the engine needs and cannot fetch itself (a CDS Hooks prefetch)."""

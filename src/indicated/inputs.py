@@ -12,7 +12,7 @@ import json
 
 from pydantic import ValidationError
 
-from indicated.errors import InputError
+from indicated.errors import InputError, first_problem
 from indicated.models import Case
 
 MAX_CHARS = 100_000  # a long operative note is ~10k characters; beyond this it is not one case
@@ -68,9 +68,8 @@ def case_from_dict(data: object, *, source: str = "input") -> Case:
     try:
         given = Case.model_validate({**structured, "text": note})
     except ValidationError as exc:
-        err = exc.errors()[0]
-        where = ".".join(str(p) for p in err["loc"]) or "(top level)"
-        raise InputError(f"{source}: invalid JSON case at {where}: {err['msg']}") from exc
+        where, msg = first_problem(exc)
+        raise InputError(f"{source}: invalid JSON case at {where or '(top level)'}: {msg}") from exc
     if not note.strip():
         return given
     check_text(note, source=source)

@@ -59,11 +59,14 @@ CRD = {
 REVIEW_ACTIONS = {"A1": "Certified in total", "A3": "Not certified", "A4": "Pended"}
 
 
-def judged_by(results: list[ServiceResult], services: list[ServiceResult]) -> list[ServiceResult]:
-    """The services whose criteria decide ``results``: an add-on (instrumentation, another level) is
-    judged with the primary it serves, so its reasons are the primary's."""
+def judge(codes: list[str], services: list[ServiceResult]) -> tuple[Determination, list[ServiceResult]]:
+    """One order's (or claim item's) determination, the worst of its codes', and the services whose
+    criteria decided it: an add-on (instrumentation, another level) is judged with the primary it
+    serves, so its reasons are the primary's."""
+    results = [s for s in services if s.code in codes]
     primary = {s.code: s for s in services}
-    return list({id(r): r for r in (primary.get(s.serves, s) if s.serves else s for s in results)}.values())
+    deciding = {id(r): r for r in (primary.get(s.serves, s) if s.serves else s for s in results)}
+    return worst([s.determination for s in results]), list(deciding.values())
 
 
 def to_document(service: ServiceResult) -> list[str]:

@@ -20,8 +20,8 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, ValidationError
 
-from indicated.errors import InputError, MissingData
-from indicated.fhir.coverage import CARD_TYPES, coverage_information, judged_by, to_document, unmet, worst
+from indicated.errors import InputError, MissingData, first_problem
+from indicated.fhir.coverage import CARD_TYPES, coverage_information, judge, to_document, unmet
 from indicated.fhir.record import (
     billing_codes,
     bundle_resources,
@@ -120,17 +120,16 @@ def respond(
     aid = uuid.uuid4().hex
     keep(aid, assessment)
     on = today or date.today()
+    covering = _coverage_reference(coverage)
     cards, actions = [], []
     for n, (order, original) in enumerate(zip(orders, originals, strict=True), start=1):
         codes = billing_codes(order)
-        results = [s for s in assessment.services if s.code in codes]
-        determination = worst([s.determination for s in results])
-        results = judged_by(results, assessment.services)
+        determination, results = judge(codes, assessment.services)
         reference = f"{order.get_resource_type()}/{order.id}"
         label = _label(order, codes)
         info = coverage_information(
             determination,
-            coverage=_coverage_reference(coverage),
+            coverage=covering,
             billing_codes=codes,
             reason=_reason(determination, results, label),
             assertion_id=f"{aid}-{n}",
@@ -148,8 +147,8 @@ def _request(body: Any, hook: str) -> HookRequest:
     try:
         request = HookRequest.model_validate(body)
     except ValidationError as exc:
-        err = exc.errors()[0]
-        raise InputError(f"request.{'.'.join(str(p) for p in err['loc'])}: {err['msg']}") from exc
+        where, msg = first_problem(exc)
+        raise InputError(f"request.{where}: {msg}") from exc
     if request.hook != hook:
         raise InputError(f"request.hook: this service answers {hook!r}, not {request.hook!r}")
     if "draftOrders" not in request.context:

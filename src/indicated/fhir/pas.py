@@ -26,14 +26,13 @@ from indicated.fhir.coverage import (
     ADJUDICATION,
     HUMAN_REVIEW,
     REVIEW_ACTIONS,
-    judged_by,
+    judge,
     review_action,
     review_action_extension,
     to_document,
     unmet,
-    worst,
 )
-from indicated.fhir.record import bundle_resources, case_from_resources, validate_bundle
+from indicated.fhir.record import billing_codes, bundle_resources, case_from_resources, validate_bundle
 from indicated.kb.loader import Knowledge, bundled
 from indicated.models import Assessment, Determination, RequestedSetting
 
@@ -139,7 +138,9 @@ def submit(
     assessment = assess(case, policy_set=policy_set, kb=kb)
     aid = uuid.uuid4().hex
     keep(aid, assessment)
-    items = [_item(item, assessment) for item in claim.item]
+    items = [
+        _item(item.sequence, billing_codes(order), assessment) for item, order in zip(claim.item, orders, strict=True)
+    ]
     key = _claim_key(claim)
     raw = body["entry"]
     echoed = [e for e in raw[1:] if e.get("resource", {}).get("resourceType") in ("Patient", "Organization")]
@@ -161,19 +162,20 @@ def inquire(body: Any, *, store: PriorAuths) -> dict:
     claim = next((r for r in bundle_resources(bundle) if r.get_resource_type() == "Claim"), None)
     if claim is None:
         raise InputError("inquiry: a PAS inquiry Bundle must hold the Claim to look up")
-    auth = store.find(_claim_key(claim))
+    key = _claim_key(claim)
+    auth = store.find(key)
     if auth is None:
-        raise KeyError(_claim_key(claim))
+        raise KeyError(key)
     return response_bundle(auth)
 
 
 def response_bundle(auth: PriorAuth) -> dict:
     """The PAS response Bundle for the request as it stands now."""
     claim = auth.claim
+    codes = [review_action(i.determination, human_decision=i.decision) for i in auth.items]
     notes: list[str] = []
     items = []
-    for item in auth.items:
-        code = review_action(item.determination, human_decision=item.decision)
+    for item, code in zip(auth.items, codes, strict=True):
         numbers = []
         for text in item.notes if code != "A1" else []:
             notes.append(text)
@@ -190,7 +192,6 @@ def response_bundle(auth: PriorAuth) -> dict:
         if numbers:
             entry["noteNumber"] = numbers
         items.append(entry)
-    codes = [review_action(i.determination, human_decision=i.decision) for i in auth.items]
     pended = "A4" in codes
     response: dict[str, Any] = {
         "resourceType": "ClaimResponse",
@@ -209,7 +210,7 @@ def response_bundle(auth: PriorAuth) -> dict:
         "disposition": _disposition(codes, auth.reviewed),
         "item": items,
     }
-    if not pended and all(c == "A1" for c in codes):
+    if all(c == "A1" for c in codes):
         response["preAuthRef"] = auth.id
     if notes:
         response["processNote"] = [{"number": n, "type": "display", "text": t} for n, t in enumerate(notes, 1)]
@@ -232,27 +233,19 @@ def _disposition(codes: list[str], reviewed: bool) -> str:
     return f"Decided {who}: " + ", ".join(f"item {n}: {REVIEW_ACTIONS[c]}" for n, c in enumerate(codes, 1)) + "."
 
 
-def _item(item, assessment: Assessment) -> Item:
-    codes = _item_codes(item)
-    results = [s for s in assessment.services if s.code in codes]
-    determination = worst([s.determination for s in results])
+def _item(sequence: int, codes: list[str], assessment: Assessment) -> Item:
+    determination, deciding = judge(codes, assessment.services)
     notes: list[str] = []
-    for s in judged_by(results, assessment.services):
+    for s in deciding:
         if s.determination == Determination.INSUFFICIENT_INFORMATION:
             notes += [f"CPT {s.code}: document {x}" for x in to_document(s)]
         elif s.determination == Determination.NOT_MEDICALLY_NECESSARY:
             notes += [f"CPT {s.code}: not met: {x}; referred to a physician reviewer" for x in unmet(s)]
         elif s.determination == Determination.NO_APPLICABLE_POLICY:
             notes.append(f"CPT {s.code}: no criteria in the indicated library; a person must review it")
-    if not results:
+    if not deciding:
         notes.append("No CPT code on this item; a person must review it")
-    return Item(sequence=item.sequence, codes=codes, determination=determination, notes=notes)
-
-
-def _item_codes(item) -> list[str]:
-    from indicated.fhir.record import CPT
-
-    return [c.code for c in item.productOrService.coding or [] if c.system in CPT and c.code]
+    return Item(sequence=sequence, codes=codes, determination=determination, notes=notes)
 
 
 def _order(claim, item):

@@ -23,7 +23,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from indicated.errors import InputError
+from indicated.errors import InputError, first_problem
 from indicated.kb.loader import Knowledge, bundled
 from indicated.models import Case, RecordPart, RequestedService, RequestedSetting
 
@@ -73,9 +73,8 @@ def validate_bundle(data: Any, *, source: str = "bundle"):
     try:
         return Bundle.model_validate(data)
     except ValidationError as exc:
-        err = exc.errors()[0]
-        where = ".".join(str(p) for p in err["loc"]) or "(top level)"
-        raise InputError(f"{source}: invalid FHIR Bundle at {where}: {err['msg']}") from exc
+        where, msg = first_problem(exc)
+        raise InputError(f"{source}: invalid FHIR Bundle at {where or '(top level)'}: {msg}") from exc
 
 
 def bundle_resources(bundle) -> list:
@@ -135,19 +134,18 @@ def case_from_resources(
 def requested_services(orders: Iterable, case: Case, kb: Knowledge) -> list[RequestedService]:
     """One service per billing code of the orders; levels and side as the record states them."""
     found = {s.code: s for s in case.services}
-    out: list[RequestedService] = []
+    out: dict[str, RequestedService] = {}
     for order in orders:
         for code in billing_codes(order):
-            if any(s.code == code for s in out):
+            if code in out:
                 continue
-            seen = found.get(code)
             known = kb.codes.get(code)
-            out.append(
-                seen.model_copy()
-                if seen is not None
+            out[code] = (
+                found[code].model_copy()
+                if code in found
                 else RequestedService(code=code, description=known.description if known else order_name(order))
             )
-    return out
+    return list(out.values())
 
 
 def order_concept(order):

@@ -15,7 +15,6 @@ from indicated.service.tables import AssessmentRow
 
 router = APIRouter()
 Audience = Literal["clinician", "reviewer", "patient"]
-ACTIONS = {"start_review": "under_review", "approve": "approved", "reject": "rejected"}
 
 
 class AssessmentPublic(BaseModel):
@@ -150,7 +149,7 @@ def review(aid: str, body: ReviewAction, request: Request, db: SessionDep, revie
         db,
         request.app.state.auths,
         assessment_id=aid,
-        to_state=ACTIONS[body.action],
+        to_state=workflow.ACTIONS[body.action],
         reviewer=reviewer.username,
         why=body.comment,
     )

@@ -16,7 +16,7 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 
-from indicated.errors import InputError, MissingData
+from indicated.errors import InputError, MissingData, first_problem
 from indicated.fhir import crd
 from indicated.service import api, db, fhir_routes, repo, web
 from indicated.service.prior_auths import StoredPriorAuths
@@ -92,9 +92,8 @@ def create_app(settings: Settings | None = None, *, warm: bool = True) -> FastAP
 
     @app.exception_handler(RequestValidationError)
     def invalid(request: Request, exc: RequestValidationError) -> JSONResponse:
-        err = exc.errors()[0] if exc.errors() else {"loc": (), "msg": "invalid request"}
-        where = ".".join(str(p) for p in err.get("loc", ()))
-        return _error(request, 422, "invalid", f"{where}: {err.get('msg')}" if where else str(err.get("msg")))
+        where, msg = first_problem(exc)
+        return _error(request, 422, "invalid", f"{where}: {msg}" if where else msg)
 
     return app
 

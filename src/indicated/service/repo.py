@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import uuid
-from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import func, or_, select
@@ -108,12 +107,6 @@ def logout(db: Session, *, token: str) -> None:
     if session is not None:
         db.delete(session)
         db.commit()
-
-
-@dataclass(frozen=True)
-class Change:
-    from_state: str
-    to_state: str
 
 
 def transition(db: Session, *, assessment_id: str, to_state: str, reviewer: str, why: str = "") -> AssessmentRow:

@@ -105,7 +105,7 @@ def review(
         if why.strip():
             repo.add_comment(db, assessment_id=aid, reviewer=reviewer.username, text=why.strip()[:10_000])
         return RedirectResponse(f"/ui/assessments/{aid}", status_code=303)
-    to_state = {"start_review": "under_review", "approve": "approved", "reject": "rejected"}.get(action)
+    to_state = workflow.ACTIONS.get(action)
     if to_state is None:
         raise HTTPException(422, f"unknown action {action!r}")
     try:

@@ -11,21 +11,23 @@ from indicated.models import Assessment
 from indicated.service import repo
 from indicated.service.tables import AssessmentRow
 
+# what a reviewer asks for, as the state it leads to
+ACTIONS = {"start_review": "under_review", "approve": "approved", "reject": "rejected"}
 # a person's decision in X12 306 terms: approved certifies, rejected does not
 DECISIONS = {"approved": "A1", "rejected": "A3"}
 
 
 def assess_and_store(db: Session, raw: bytes | str, *, json_body: bool, policy_set: str) -> AssessmentRow:
     """Read a case (text, JSON case or FHIR Bundle), assess it and store the article as submitted."""
-    from indicated.inputs import check_text, decode, parse_case
+    from indicated.inputs import decode, parse_case
     from indicated.pipeline import assess
 
     text = raw if isinstance(raw, str) else decode(raw, source="body")
-    check_text(text, source="body")
-    if json_body and not text.lstrip().startswith("{"):
+    case = parse_case(text, source="body")  # checks size and emptiness; JSON becomes a Case, text stays text
+    if json_body and isinstance(case, str):
         raise InputError("body: expected a JSON object (a JSON case or a FHIR Bundle)")
-    case = parse_case(text, source="body")
-    source = "fhir" if '"resourceType"' in text[:2000] else ("json" if text.lstrip().startswith("{") else "text")
+    # a Bundle's case knows the resources it was read from; a JSON case is parsed, text is not
+    source = "text" if isinstance(case, str) else ("fhir" if case.parts else "json")
     return store(db, assess(case, policy_set=policy_set), source=source)
 
 
