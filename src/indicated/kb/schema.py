@@ -311,7 +311,6 @@ class Policy(Strict):
     criteria: Node
     pitfalls: list[str] = Field(default_factory=list)
     strengthen: list[str] = Field(default_factory=list)
-    related_questions: list[str] = Field(default_factory=list)
 
 
 class PolicyCase(Strict):
