@@ -10,7 +10,7 @@ from fastapi.concurrency import run_in_threadpool
 from pydantic import BaseModel, Field
 
 from indicated.service import repo, workflow
-from indicated.service.deps import CurrentReviewer, SessionDep
+from indicated.service.deps import CurrentReviewer, SessionDep, token_of
 from indicated.service.tables import AssessmentRow
 
 router = APIRouter()
@@ -139,7 +139,7 @@ def login(body: Login, request: Request, db: SessionDep) -> dict:
 
 @router.post("/auth/logout", status_code=204, tags=["Reviewers"])
 def logout(request: Request, db: SessionDep, reviewer: CurrentReviewer) -> None:
-    repo.logout(db, token=request.headers.get("authorization", "")[7:])
+    repo.logout(db, token=token_of(request) or "")
 
 
 @router.post("/assessments/{aid}/review", tags=["Reviewers"])

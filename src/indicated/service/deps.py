@@ -22,7 +22,8 @@ def get_db(request: Request) -> Iterator[Session]:
 SessionDep = Annotated[Session, Depends(get_db)]
 
 
-def _token(request: Request) -> str | None:
+def token_of(request: Request) -> str | None:
+    """The session token a request carries: a bearer header (API) or the login cookie (web page)."""
     header = request.headers.get("authorization", "")
     if header.lower().startswith("bearer "):
         return header[7:].strip() or None
@@ -30,7 +31,7 @@ def _token(request: Request) -> str | None:
 
 
 def optional_reviewer(request: Request, db: SessionDep) -> Reviewer | None:
-    token = _token(request)
+    token = token_of(request)
     return repo.reviewer_for(db, token=token) if token else None
 
 

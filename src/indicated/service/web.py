@@ -16,7 +16,7 @@ from indicated.models import Assessment
 from indicated.render import AUDIENCES
 from indicated.render.html import CSS, article_fragment
 from indicated.service import repo, workflow
-from indicated.service.deps import COOKIE, MaybeReviewer, SessionDep
+from indicated.service.deps import COOKIE, MaybeReviewer, SessionDep, token_of
 from indicated.service.tables import STATES
 
 router = APIRouter(include_in_schema=False)
@@ -146,7 +146,7 @@ def login(
 
 @router.post("/ui/logout")
 def logout(request: Request, db: SessionDep):
-    token = request.cookies.get(COOKIE)
+    token = token_of(request)
     if token:
         repo.logout(db, token=token)
     response = RedirectResponse("/", status_code=303)
