@@ -46,7 +46,7 @@ def test_related_question_retrieval_on_the_labelled_set(kb):
     assert len(RELATED) >= 40
     recalls, hits = [], []
     for q in RELATED:
-        top = {h.id for h in kb.library.questions(q["query"], k=5)}
+        top = {h.id for h in kb.library.suggest(q["query"], k=5)}
         assert set(q["relevant"]) <= set(kb.questions), q
         found = set(q["relevant"]) & top
         recalls.append(len(found) / len(q["relevant"]))

@@ -36,6 +36,11 @@ _WORD = re.compile(r"[a-z0-9]+(?:[.'][a-z0-9]+)*")
 ANSWER_WEIGHT = 0.3
 # statements of the records a matching bank question names rank as if this share of the best score higher
 PREFER_LIFT = 0.35
+# related questions cover the query's several sides ("TLIF for a slip, 3 months of PT, smoker"): a
+# candidate keeps 1 - NOVELTY of its score, plus NOVELTY times the share of the query words it matches
+# (weighted by rarity) that no better pick matched; chosen among the SUGGEST_POOL most relevant
+NOVELTY = 0.3
+SUGGEST_POOL = 30
 # negation (NegEx-style): a cue word negates at most NEGATION_SCOPE words after it, within its clause
 _CLAUSE = re.compile(r"[,;:.?!()/]\s|\s[-/]\s|\bbut\b|\bwith\b")
 _NEGATION = frozenset({"no", "not", "without", "absent", "absence", "denies", "nor", "never"})
@@ -186,17 +191,41 @@ class Library:
         docs = [_statement_doc(*self.kb.statements[s]) for s in self._statement_ids]
         return _Index(self._tokenized("statements", docs))
 
+    def _question_scores(self, tokens: list[str]) -> np.ndarray:
+        return _blend(self._questions.scores(tokens), self._answers.scores(tokens), ANSWER_WEIGHT)
+
     def questions(self, query: str, k: int = 5) -> list[Hit]:
         """The bank questions nearest to ``query``, best first (only those sharing a word with it)."""
+        return _top(self._question_ids, self._question_scores(self.tokenize(query)), k)
+
+    def suggest(self, query: str, k: int = 5) -> list[Hit]:
+        """Related questions for ``query``: near it, and between them covering its several sides.
+        Ranked by relevance alone, five questions about smoking fill the list for "TLIF for a slip,
+        3 months of PT, smoker" and the questions about the slip and the therapy are pushed out."""
         tokens = self.tokenize(query)
-        scores = _blend(self._questions.scores(tokens), self._answers.scores(tokens), ANSWER_WEIGHT)
-        return _top(self._question_ids, scores, k)
+        scores = self._question_scores(tokens)
+        pool = [int(i) for i in np.argsort(-scores, kind="stable")[:SUGGEST_POOL] if scores[i] > 0]
+        weight = {t: self._questions.idf(t) for t in tokens}
+        seen: set[str] = set()
+
+        def value(i: int) -> float:
+            matched = self._questions.docs[i] & weight.keys()
+            share = sum(weight[t] for t in matched - seen) / (sum(weight[t] for t in matched) or 1.0)
+            return float(scores[i]) * (1 - NOVELTY + NOVELTY * share)
+
+        picked: list[Hit] = []
+        while pool and len(picked) < k:
+            best = max(pool, key=value)  # the first of equals: the more relevant
+            pool.remove(best)
+            seen |= self._questions.docs[best] & weight.keys()
+            picked.append(Hit(self._question_ids[best], float(scores[best])))
+        return picked
 
     @lru_cache(maxsize=4096)  # noqa: B019 - one Library per loaded knowledge, kept for the process
     def related(self, query: str, k: int = 5) -> tuple[str, ...]:
-        """The texts of the nearest bank questions; cached, because requests of one kind (same
+        """The texts of the suggested bank questions; cached, because requests of one kind (same
         procedure, findings and deciding criteria) ask the same query again and again in a batch."""
-        return tuple(self.kb.questions[h.id].text for h in self.questions(query, k))
+        return tuple(self.kb.questions[h.id].text for h in self.suggest(query, k))
 
     def statements(self, query: str, k: int = 5, prefer: Sequence[str] = ()) -> list[Hit]:
         """Statements nearest to ``query``; those of the ``prefer`` records (the sources of the best
