@@ -17,7 +17,6 @@ from indicated.errors import KnowledgeError
 from indicated.kb.loader import load
 
 DATA = Path(__file__).parent / "data"
-RELATED = yaml.safe_load((DATA / "related_queries.yaml").read_text())["queries"]
 ASK = yaml.safe_load((DATA / "ask_queries.yaml").read_text())
 
 
@@ -40,19 +39,42 @@ def test_bank_questions_are_distinct_and_cover_the_library(kb):
     assert len(cited) >= 0.9 * len(kb.sources)
 
 
-def test_related_question_retrieval_on_the_labelled_set(kb):
-    """A regression floor near the measured level (recall@5 0.89, hit@5 0.96 when last measured);
-    issue 5's target of recall@5 >= 0.9 is not reached yet and the issue note says so."""
-    assert len(RELATED) >= 40
+# (set, recall@5 floor, hit@5 floor): issue 5 asks recall@5 >= 0.9 on a labelled set; tuning measured
+# 0.931 / 0.989 and heldout 0.938 / 0.955 when last measured. `fresh` (0.841 / 0.984) labels two questions
+# a query on average, from the bank's texts alone, and holds a floor near its measured level.
+RETRIEVAL_FLOORS = [
+    ("related_queries.yaml", 0.9, 0.95),
+    ("related_queries_heldout.yaml", 0.9, 0.93),
+    ("related_queries_fresh.yaml", 0.8, 0.95),
+]
+
+
+@pytest.mark.parametrize(("name", "recall_floor", "hit_floor"), RETRIEVAL_FLOORS)
+def test_related_question_retrieval_on_the_labelled_sets(kb, name, recall_floor, hit_floor):
+    queries = yaml.safe_load((DATA / name).read_text())["queries"]
+    assert len(queries) >= 40
     recalls, hits = [], []
-    for q in RELATED:
+    for q in queries:
         top = {h.id for h in kb.library.suggest(q["query"], k=5)}
         assert set(q["relevant"]) <= set(kb.questions), q
         found = set(q["relevant"]) & top
         recalls.append(len(found) / len(q["relevant"]))
         hits.append(bool(found))
-    assert statistics.mean(recalls) >= 0.86, statistics.mean(recalls)
-    assert statistics.mean(hits) >= 0.93, statistics.mean(hits)
+    assert statistics.mean(recalls) >= recall_floor, statistics.mean(recalls)
+    assert statistics.mean(hits) >= hit_floor, statistics.mean(hits)
+
+
+def test_suggestions_cover_the_sides_of_a_query_that_relevance_alone_crowds_out(kb):
+    """A case with three sides (the slip, the therapy so far, smoking): ranked by relevance alone the
+    smoking questions fill the list; the suggestions keep one about the slip's own criteria too."""
+    query = "TLIF L4-5 grade I DS, 3 mo PT, smoker"
+    lib = kb.library
+    relevance = [h.id for h in lib.questions(query, k=5)]
+    suggested = [h.id for h in lib.suggest(query, k=5)]
+    smoking = {qid for qid, q in kb.questions.items() if "smok" in q.text.lower() or "nicotine" in q.text.lower()}
+    assert len(suggested) == 5 and len(set(suggested)) == 5
+    assert suggested[0] == relevance[0]  # the best match stays first
+    assert len(set(suggested) - smoking) > len(set(relevance) - smoking)
 
 
 def test_an_assessment_gets_related_questions_about_its_own_procedure(kb):

@@ -289,7 +289,7 @@ def _source_doc(source: Source) -> str:
 
 
 def _question_doc(q: Question) -> str:
-    return " ".join([q.text, *q.also, *(t.replace("_", " ") for t in q.topics)])
+    return " ".join([q.text, *q.also, *q.cases, *(t.replace("_", " ") for t in q.topics)])
 
 
 def _statement_doc(source: Source, statement: Statement) -> str:

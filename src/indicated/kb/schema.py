@@ -131,6 +131,9 @@ class Question(Strict):
     text: str
     # the same question as patients, offices and clinicians word it, so retrieval meets all of them
     also: list[str] = Field(default_factory=list)
+    # the question as it shows up inside a request ("58M, L5-S1 PLIF 8 months ago, redo fusion now?"):
+    # indexed for retrieval only, since its patient details are made up and say nothing the library holds
+    cases: list[str] = Field(default_factory=list)
     topics: list[str] = Field(default_factory=list)
     sources: list[str] = Field(min_length=1)
 
