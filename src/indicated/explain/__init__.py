@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from indicated.evaluate import Evaluation
 from indicated.explain.components import answer_components
-from indicated.explain.reasons import clause, deciding, leaves, turning_points
+from indicated.explain.reasons import clause, deciding, decisive, leaves, turning_points
 from indicated.kb.loader import Knowledge
 from indicated.models import Assessment, Case, CriterionResult, Determination, ServiceResult
 
@@ -26,6 +26,7 @@ VERDICT = {
     D.NO_APPLICABLE_POLICY: "is outside the criteria this engine holds: no applicable policy",
 }
 RELATED = 5
+QUOTES = 2  # record quotes per reason in the verdict: enough to show the chart was read, short enough to scan
 # how "what would change the determination" words a turning point ({0}: what to document, {1}: the criterion)
 CHANGE = {
     D.INSUFFICIENT_INFORMATION: "Document: {0}",
@@ -88,15 +89,15 @@ def _gaps(ev: Evaluation) -> tuple[list[str], list[str]]:
 
 
 def summary(ev: Evaluation) -> str:
-    """The verdict in one sentence, naming what was requested and the deciding reasons."""
-    names = ", ".join(_label(s) for s in ev.services) or "the requested service"
-    text = f"The request for {names} {VERDICT[ev.determination]}."
+    """The verdict in one sentence, naming what was requested, then the deciding reasons with the
+    record's own words for those that were met, as a physician reviewer would quote the chart."""
+    text = f"The request for {_names(ev.services) or 'the requested service'} {VERDICT[ev.determination]}."
     lead = {D.NOT_MEDICALLY_NECESSARY: "not met: ", D.INSUFFICIENT_INFORMATION: "not documented: "}
     reasons = []
     for s in ev.services:
         if s.policy is None or s.serves:
             continue
-        why = deciding(s)
+        why = [clause(c.statement) + _quoted(c) for c in decisive(s)]
         if s.determination == D.MEDICALLY_NECESSARY:
             reasons.append(f"{s.code}: " + ("; ".join(why[:3]) or "criteria met"))
         elif s.determination in lead and why:
@@ -109,9 +110,22 @@ def summary(ev: Evaluation) -> str:
     return text + (" " + ". ".join(r[0].upper() + r[1:] for r in reasons) + "." if reasons else "")
 
 
-def _label(s: ServiceResult) -> str:
-    where = f" at {', '.join(s.levels)}" if s.levels else ""
-    return f"{s.code}{where}"
+def _names(services: list[ServiceResult]) -> str:
+    """The requested codes, those at the same levels named together: "63047, 22612 and 22840 at L4-L5"."""
+    groups: dict[tuple[str, ...], list[str]] = {}
+    for s in services:
+        groups.setdefault(tuple(s.levels), []).append(s.code)
+    parts = []
+    for levels, codes in groups.items():
+        named = codes[0] if len(codes) == 1 else f"{', '.join(codes[:-1])} and {codes[-1]}"
+        parts.append(f"{named} at {', '.join(levels)}" if levels else named)
+    return "; ".join(parts)
+
+
+def _quoted(c: CriterionResult, most: int = QUOTES) -> str:
+    """The record's words that met a criterion, in brackets after it; nothing for one not met."""
+    words = list(dict.fromkeys(" ".join(e.text.split()) for e in c.evidence))[:most] if c.status == "met" else []
+    return f" ({', '.join(f'“{w}”' for w in words)})" if words else ""
 
 
 def related_questions(case: Case, ev: Evaluation, kb: Knowledge) -> list[str]:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from indicated.models import CriterionResult, Determination, ServiceResult
 
-__all__ = ["clause", "deciding", "leaves", "reversing", "turning_points"]
+__all__ = ["clause", "deciding", "decisive", "leaves", "reversing", "turning_points"]
 
 D = Determination
 
@@ -42,13 +42,30 @@ def clause(statement: str) -> str:
     )
 
 
-def deciding(s: ServiceResult) -> list[str]:
-    """The criteria that decided a primary service, as clauses: the met top-level criteria when it
-    is necessary, the failed ones when it is not, the undocumented ones when it cannot be decided."""
+def decisive(s: ServiceResult) -> list[CriterionResult]:
+    """The criteria that decided a primary service: the met top-level criteria when it is necessary
+    (each through the alternative that met it), the failed ones when it is not, the undocumented ones
+    when it cannot be decided."""
     if s.determination == D.MEDICALLY_NECESSARY:
-        return [clause(c.statement) for c in s.criteria[1:] if c.depth == 1 and c.status == "met"]
+        return [_met_through(c, s.criteria) for c in s.criteria[1:] if c.depth == 1 and c.status == "met"]
     status = {D.NOT_MEDICALLY_NECESSARY: "not_met", D.INSUFFICIENT_INFORMATION: "unknown"}.get(s.determination)
-    return [clause(c.statement) for c in leaves(s.criteria, status)] if status else []
+    return leaves(s.criteria, status) if status else []
+
+
+def deciding(s: ServiceResult) -> list[str]:
+    """The decisive criteria as clauses that fit inside a sentence."""
+    return [clause(c.statement) for c in decisive(s)]
+
+
+def _met_through(c: CriterionResult, criteria: list[CriterionResult]) -> CriterionResult:
+    """A met ``any`` criterion is met through one alternative: "foot drop" says why conservative care
+    could be skipped, "at least 6 weeks of care failed, unless a red flag" does not."""
+    while c.logic == "any":
+        child = next((k for k in criteria if k.parent == c.id and k.status == "met"), None)
+        if child is None:
+            break
+        c = child
+    return c
 
 
 def reversing(criteria: list[CriterionResult]) -> list[CriterionResult]:
