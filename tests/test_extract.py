@@ -37,6 +37,31 @@ def test_negation_scope_stops_at_the_next_clause():
     assert bulge and bulge[0].status == "present"
 
 
+@pytest.mark.parametrize(
+    ("text", "concept"),
+    [
+        ("Severe central stenosis, no listhesis, 4 months of PT and two ESIs without relief.", "physical_therapy"),
+        ("Severe stenosis, no listhesis, failed 16 wks of PT + 2 ESIs.", "physical_therapy"),
+        ("60F never smoker, grade I degenerative spondylolisthesis L4-5 (6 mm).", "spondylolisthesis"),
+        ("No motion on flexion-extension (<1 mm change), severe lateral recess stenosis at L4-5.", "spinal_stenosis"),
+    ],
+)
+def test_a_comma_that_opens_a_new_statement_ends_the_negation(text, concept):
+    assert ("present", False, False) in status(text, concept)
+
+
+@pytest.mark.parametrize("concept", ["motor_weakness", "sensory_deficit", "bowel_bladder_dysfunction"])
+def test_a_plain_list_after_a_negation_stays_negated(concept):
+    text = "No weakness, numbness, or bowel or bladder dysfunction."
+    assert status(text, concept) == {("absent", False, False)}
+
+
+def test_a_fusion_to_prevent_future_instability_names_no_instability():
+    assert ("present", False, False) not in status(
+        "Fusion planned to prevent future instability.", "dynamic_instability"
+    )
+
+
 def test_history_is_flagged():
     assert ("present", True, False) in status("History of cauda equina syndrome in 2015.", "cauda_equina_syndrome")
 
@@ -215,3 +240,19 @@ def test_age_with_sex_letter_after_y_o():
 
     assert age_and_sex("45 y/o M with LBP") == (45, "male")
     assert age_and_sex("I write for Mr. R., 60, who has scoliosis") == (60, "male")
+
+
+def test_shorthand_stenosis_and_claudication():
+    case = extract("L4-5 lami (63047) for sev central LSS w/ NC -- walks <1 block, relief w/ sitting.")
+    stenosis = [f for f in case.findings if f.concept == "spinal_stenosis" and f.status == "present"]
+    assert stenosis and stenosis[0].value == "severe"
+    assert ("present", False, False) in status("Sev LSS w/ NC.", "neurogenic_claudication")
+    assert ("present", False, False) in status("Leg pain on walking, relief w/ sitting.", "neurogenic_claudication")
+    assert not status("Head: NC/AT. Lumbar stenosis.", "neurogenic_claudication")
+    assert not status("Pain is worse with sitting.", "neurogenic_claudication")
+
+
+def test_a_surgery_code_in_brackets_is_requested_even_without_a_policy():
+    codes = [s.code for s in extract("L5-S1 microdiscectomy (63030) and R knee meniscectomy (29881).").services]
+    assert codes == ["63030", "29881"]
+    assert [s.code for s in extract("Lives at (90210), requesting microdiscectomy (63030).").services] == ["63030"]

@@ -27,11 +27,17 @@ def route(case: Case, kb: Knowledge, *, policy_set: str = "clinical") -> list[Ro
         for spec in policy.services:
             candidates.setdefault(spec.code, []).append((policy, spec))
     requested = {s.code for s in case.services}
+    # recognised primary procedures that no policy of the set covers (an ACDF beside a lumbar request)
+    outside = {c for c in requested if c in kb.codes and not kb.codes[c].add_on and c not in candidates}
     routes = []
     for svc in case.services:
         options = candidates.get(svc.code, [])
         # an add-on listed by several policies (instrumentation) goes with the primary that is requested
         serving = [o for o in options if set(o[1].add_on_to) & requested]
+        if options and not serving and all(o[1].add_on_to for o in options) and outside:
+            # none of its primaries is requested, but a procedure outside the library is: the add-on
+            # (the plate of "C5-6 ACDF with anterior plate") serves that one and is outside too
+            options = []
         policy, spec = (serving or options or [(None, None)])[0]
         routes.append(Route(svc, policy, spec))
     return routes

@@ -129,9 +129,11 @@ def symptom_duration(text: str, start: int, end: int, lo: int, hi: int) -> float
 
 Value = tuple[str | None, float | None]
 _SEVERITY = re.compile(
-    r"\b(mild(?:ly)?|mild[- ]to[- ]moderate|moderate(?:ly)?|moderate[- ]to[- ]severe|severe(?:ly)?|critical|marked|significant|high[- ]grade)\b",
+    r"\b(mild(?:ly)?|mild[- ]to[- ]moderate|moderate(?:ly)?|moderate[- ]to[- ]severe|severe(?:ly)?|critical|marked|significant|high[- ]grade|sev|mod)\b",
     re.IGNORECASE,
 )
+# shorthand severities spelled out, so that a policy asking for "severe" reads "sev central LSS"
+_SEVERITY_WORD = {"sev": "severe", "mod": "moderate"}
 _HERNIATION = [
     ("sequestration", r"sequest|free fragment|migrated fragment"),
     ("extrusion", r"extru"),
@@ -186,7 +188,8 @@ def _stenosis(mention: str, window: str) -> Value:
     idx = window.find(mention)
     before = window[:idx] if idx >= 0 else window
     found = list(_SEVERITY.finditer(mention)) or list(_SEVERITY.finditer(before[-40:]))
-    return (found[-1].group(1).lower() if found else None), None
+    word = found[-1].group(1).lower() if found else None
+    return _SEVERITY_WORD.get(word, word), None
 
 
 def _slip(mention: str, window: str) -> Value:

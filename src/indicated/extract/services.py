@@ -27,7 +27,7 @@ REQUEST_CUE = re.compile(
 )
 INPATIENT_RE = re.compile(
     r"\b(?:inpatient|in-patient|admission|admit(?:ted)?|overnight stay|hospital stay|"
-    r"hospitalization|\d+[- ]night stay)\b",
+    r"hospitalization|\d+[- ]night stay|IP (?:stay|admission|admit))\b",
     re.IGNORECASE,
 )
 OUTPATIENT_RE = re.compile(
@@ -47,7 +47,12 @@ def requested_services(doc, kb: Knowledge) -> list[RequestedService]:
     out: dict[str, RequestedService] = {}
     for m in CODE_RE.finditer(text):
         code = m.group(1)
-        if code in kb.codes or CPT_CUE.search(text[max(0, m.start() - 40) : m.start()]) or _in_code_list(text, m, kb):
+        if (
+            code in kb.codes
+            or CPT_CUE.search(text[max(0, m.start() - 40) : m.start()])
+            or _in_code_list(text, m, kb)
+            or _surgery_code_in_brackets(text, m)
+        ):
             if code in out:
                 continue
             sent = doc.char_span(m.start(), m.end(), alignment_mode="expand")
@@ -81,6 +86,16 @@ def _in_code_list(text: str, m: re.Match[str], kb: Knowledge) -> bool:
     if open_ < 0 or close < 0 or ")" in text[open_ : m.start()] or close - open_ > 80:
         return False
     return any(c in kb.codes for c in CODE_RE.findall(text[open_:close]))
+
+
+def _surgery_code_in_brackets(text: str, m: re.Match[str]) -> bool:
+    """ "meniscectomy (29881)": a number of the CPT surgery range (10004-69990) alone in brackets, the
+    way a request names the code of each procedure, is a code even when we hold no policy for it."""
+    return (
+        10004 <= int(m.group(1)) <= 69990
+        and text[m.start() - 1 : m.start()] == "("
+        and text[m.end() : m.end() + 1] == ")"
+    )
 
 
 def _from_words(doc, kb: Knowledge, covered: set[str]) -> dict[str, RequestedService]:

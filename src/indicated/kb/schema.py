@@ -201,6 +201,9 @@ class FindingCheck(Strict):
     max_number: float | None = None
     min_count: int | None = Field(default=None, ge=1)
     values: list[str] | None = None
+    # a value measured in one of these units must exceed its limit ("more than 2 mm of translation"):
+    # {mm: 2} holds "1 mm" not met and leaves "14 degrees", or instability stated in words, to pass
+    more_than: dict[Literal["mm", "degrees"], float] | None = None
     at_service_level: bool = False
     include_historical: bool = False
 
