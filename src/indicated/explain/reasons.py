@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from indicated.models import CriterionResult, Determination, ServiceResult
 
-__all__ = ["clause", "deciding", "decisive", "leaves", "reversing", "turning_points"]
+__all__ = ["clause", "deciding", "decisive", "leaves", "met_through", "reversing", "turning_points"]
 
 D = Determination
 
@@ -47,7 +47,7 @@ def decisive(s: ServiceResult) -> list[CriterionResult]:
     (each through the alternative that met it), the failed ones when it is not, the undocumented ones
     when it cannot be decided."""
     if s.determination == D.MEDICALLY_NECESSARY:
-        return [_met_through(c, s.criteria) for c in s.criteria[1:] if c.depth == 1 and c.status == "met"]
+        return [met_through(c, s.criteria) for c in s.criteria[1:] if c.depth == 1 and c.status == "met"]
     status = {D.NOT_MEDICALLY_NECESSARY: "not_met", D.INSUFFICIENT_INFORMATION: "unknown"}.get(s.determination)
     return leaves(s.criteria, status) if status else []
 
@@ -57,21 +57,34 @@ def deciding(s: ServiceResult) -> list[str]:
     return [clause(c.statement) for c in decisive(s)]
 
 
-def _met_through(c: CriterionResult, criteria: list[CriterionResult]) -> CriterionResult:
+def met_through(c: CriterionResult, criteria: list[CriterionResult], steps: int | None = None) -> CriterionResult:
     """A met ``any`` criterion is met through one alternative: "foot drop" says why conservative care
-    could be skipped, "at least 6 weeks of care failed, unless a red flag" does not."""
-    while c.logic == "any":
+    could be skipped, "at least 6 weeks of care failed, unless a red flag" does not. ``steps`` stops
+    the descent early, for readers who need the branch ("danger signs") more than the leaf."""
+    while c.logic == "any" and steps != 0:
         child = next((k for k in criteria if k.parent == c.id and k.status == "met"), None)
         if child is None:
             break
-        c = child
+        c, steps = child, None if steps is None else steps - 1
     return c
 
 
 def reversing(criteria: list[CriterionResult]) -> list[CriterionResult]:
     """For a request that is met, the findings whose documentation would reverse it: what each met
-    exclusion (a ``not`` node) excludes."""
-    excluded = {c.id for c in leaves(criteria, "met") if c.logic == "not"}
+    exclusion (a ``not`` node) excludes, where that exclusion alone holds the answer up. An exclusion
+    that is one of several met alternatives ("a first operation, or a revision with a red flag") would
+    not flip the answer if it failed, so it is not named."""
+    by_id = {c.id: c for c in criteria}
+
+    def alone(c: CriterionResult) -> bool:
+        while c.parent in by_id:
+            parent = by_id[c.parent]
+            if parent.logic == "any" and any(k.status == "met" for k in criteria if k.parent == parent.id and k is not c):
+                return False
+            c = parent
+        return True
+
+    excluded = {c.id for c in leaves(criteria, "met") if c.logic == "not" and alone(c)}
     return [c for c in criteria if c.parent in excluded]
 
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 from datetime import date
 
-from indicated.explain.reasons import turning_points
+from indicated.explain.reasons import met_through, turning_points
 from indicated.kb.loader import Knowledge, bundled
 from indicated.models import Assessment, CriterionResult, Determination, ServiceResult
 from indicated.render.markdown import cites, footer, reference_line
@@ -94,12 +94,10 @@ def _name(s: ServiceResult, kb: Knowledge) -> str:
 
 
 def _checked(criteria: list[CriterionResult]) -> list[str]:
-    """The first level of the tree: what a patient can follow without the branches under it."""
-    return [
-        f"- **{MARK[c.status]}:** {c.plain or c.statement} {cites(c.citations)}".rstrip()
-        for c in criteria
-        if c.depth == 1
-    ]
+    """The first level of the tree: what a patient can follow without the branches under it. A rule
+    met one of two ways says which ("there are danger signs"), not both ("therapy, unless danger signs")."""
+    shown = [met_through(c, criteria, steps=1) if c.status == "met" else c for c in criteria if c.depth == 1]
+    return [f"- **{MARK[c.status]}:** {c.plain or c.statement} {cites(c.citations)}".rstrip() for c in shown]
 
 
 def _changes(a: Assessment) -> list[str]:
