@@ -1,6 +1,7 @@
 """End to end in a real browser: Playwright drives Debian's chromium (headless, started here) against
 `indicated serve`: paste a case, read the verdict and a highlighted span, log in as a reviewer,
-approve the article and see the audit entry."""
+approve the article and see the audit entry; and the page `indicated assess --format html` writes, opened
+on its own."""
 
 from __future__ import annotations
 
@@ -87,3 +88,33 @@ def test_paste_read_login_approve_and_see_the_audit_entry(server):
         expect(last).to_contain_text("approved")
         expect(last).to_contain_text("Imaging and examination agree")
         browser.close()
+
+
+def test_the_html_article_renders_in_chromium_on_its_own(tmp_path):
+    """`indicated assess --format html` writes one page that a browser shows with nothing fetched:
+    styles applied, the verdict on screen, citations that jump to their reference."""
+    from playwright.sync_api import expect, sync_playwright
+
+    note = tmp_path / "note.txt"
+    note.write_text(NOTE)
+    page_file = tmp_path / "article.html"
+    exe = str(Path(sys.executable).with_name("indicated"))
+    subprocess.run([exe, "assess", str(note), "--format", "html", "-o", str(page_file)], check=True)
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=chromium(), headless=True, args=["--no-sandbox"])
+        page = browser.new_page()
+        fetched: list[str] = []
+        page.on("request", lambda r: fetched.append(r.url))
+        page.goto(page_file.as_uri())
+        expect(page.locator("h1")).to_contain_text("63030")
+        expect(page.locator("p").first).to_contain_text("Medically necessary")
+        mark = page.locator("mark.met").first
+        expect(mark).to_be_visible()
+        assert mark.evaluate("m => getComputedStyle(m).backgroundColor") not in ("", "rgba(0, 0, 0, 0)")
+        link = page.locator('a[href^="#ref-"]').first
+        target = link.get_attribute("href")
+        link.click()
+        assert page.evaluate("location.hash") == target
+        expect(page.locator(target)).to_be_in_viewport()
+        browser.close()
+    assert fetched == [page_file.as_uri()]
