@@ -79,7 +79,9 @@ def reversing(criteria: list[CriterionResult]) -> list[CriterionResult]:
     def alone(c: CriterionResult) -> bool:
         while c.parent in by_id:
             parent = by_id[c.parent]
-            if parent.logic == "any" and any(k.status == "met" for k in criteria if k.parent == parent.id and k is not c):
+            if parent.logic == "any" and any(
+                k.status == "met" for k in criteria if k.parent == parent.id and k is not c
+            ):
                 return False
             c = parent
         return True
