@@ -256,3 +256,73 @@ def test_a_surgery_code_in_brackets_is_requested_even_without_a_policy():
     codes = [s.code for s in extract("L5-S1 microdiscectomy (63030) and R knee meniscectomy (29881).").services]
     assert codes == ["63030", "29881"]
     assert [s.code for s in extract("Lives at (90210), requesting microdiscectomy (63030).").services] == ["63030"]
+
+
+@pytest.mark.parametrize(
+    ("text", "concept"),
+    [
+        ("Neg for stenosis, neural compression and spondylolisthesis.", "spinal_stenosis"),
+        ("Neg for stenosis, neural compression and spondylolisthesis.", "spondylolisthesis"),
+        ("Pelvic CT: no fx, tumor or infection.", "spinal_infection"),
+    ],
+)
+def test_more_negation_forms(text, concept):
+    assert status(text, concept) == {("absent", False, False)}
+
+
+@pytest.mark.parametrize(
+    ("text", "concept"),
+    [
+        ("5 mo of band-like L chest wall pain wrapping around from the mid-back.", "radicular_pain"),
+        ("Decr light touch L T6-T7 dermatomes.", "sensory_deficit"),
+        ("Flexion-extension films show 5 mm of sagittal translation at L4-L5.", "dynamic_instability"),
+        ("Fractured L S1 pedicle screw on CT.", "hardware_failure"),
+        (
+            "My legs get heavy and numb after I walk two blocks and feel better when I sit down.",
+            "neurogenic_claudication",
+        ),
+        ("Pelvic XR + SIJ CT: no fx, tumor or infection.", "other_causes_excluded"),
+    ],
+)
+def test_more_ways_of_stating_a_finding(text, concept):
+    assert ("present", False, False) in status(text, concept)
+
+
+def test_number_words_in_ages_durations_and_block_counts():
+    case = extract("Forty-one-year-old woman, sixteen weeks of physical therapy failed.")
+    assert case.age == 41 and case.conservative_care_weeks == 16
+    blocks = [f for f in extract("Fluoro-guided R SIJ diagnostic blocks x2: 90% and 80% relief.").findings]
+    assert [f.count for f in blocks if f.concept == "si_diagnostic_block"] == [2]
+
+
+@pytest.mark.parametrize(
+    ("text", "codes"),
+    [
+        # a code in a sentence of history is the prior operation, not the request
+        (
+            "s/p left MIS SI joint fusion (27279) in March 2023, now failed. Request: open SI joint fusion, CPT 27280.",
+            ["27280"],
+        ),
+        # words said of the neck or another joint are not the lumbar procedure the same word names
+        ("Is a right C6-7 laminoforaminotomy with discectomy (CPT 63020) medically necessary?", ["63020"]),
+        ("Request: open revision arthrodesis of the left sacroiliac joint, CPT 27280.", ["27280"]),
+        # a question of necessity is hypothetical by its nature
+        ("Would an L4-5 posterolateral fusion be considered medically necessary?", ["22612"]),
+        # a discectomy code is a laminotomy with discectomy
+        ("Req: L L4-5 and L5-S1 laminotomy/discectomy, CPT 63030 + 63035.", ["63030", "63035"]),
+    ],
+)
+def test_which_procedures_are_requested(text, codes):
+    assert [s.code for s in extract(text).services] == codes
+
+
+def test_relief_after_the_first_operation_counts_though_it_is_history():
+    from indicated.pipeline import assess
+
+    a = assess(
+        "47M s/p L5-S1 microdiscectomy x2, each w/ complete relief of leg pain for >1 yr. Now 5 mo of recurrent "
+        "L S1 radic. MRI: recurrent extrusion at L5-S1 compressing the S1 root. Failed PT x 12 wks. Never smoker. "
+        "Req: L5-S1 TLIF."
+    )
+    fusion = next(s for s in a.services if s.code == "22630")
+    assert {c.id: c.status for c in fusion.criteria}["relief-after-first-operation"] == "met"

@@ -69,8 +69,10 @@ def _finding(p: FindingCheck, case: Case, service: RequestedService | None) -> O
     fits = [f for f in present if at_level(f) and value_state(f) == MET]
     if fits:
         return MET, _spans(fits)
-    # closed world makes silence absent, not an unread value: "osteopenia" without a T-score is unknown
-    if any(at_level(f) and value_state(f) == UNKNOWN for f in present):
+    # closed world makes silence absent, not an unread value: "osteopenia" without a T-score is unknown;
+    # but "EHL 4/5 ... weakness stable" is one weakness, graded once, so a graded mention decides
+    graded = [f for f in present if at_level(f) and value_state(f) != UNKNOWN]
+    if not graded and any(at_level(f) and value_state(f) == UNKNOWN for f in present):
         return UNKNOWN, _spans(present)
     if present:
         return NOT_MET, _spans(present)

@@ -288,8 +288,15 @@ _BLOCK_COUNT = re.compile(
 )
 
 
-def block_count(window: str) -> int | None:
-    """How many blocks the words just before a block mention count; the nearest count word wins."""
+_TIMES_AFTER = re.compile(r"^\s*(?:x|×)\s*(\d)\b", re.IGNORECASE)
+
+
+def block_count(window: str, after: str = "") -> int | None:
+    """How many blocks the words just before a block mention count, the nearest count word winning,
+    or a multiplier right after it ("diagnostic blocks x2")."""
+    times = _TIMES_AFTER.match(after)
+    if times:
+        return int(times.group(1))
     counts = list(_BLOCK_COUNT.finditer(window[-60:]))
     if not counts:
         return None

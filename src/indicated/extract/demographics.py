@@ -4,6 +4,15 @@ from __future__ import annotations
 
 import re
 
+from indicated.extract.patterns import number
+
+_TENS = r"(?:twenty|thirty|forty|fifty|sixty|seventy|eighty|ninety)"
+_UNITS = r"(?:one|two|three|four|five|six|seven|eight|nine)"
+# "Forty-one-year-old", "sixty two year old"
+AGE_WORDS_RE = re.compile(
+    rf"\b(?P<w>{_TENS}(?:[- ]{_UNITS})?|thirteen|fourteen|fifteen|sixteen|seventeen|eighteen|nineteen)[- ]years?[- ]old\b",
+    re.IGNORECASE,
+)
 AGE_RE = re.compile(
     r"\b(?P<a>\d{1,3})\s*(?:-|\s)?(?:years?|yrs?|yo|y/o|y\.o\.)(?:[- ]old)?(?:\s+(?P<sx2>[MF])\b)?\b"
     r"|\b(?P<b>\d{1,3})\s*(?P<sx>[MF])\b"
@@ -32,6 +41,8 @@ def age_and_sex(text: str) -> tuple[int | None, str | None]:
             if letter:
                 sex = "female" if letter.upper() == "F" else "male"
             break
+    if age is None and (w := AGE_WORDS_RE.search(text)):
+        age = int(number(w.group("w")) or 0) or None
     if sex is None:
         f, mm = len(FEMALE_RE.findall(text)), len(MALE_RE.findall(text))
         if f != mm:

@@ -68,7 +68,7 @@ def findings(doc, kb: Knowledge, as_of: date | None = None) -> list[Finding]:
 
 def _finding(concept, asserted, ent, kb, text, lo, hi, symptom_spans, as_of) -> Finding:
     group = kb.concepts[concept].group
-    window = text[max(lo, ent.start_char - 60) : min(hi, ent.end_char + 60)]
+    window = text[max(lo, ent.start_char - 60) : min(hi, ent.end_char + 80)]
     value, number = at.value(concept, ent.text, window)
     f = Finding(
         concept=concept,
@@ -91,7 +91,7 @@ def _finding(concept, asserted, ent, kb, text, lo, hi, symptom_spans, as_of) -> 
             text[ent.end_char : hi], as_of
         )
     elif concept == "si_diagnostic_block":
-        f.count = at.block_count(text[lo : ent.start_char])
+        f.count = at.block_count(text[lo : ent.start_char], text[ent.end_char : hi])
     elif concept == "relief_after_prior_surgery":
         d = pt.durations(ent.text) or pt.durations(text[ent.end_char : min(hi, ent.end_char + 30)])
         f.number = round(d[0].weeks * 12 / 52, 1) if d else None

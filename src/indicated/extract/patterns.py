@@ -27,9 +27,21 @@ WORD_NUMBERS = {
     "ten": 10,
     "eleven": 11,
     "twelve": 12,
+    "thirteen": 13,
+    "fourteen": 14,
     "fifteen": 15,
+    "sixteen": 16,
+    "seventeen": 17,
     "eighteen": 18,
+    "nineteen": 19,
     "twenty": 20,
+    "thirty": 30,
+    "forty": 40,
+    "fifty": 50,
+    "sixty": 60,
+    "seventy": 70,
+    "eighty": 80,
+    "ninety": 90,
     "several": 3,
     "a few": 3,
     "few": 3,
@@ -45,12 +57,18 @@ WEEKS_PER_UNIT = {"d": 1 / 7, "w": 1.0, "m": 52 / 12, "y": 52.0}
 
 
 def number(word: str) -> float | None:
-    """``"6"`` -> 6.0, ``"six"`` -> 6.0, anything else -> None."""
+    """``"6"`` -> 6.0, ``"six"`` -> 6.0, ``"forty-one"`` -> 41.0, anything else -> None."""
     word = word.strip().lower()
     try:
         return float(word)
     except ValueError:
-        return float(WORD_NUMBERS[word]) if word in WORD_NUMBERS else None
+        pass
+    if word in WORD_NUMBERS:
+        return float(WORD_NUMBERS[word])
+    tens, _, unit = word.replace(" ", "-").partition("-")
+    if WORD_NUMBERS.get(tens, 0) >= 20 and WORD_NUMBERS.get(tens, 0) % 10 == 0 and 1 <= WORD_NUMBERS.get(unit, 0) <= 9:
+        return float(WORD_NUMBERS[tens] + WORD_NUMBERS[unit])
+    return None
 
 
 @dataclass(frozen=True)

@@ -45,6 +45,7 @@ LOS_RE = re.compile(
 def requested_services(doc, kb: Knowledge) -> list[RequestedService]:
     text = doc.text
     out: dict[str, RequestedService] = {}
+    asks = any(REQUEST_CUE.search(s.text) for s in doc.sents)
     for m in CODE_RE.finditer(text):
         code = m.group(1)
         if (
@@ -57,6 +58,8 @@ def requested_services(doc, kb: Knowledge) -> list[RequestedService]:
                 continue
             sent = doc.char_span(m.start(), m.end(), alignment_mode="expand")
             lo, hi = (sent.sent.start_char, sent.sent.end_char) if sent is not None else (0, len(text))
+            if asks and _past_code(text[lo:hi], m.start() - lo):
+                continue  # "s/p MIS SI joint fusion (27279) in 2023": history; the request is elsewhere
             known = kb.codes.get(code)
             out[code] = RequestedService(
                 code=code,
@@ -77,6 +80,21 @@ def requested_services(doc, kb: Knowledge) -> list[RequestedService]:
             continue
         out.setdefault(code, svc)
     return list(out.values())
+
+
+_PAST_CODE = re.compile(
+    r"\b(?:s/p|status post|h/o|history of|hx of|prior|previous|previously|underwent)\b[^.;]{0,80}$", re.IGNORECASE
+)
+# what a word names when it is said of another joint or region: "arthrodesis of the left sacroiliac joint"
+_ELSEWHERE = re.compile(
+    r"^\s+(?:of\s+(?:the\s+|his\s+|her\s+)?)?(?:(?:left|right|bilateral|L|R)\s+)?(?:sacroiliac|SI\b|SIJ|cervical|neck|knee|hip|shoulder)",
+    re.IGNORECASE,
+)
+
+
+def _past_code(sentence: str, at: int) -> bool:
+    """A code in a sentence that asks for nothing, written after a past-tense cue ("s/p", "prior")."""
+    return not REQUEST_CUE.search(sentence) and bool(_PAST_CODE.search(sentence[:at]))
 
 
 def _in_code_list(text: str, m: re.Match[str], kb: Knowledge) -> bool:
@@ -100,7 +118,15 @@ def _surgery_code_in_brackets(text: str, m: re.Match[str]) -> bool:
 
 def _from_words(doc, kb: Knowledge, covered: set[str]) -> dict[str, RequestedService]:
     text = doc.text
-    mentions = [e for e in doc.ents if e.label_.startswith(PROC) and not cued(e, "NEGATED_EXISTENCE", "HYPOTHETICAL")]
+    # a question of necessity is hypothetical by its nature ("would an L4-5 fusion be necessary?"), so a
+    # hypothetical cue drops a procedure only outside the sentences that ask for something
+    mentions = [
+        e
+        for e in doc.ents
+        if e.label_.startswith(PROC)
+        and not cued(e, "NEGATED_EXISTENCE")
+        and not (cued(e, "HYPOTHETICAL") and not REQUEST_CUE.search(e.sent.text))
+    ]
     mentions = [e for e in mentions if not is_prior(e, text)]
     if any(REQUEST_CUE.search(e.sent.text) for e in mentions):
         mentions = [e for e in mentions if REQUEST_CUE.search(e.sent.text)]
@@ -113,12 +139,25 @@ def _from_words(doc, kb: Knowledge, covered: set[str]) -> dict[str, RequestedSer
             continue
         lo, hi = ent.sent.start_char, ent.sent.end_char
         levels = at.segments_near(text, ent.start_char, ent.end_char, lo, hi, stop=_next_proc(ent, mentions))
+        if levels and not any(_in_region(level, term.region) for level in levels):
+            continue  # "C6-7 laminoforaminotomy" is not the lumbar laminectomy the same word names
+        if term.region == "lumbar" and _ELSEWHERE.match(text[ent.end_char : ent.end_char + 40]):
+            continue
         side = at.side(text, ent.start_char, ent.end_char, lo, hi)
         # the primary code names every level treated; the add-on code bills the extra ones
         out[term.code] = _service(kb, term.code, levels, side, ent)
         if term.per_additional_level and len(levels) > 1:
             out[term.per_additional_level] = _service(kb, term.per_additional_level, levels[1:], side, ent)
     return out
+
+
+_REGION_LETTERS = {"lumbar": "LS", "thoracic": "T", "cervical": "C"}
+
+
+def _in_region(segment: str, region: str) -> bool:
+    """Whether a segment ("L4-L5", "T12-L1", "C6-C7") lies in a procedure term's region."""
+    letters = _REGION_LETTERS.get(region)
+    return letters is None or any(part[:1] in letters for part in segment.split("-"))
 
 
 def _term(ent, kb: Knowledge):
