@@ -46,7 +46,12 @@ def ask(question: str, kb: Knowledge | None = None) -> Answer:
             continue
         chosen.append(h.id)
         per_source[source] = per_source.get(source, 0) + 1
-    related = [kb.questions[h.id].text for h in nearest if kb.questions[h.id].text.lower() != question.lower()]
+    # related questions as the article chooses them: near the question and covering its several sides
+    related = [
+        kb.questions[h.id].text
+        for h in lib.suggest(question, k=RELATED + 1)
+        if kb.questions[h.id].text.lower() != question.lower()
+    ]
     held = [_statement_doc(kb, sid) for sid in chosen] + ([_question_text(kb, nearest[0].id)] if nearest else [])
     if not chosen or lib.uncovered_families(question) or lib.coverage(question, held) < MIN_COVERAGE:
         return Answer(
