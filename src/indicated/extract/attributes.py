@@ -94,10 +94,20 @@ _GAP_AFTER = re.compile(
 _GAP_SYMPTOM = re.compile(r"^\s*(?:of|with|history of)?\s*(?:[\w/-]+\s+){0,4}$", re.IGNORECASE)
 
 
+# "failed PT, NSAIDs, chiro x7mos": a duration that closes a short list belongs to each item in it
+_LIST_GAP = re.compile(r"^(?:\s*(?:,|\+|/|&|\band\b)\s*(?:[A-Za-z][\w'/-]*\s*){1,4}){1,4}\s*$", re.IGNORECASE)
+_LIST_DURATION = re.compile(r"^(?:x|×|for\b|over\b)", re.IGNORECASE)
+
+
 def duration_after(text: str, end: int, hi: int, window: int = 25) -> pt.Duration | None:
-    """A duration written right after a mention: "PT x 6 wks", "PT for 8 weeks"."""
+    """A duration written right after a mention ("PT x 6 wks", "PT for 8 weeks") or closing the
+    list it opens ("PT, NSAIDs, chiro x7mos")."""
     for d in pt.durations(text[end : min(hi, end + window + 20)]):
         if _GAP_AFTER.match(text[end : end + d.start]):
+            return d
+    tail = text[end : min(hi, end + 120)]
+    for d in pt.durations(tail):
+        if _LIST_DURATION.match(d.text) and _LIST_GAP.match(tail[: d.start]):
             return d
     return None
 

@@ -17,7 +17,9 @@ from indicated.extract.patterns import number
 from indicated.kb.loader import Knowledge
 from indicated.models import RequestedService, RequestedSetting, Span
 
-CODE_RE = re.compile(r"(?<![\d.\-/])(\d{5})(?!\.\d|[\d%/]|\s*(?:mm|cm|mg|ml|ng|units?)\b)")
+CODE_RE = re.compile(
+    r"(?:(?<![\d.\-/])|(?<=\d{5}/))(\d{5})(?!\.\d|\d|%|/(?!\d{5}\b)|\s*(?:mm|cm|mg|ml|ng|units?)\b)"
+)  # "63047/63048" is two codes; "10/12345" is not one
 CPT_CUE = re.compile(r"\b(?:CPT|HCPCS|code|codes)\b[^.\n]{0,15}$", re.IGNORECASE)
 REQUEST_CUE = re.compile(
     r"\b(?:request\w*|plan\w*|propos\w*|schedul\w*|recommend\w*|candidate for|authori[sz]\w*|"
@@ -27,7 +29,7 @@ REQUEST_CUE = re.compile(
 )
 INPATIENT_RE = re.compile(
     r"\b(?:inpatient|in-patient|admission|admit(?:ted)?|overnight stay|hospital stay|"
-    r"hospitalization|\d+[- ]night stay|IP (?:stay|admission|admit))\b",
+    r"hospitalization|\d+[- ]night stay|IP (?:stay|admission|admit|LOS))\b",
     re.IGNORECASE,
 )
 OUTPATIENT_RE = re.compile(
@@ -37,7 +39,7 @@ OUTPATIENT_RE = re.compile(
 )
 LOS_RE = re.compile(
     r"\b(?P<n>\d+|one|two|three|four|five|six|seven)[- ](?:day|night)s?\b\s+(?:inpatient\s+)?(?:stay|admission|los|hospital)"
-    r"|\b(?:inpatient|admission|stay|LOS|length of stay)\b[^.\n]{0,20}?\b(?P<m>\d+|one|two|three|four|five)\s*(?:days?|nights?)\b",
+    r"|\b(?:inpatient|admission|stay|LOS|length of stay)\b[^.\n]{0,20}?\b(?P<m>\d+|one|two|three|four|five)\s*(?:days?|nights?|d)\b",
     re.IGNORECASE,
 )
 
