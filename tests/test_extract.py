@@ -326,3 +326,95 @@ def test_relief_after_the_first_operation_counts_though_it_is_history():
     )
     fusion = next(s for s in a.services if s.code == "22630")
     assert {c.id: c.status for c in fusion.criteria}["relief-after-first-operation"] == "met"
+
+
+def test_history_and_family_reach_past_a_comma_that_only_ends_a_negation():
+    case = extract(
+        "PMH: h/o adolescent idiopathic scoliosis, 35 degree thoracolumbar curve at age 14 per outside records."
+    )
+    assert all(f.historical for f in case.findings if f.concept == "scoliosis")
+    family = extract("FHx: mother and sister with degenerative spondylolisthesis requiring fusion.")
+    assert not [f for f in family.findings if f.concept == "spondylolisthesis"] and not family.services
+    told = extract("Family history is notable for a brother who had cauda equina syndrome.")
+    assert not [f for f in told.findings if f.concept == "cauda_equina_syndrome"]
+
+
+@pytest.mark.parametrize(
+    ("text", "concept", "want"),
+    [
+        ("Bowel and bladder function: normal.", "bowel_bladder_dysfunction", "absent"),
+        ("PT was recommended but she did not attend.", "physical_therapy", "possible"),
+        (
+            "Plain films: possible lucency around the R L5 screw; cannot exclude loosening.",
+            "hardware_failure",
+            "possible",
+        ),
+        (
+            "Flexion-extension: no spondylolisthesis and no abnormal translation at any level.",
+            "dynamic_instability",
+            "absent",
+        ),
+        ("Tobacco: former smoker, quit 2016.", "current_smoker", None),
+    ],
+)
+def test_statements_a_reader_could_take_the_wrong_way(text, concept, want):
+    got = {f.status for f in extract(text).findings if f.concept == concept}
+    assert got == ({want} if want else set())
+
+
+@pytest.mark.parametrize(
+    ("text", "concept"),
+    [
+        ("Shooting pain from his butt down the back of his right leg.", "radicular_pain"),
+        ("The MRI shows a herniated disc pressing on the left S1 nerve.", "nerve_root_compression"),
+        ("A calcified disc at T8-T9 is pressing right on the spinal cord.", "spinal_cord_compression"),
+        ("She went to physcial therapy twice a week for 8 weeks.", "physical_therapy"),
+        ("The report says severe narrowing of the spinal canal at L4-L5.", "spinal_stenosis"),
+        ("One of the screws on the right at L5 is broken and the other has come loose.", "hardware_failure"),
+        ("The standing x-ray measured the curve at 48 degrees.", "scoliosis"),
+    ],
+)
+def test_a_patients_words(text, concept):
+    assert ("present", False, False) in status(text, concept)
+
+
+def test_ages_as_patients_and_families_write_them():
+    assert extract("I'm 38 and my back hurts.").age == 38
+    assert extract("My dad is 63. His legs are clumsy.").age == 63
+    assert extract("She is 66 and the pain is 7/10.").age == 66
+
+
+def test_a_course_after_the_others_adds_up_and_a_dose_does_not_hide_a_duration():
+    seq = extract("Physical therapy for 4 months, then a chiropractor for another 3 months.")
+    assert round(seq.conservative_care_weeks or 0) == round(7 * 52 / 12)
+    assert extract("Ibuprofen 600 mg TID x2 wks with partial relief.").conservative_care_weeks == 2
+
+
+def test_blocks_told_one_by_one_and_tests_counted_in_words():
+    text = (
+        "Diagnostic blocks: fluoroscopically guided left SI joint lidocaine block 09/10/2024 with 85% relief, "
+        "and bupivacaine block 10/08/2024 with 80% relief."
+    )
+    blocks = [f for f in extract(text).findings if f.concept == "si_diagnostic_block" and f.status == "present"]
+    assert blocks and max(f.count or 0 for f in blocks) == 2
+    tests = [
+        f
+        for f in extract("He said 4 out of 5 were positive for the SI joint.").findings
+        if f.concept == "si_provocative_tests"
+    ]
+    assert tests and tests[0].number == 4
+
+
+def test_a_report_line_labelled_with_its_level_gives_the_level():
+    text = "MRI:\n  L2-3: mild central canal narrowing.\n  L4-5: postsurgical changes; severe foraminal stenosis.\n"
+    levels = {f.value: f.levels for f in extract(text).findings if f.concept == "spinal_stenosis"}
+    assert levels == {"mild": ["L2-L3"], "severe": ["L4-L5"]}
+
+
+def test_hardware_removal_in_words_and_not_a_fusion_said_instead_of_or_not_requested():
+    assert [s.code for s in extract("Procedure: removal of the L3-L5 pedicle screws and rods.").services] == ["22852"]
+    assert [s.code for s in extract("Request: L5-S1 artificial disc replacement instead of a fusion.").services] == [
+        "22857"
+    ]
+    text = "Extension of the fusion was discussed but is not requested. We request an L3-4 laminectomy."
+    assert [s.code for s in extract(text).services] == ["63047"]

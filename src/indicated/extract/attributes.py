@@ -72,7 +72,22 @@ def segments_near(text: str, start: int, end: int, lo: int, hi: int, stop: int |
     after = [s for a, _, segs in at if a >= end for s in segs]
     if after:
         return list(dict.fromkeys(after))
-    return list(before[-1][2]) if before else []
+    if before:
+        return list(before[-1][2])
+    return _line_label(text, start)
+
+
+# an imaging report line that starts with its level: "L4-5: postsurgical changes; severe foraminal stenosis"
+_LINE_LEVEL = re.compile(r"[ \t]*(?P<level>[LTS]\d{1,2}\s*[-/]\s*[LTS]?\d{1,2})\s*:")
+
+
+def _line_label(text: str, start: int) -> list[str]:
+    """The level a report line is labelled with, for a finding whose clause names none."""
+    line = text.rfind("\n", 0, start) + 1
+    m = _LINE_LEVEL.match(text, line)
+    if not m or m.end() > start:
+        return []
+    return [s for lv in pt.levels(m.group("level")) for s in lv.segments]
 
 
 def response(sentence: str) -> str | None:
@@ -86,7 +101,8 @@ def response(sentence: str) -> str | None:
 
 
 _GAP_AFTER = re.compile(
-    r"^[\s,:(-]*(?:(?:was\s+|were\s+)?(?:started|begun|began|initiated|ongoing|tried|used|completed)\s*)?"
+    r"^[\s,:(-]*(?:\d+(?:\.\d+)?\s*(?:mg|mcg|g)\b\s*(?:(?:PO|po|orally)\s*)?(?:daily|BID|TID|QID|QHS|PRN|q\d+h)?\s*)?"  # a dose: "ibuprofen 600 mg TID x2 wks"
+    r"(?:(?:was\s+|were\s+)?(?:started|begun|began|initiated|ongoing|tried|used|completed)\s*)?"
     r"(?:for|x|×|over|lasting|trial of|times|of|at least|approximately|about|~)?\s*"
     r"(?:over|more than|nearly|almost|about|approximately|at least|roughly)?\s*(?:the\s+)?(?:past|last)?\s*$",
     re.IGNORECASE,
@@ -251,6 +267,11 @@ def _provocative(mention: str, window: str) -> Value:
         re.IGNORECASE,
     )
     m = m or re.search(r"\(([0-6])\s*/\s*[3-6]\)|\b([0-6])\s*/\s*[3-6]\s*(?:positive|\+)", window, re.IGNORECASE)
+    m = m or re.search(  # "4 out of 5 were positive"
+        r"\b([0-6])\s+(?:out\s+)?of\s+(?:[3-6]|three|four|five|six)\s+(?:\w+\s+){0,2}?(?:were|was|are|came\s+back)\s+positive",
+        window,
+        re.IGNORECASE,
+    )
     m = m or re.search(
         r"\b(\w+)\s+(?:positive\s+)?(?:SI joint\s+)?(?:provocative|provocation)\s+(?:tests?|maneuvers)",
         window,

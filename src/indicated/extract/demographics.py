@@ -13,6 +13,11 @@ AGE_WORDS_RE = re.compile(
     rf"\b(?P<w>{_TENS}(?:[- ]{_UNITS})?|thirteen|fourteen|fifteen|sixteen|seventeen|eighteen|nineteen)[- ]years?[- ]old\b",
     re.IGNORECASE,
 )
+# what patients and families write: "I'm 38", "she is 66", "he's 41", "My dad is 63", "Frank is 74"
+AGE_SAID_RE = re.compile(
+    r"\b(?:I'm|I am|he's|he is|she's|she is|(?:[Mm]y\s+)?(?:dad|mom|father|mother|husband|wife|son|daughter)\s+is|"
+    r"[A-Z][a-z]+\s+is)\s+(?P<n>[1-9]\d)\b(?!\s*(?:%|percent|mm|cm|kg|lbs?|pounds|degrees?|weeks?|months?|days?|hours?|minutes?|feet|ft|/))",
+)
 AGE_RE = re.compile(
     r"\b(?P<a>\d{1,3})\s*(?:-|\s)?(?:years?|yrs?|yo|y/o|y\.o\.)(?:[- ]old)?(?:\s+(?P<sx2>[MF])\b)?\b"
     r"|\b(?P<b>\d{1,3})\s*(?P<sx>[MF])\b"
@@ -43,6 +48,8 @@ def age_and_sex(text: str) -> tuple[int | None, str | None]:
             break
     if age is None and (w := AGE_WORDS_RE.search(text)):
         age = int(number(w.group("w")) or 0) or None
+    if age is None and (said := AGE_SAID_RE.search(text)):
+        age = int(said.group("n"))
     if sex is None:
         f, mm = len(FEMALE_RE.findall(text)), len(MALE_RE.findall(text))
         if f != mm:

@@ -32,6 +32,15 @@ def cued(ent, *categories: str) -> bool:
     )
 
 
+# a line of family history ("FHx: mother with spinal stenosis", "Family history is notable for a brother
+# who had cauda equina syndrome"), whatever ConText's family cues reach
+_FAMILY_SECTION = re.compile(r"^\W*(?:FHx|FH|Fam(?:ily)?\.?\s*(?:history|hx))\b", re.IGNORECASE)
+
+
+def about_family(ent) -> bool:
+    return bool(ent._.is_family or _FAMILY_SECTION.match(ent.sent.text))
+
+
 def status_of(ent, asserted: str) -> str:
     """Absent when negated; "possible" when uncertain or hypothetical (never asserted as a fact)."""
     if asserted == "absent" or cued(ent, "NEGATED_EXISTENCE"):
@@ -45,7 +54,7 @@ def findings(doc, kb: Knowledge, as_of: date | None = None) -> list[Finding]:
     ``as_of`` anchors surgery dated only by a year ("L5-S1 microdiscectomy 2019").
     """
     text = doc.text
-    ents = [e for e in doc.ents if not e._.is_family]
+    ents = [e for e in doc.ents if not about_family(e)]
     symptom_spans = [
         (e.start_char, e.end_char)
         for e in ents
@@ -63,12 +72,53 @@ def findings(doc, kb: Knowledge, as_of: date | None = None) -> list[Finding]:
         term = kb.lexicon.terms[int(ent.label_[len(TERM) :])]
         for concept in (term.concept, *term.also):
             out.append(_finding(concept, term.status, ent, kb, text, lo, hi, symptom_spans, as_of))
+    _add_up_courses(out, kb, text)
+    _count_blocks(out, doc)
     return out
+
+
+def _count_blocks(out: list[Finding], doc) -> None:
+    """ "a lidocaine block with 85% relief, and a bupivacaine block with 80%": blocks named one by one in
+    a sentence are counted together when no count word says how many."""
+    by_sentence: dict[int, list[Finding]] = {}
+    for f in out:
+        if f.concept == "si_diagnostic_block" and f.status == "present" and f.evidence:
+            sent = doc.char_span(f.evidence[0].start, f.evidence[0].end, alignment_mode="expand")
+            if sent is not None:
+                by_sentence.setdefault(sent.sent.start, []).append(f)
+    for blocks in by_sentence.values():
+        singles = [f for f in blocks if not f.evidence[0].text.rstrip().lower().endswith("s")]
+        if len(singles) >= 2 and max((f.count or 0) for f in blocks) < len(singles):
+            for f in blocks:
+                f.count = len(singles)
+
+
+# "PT for 4 months, then a chiropractor for another 3 months": a course that follows the ones before it
+_ANOTHER = re.compile(r"^[\s,]*(?:for|x|over)\s+(?:another|a\s+further|an\s+additional|a\s+second)\s+", re.IGNORECASE)
+
+
+def _add_up_courses(out: list[Finding], kb: Knowledge, text: str) -> None:
+    """Concurrent treatments are never added up, but a course said to come after the others ("for
+    another 3 months") extends the longest one before it."""
+    care = sorted(
+        (f for f in out if kb.concepts[f.concept].group == "conservative_care" and f.evidence),
+        key=lambda f: f.evidence[0].start,
+    )
+    for i, f in enumerate(care):
+        end = f.evidence[0].end
+        m = _ANOTHER.match(text[end : end + 40])
+        durations = pt.durations(text[end + m.end() : end + m.end() + 25]) if m else []
+        earlier = [g.weeks for g in care[:i] if g.weeks and g.status == "present"]
+        if durations and durations[0].start == 0 and earlier:
+            f.weeks = max(earlier) + durations[0].weeks
 
 
 def _finding(concept, asserted, ent, kb, text, lo, hi, symptom_spans, as_of) -> Finding:
     group = kb.concepts[concept].group
-    window = text[max(lo, ent.start_char - 60) : min(hi, ent.end_char + 80)]
+    # a value is written near its finding, except block results, often told one by one after ("two
+    # numbing injections ... the first took away about 80% and the second about 90%")
+    after = hi if concept == "si_diagnostic_block" else min(hi, ent.end_char + 80)
+    window = text[max(lo, ent.start_char - 60) : after]
     value, number = at.value(concept, ent.text, window)
     f = Finding(
         concept=concept,
@@ -82,7 +132,12 @@ def _finding(concept, asserted, ent, kb, text, lo, hi, symptom_spans, as_of) -> 
         evidence=[span(ent)],
     )
     if group == "conservative_care":
-        d = at.duration_after(text, ent.end_char, hi) or at.duration_before(text, ent.start_char, lo, symptom_spans)
+        inside = pt.durations(ent.text)  # "nine months of treatment in total"
+        d = (
+            (inside[0] if inside else None)
+            or at.duration_after(text, ent.end_char, hi)
+            or at.duration_before(text, ent.start_char, lo, symptom_spans)
+        )
         f.weeks = d.weeks if d else pt.since_weeks(text[ent.end_char : hi], as_of)
         f.count = pt.count_before(text[lo : ent.start_char])
         f.response = at.response(text[lo:hi])

@@ -152,20 +152,37 @@ def build(kb: Knowledge):
     regex_terms = nlp.add_pipe("indicated_regex_terms")
     regex_terms.patterns = [
         (re.compile(rx, re.IGNORECASE), f"{TERM}{i}") for i, term in enumerate(kb.lexicon.terms) for rx in term.regex
+    ] + [
+        (re.compile(rx, re.IGNORECASE), f"{PROC}{i}") for i, proc in enumerate(kb.procedures.terms) for rx in proc.regex
     ]
 
     # Our rules replace medspaCy's default rule of the same literal (its ": no" reads backward only,
     # which misses "Flexion-extension: no listhesis"); every other default rule is kept.
     context = nlp.add_pipe("medspacy_context", config={"rules": None})
-    ours = [
-        ConTextRule(r.literal, r.category, direction=r.direction, pattern=r.pattern, max_scope=r.max_scope)
-        for r in kb.lexicon.context_rules
-    ]
+    ours = [_context_rule(r) for r in kb.lexicon.context_rules]
     replaced = {r.literal.lower() for r in ours}
     defaults = ConTextRule.from_json(context.DEFAULT_RULES_FILEPATH)
+    rules = [r for r in defaults if r.literal.lower() not in replaced] + ours
+    for r in rules:
+        if r.category == "NEGATED_EXISTENCE":
+            r.terminated_by = {*r.terminated_by, NEGATION_END}
     with nlp.select_pipes(enable=[]):
-        context.add(_phrase_rules([r for r in defaults if r.literal.lower() not in replaced] + ours))
+        context.add(_phrase_rules(rules))
     return nlp
+
+
+NEGATION_END = "NEGATION_END"
+
+
+def _context_rule(r):
+    """Our rule as medspaCy's. A negation-only terminator is a modifier that may modify no target
+    (its only effect is to end the negations whose ``terminated_by`` names it): "h/o scoliosis, 35
+    degree curve at age 14" stays history across the comma that ends "no listhesis, 4 months of PT"."""
+    from medspacy.context import ConTextRule
+
+    if r.category == NEGATION_END:
+        return ConTextRule(r.literal, NEGATION_END, direction="FORWARD", pattern=r.pattern, allowed_types={"-"})
+    return ConTextRule(r.literal, r.category, direction=r.direction, pattern=r.pattern, max_scope=r.max_scope)
 
 
 def _line_start(doc, i: int) -> str:

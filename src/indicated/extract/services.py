@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 
 from indicated.extract import attributes as at
-from indicated.extract.findings import cued, is_prior, span
+from indicated.extract.findings import about_family, cued, is_prior, span
 from indicated.extract.nlp import PROC
 from indicated.extract.patterns import number
 from indicated.kb.loader import Knowledge
@@ -44,10 +44,18 @@ LOS_RE = re.compile(
 )
 
 
+_DENIED = re.compile(r"\b(?:not|no|never)\s+(?:\w+\s+)?$|n't\s+(?:\w+\s+)?$", re.IGNORECASE)
+
+
+def asks(sentence: str) -> bool:
+    """Whether a sentence asks for something: request wording that is not denied ("is not requested")."""
+    return any(not _DENIED.search(sentence[max(0, m.start() - 15) : m.start()]) for m in REQUEST_CUE.finditer(sentence))
+
+
 def requested_services(doc, kb: Knowledge) -> list[RequestedService]:
     text = doc.text
     out: dict[str, RequestedService] = {}
-    asks = any(REQUEST_CUE.search(s.text) for s in doc.sents)
+    any_request = any(asks(s.text) for s in doc.sents)
     for m in CODE_RE.finditer(text):
         code = m.group(1)
         if (
@@ -60,7 +68,7 @@ def requested_services(doc, kb: Knowledge) -> list[RequestedService]:
                 continue
             sent = doc.char_span(m.start(), m.end(), alignment_mode="expand")
             lo, hi = (sent.sent.start_char, sent.sent.end_char) if sent is not None else (0, len(text))
-            if asks and _past_code(text[lo:hi], m.start() - lo):
+            if any_request and _past_code(text[lo:hi], m.start() - lo):
                 continue  # "s/p MIS SI joint fusion (27279) in 2023": history; the request is elsewhere
             known = kb.codes.get(code)
             out[code] = RequestedService(
@@ -96,7 +104,7 @@ _ELSEWHERE = re.compile(
 
 def _past_code(sentence: str, at: int) -> bool:
     """A code in a sentence that asks for nothing, written after a past-tense cue ("s/p", "prior")."""
-    return not REQUEST_CUE.search(sentence) and bool(_PAST_CODE.search(sentence[:at]))
+    return not asks(sentence) and bool(_PAST_CODE.search(sentence[:at]))
 
 
 def _in_code_list(text: str, m: re.Match[str], kb: Knowledge) -> bool:
@@ -126,12 +134,13 @@ def _from_words(doc, kb: Knowledge, covered: set[str]) -> dict[str, RequestedSer
         e
         for e in doc.ents
         if e.label_.startswith(PROC)
+        and not about_family(e)
         and not cued(e, "NEGATED_EXISTENCE")
-        and not (cued(e, "HYPOTHETICAL") and not REQUEST_CUE.search(e.sent.text))
+        and not (cued(e, "HYPOTHETICAL") and not asks(e.sent.text))
     ]
     mentions = [e for e in mentions if not is_prior(e, text)]
-    if any(REQUEST_CUE.search(e.sent.text) for e in mentions):
-        mentions = [e for e in mentions if REQUEST_CUE.search(e.sent.text)]
+    if any(asks(e.sent.text) for e in mentions):
+        mentions = [e for e in mentions if asks(e.sent.text)]
     specific = {(e.sent.start, kb.codes[_term(e, kb).code].family) for e in mentions if not _term(e, kb).generic}
     out: dict[str, RequestedService] = {}
     for ent in mentions:

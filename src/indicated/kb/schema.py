@@ -49,10 +49,11 @@ class Term(Strict):
 
 
 class ContextRule(Strict):
-    """A medspaCy ConText modifier of our own, added to its defaults."""
+    """A medspaCy ConText modifier of our own, added to its defaults. ``NEGATION_END`` ends the scope of
+    a negation only, where a ``TERMINATE`` rule ends every modifier (history and family too)."""
 
     literal: str
-    category: Literal["NEGATED_EXISTENCE", "POSSIBLE_EXISTENCE", "HISTORICAL", "HYPOTHETICAL", "FAMILY"]
+    category: Literal["NEGATED_EXISTENCE", "POSSIBLE_EXISTENCE", "HISTORICAL", "HYPOTHETICAL", "FAMILY", "NEGATION_END"]
     direction: Literal["FORWARD", "BACKWARD", "BIDIRECTIONAL", "TERMINATE", "PSEUDO"] = "FORWARD"
     pattern: str | list[dict[str, object]] | None = None
     max_scope: int | None = None
@@ -82,6 +83,8 @@ class ProcedureTerm(Strict):
     """
 
     phrases: list[str]
+    # wording with words in between ("removal of the L3-L5 pedicle screws and rods"), matched on the raw text
+    regex: list[str] = Field(default_factory=list)
     code: str
     per_additional_level: str | None = None
     generic: bool = False
