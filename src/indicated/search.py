@@ -206,18 +206,20 @@ class Library:
         scores = self._question_scores(tokens)
         pool = [int(i) for i in np.argsort(-scores, kind="stable")[:SUGGEST_POOL] if scores[i] > 0]
         weight = {t: self._questions.idf(t) for t in tokens}
+        query = set(weight)
+        matched = {i: self._questions.docs[i] & query for i in pool}
+        total = {i: sum(weight[t] for t in words) or 1.0 for i, words in matched.items()}
         seen: set[str] = set()
 
         def value(i: int) -> float:
-            matched = self._questions.docs[i] & weight.keys()
-            share = sum(weight[t] for t in matched - seen) / (sum(weight[t] for t in matched) or 1.0)
+            share = sum(weight[t] for t in matched[i] - seen) / total[i]
             return float(scores[i]) * (1 - NOVELTY + NOVELTY * share)
 
         picked: list[Hit] = []
         while pool and len(picked) < k:
             best = max(pool, key=value)  # the first of equals: the more relevant
             pool.remove(best)
-            seen |= self._questions.docs[best] & weight.keys()
+            seen |= matched[best]
             picked.append(Hit(self._question_ids[best], float(scores[best])))
         return picked
 

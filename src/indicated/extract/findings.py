@@ -34,11 +34,19 @@ def cued(ent, *categories: str) -> bool:
 
 # a line of family history ("FHx: mother with spinal stenosis", "Family history is notable for a brother
 # who had cauda equina syndrome"), whatever ConText's family cues reach
-_FAMILY_SECTION = re.compile(r"^\W*(?:FHx|FH|Fam(?:ily)?\.?\s*(?:history|hx))\b", re.IGNORECASE)
+_FAMILY_SECTION = re.compile(
+    r"(?:^|(?<=[.!?\n]))[ \t]*\W*(?:FHx|FH|Fam(?:ily)?\.?\s*(?:history|hx))\b[^\n.!?]*", re.IGNORECASE | re.MULTILINE
+)
 
 
-def about_family(ent) -> bool:
-    return bool(ent._.is_family or _FAMILY_SECTION.match(ent.sent.text))
+def family_lines(doc) -> list[tuple[int, int]]:
+    """Character ranges of the statements that are family history (read from the text: walking
+    spaCy's sentences costs more than the regex)."""
+    return [m.span() for m in _FAMILY_SECTION.finditer(doc.text)]
+
+
+def about_family(ent, lines: list[tuple[int, int]]) -> bool:
+    return bool(ent._.is_family or any(lo <= ent.start_char < hi for lo, hi in lines))
 
 
 def status_of(ent, asserted: str) -> str:
@@ -54,7 +62,8 @@ def findings(doc, kb: Knowledge, as_of: date | None = None) -> list[Finding]:
     ``as_of`` anchors surgery dated only by a year ("L5-S1 microdiscectomy 2019").
     """
     text = doc.text
-    ents = [e for e in doc.ents if not about_family(e)]
+    family = family_lines(doc)
+    ents = [e for e in doc.ents if not about_family(e, family)]
     symptom_spans = [
         (e.start_char, e.end_char)
         for e in ents

@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 
 from indicated.extract import attributes as at
-from indicated.extract.findings import about_family, cued, is_prior, span
+from indicated.extract.findings import about_family, cued, family_lines, is_prior, span
 from indicated.extract.nlp import PROC
 from indicated.extract.patterns import number
 from indicated.kb.loader import Knowledge
@@ -55,7 +55,7 @@ def asks(sentence: str) -> bool:
 def requested_services(doc, kb: Knowledge) -> list[RequestedService]:
     text = doc.text
     out: dict[str, RequestedService] = {}
-    any_request = any(asks(s.text) for s in doc.sents)
+    any_request = asks(text)
     for m in CODE_RE.finditer(text):
         code = m.group(1)
         if (
@@ -130,11 +130,12 @@ def _from_words(doc, kb: Knowledge, covered: set[str]) -> dict[str, RequestedSer
     text = doc.text
     # a question of necessity is hypothetical by its nature ("would an L4-5 fusion be necessary?"), so a
     # hypothetical cue drops a procedure only outside the sentences that ask for something
+    family = family_lines(doc)
     mentions = [
         e
         for e in doc.ents
         if e.label_.startswith(PROC)
-        and not about_family(e)
+        and not about_family(e, family)
         and not cued(e, "NEGATED_EXISTENCE")
         and not (cued(e, "HYPOTHETICAL") and not asks(e.sent.text))
     ]
