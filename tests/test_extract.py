@@ -418,3 +418,46 @@ def test_hardware_removal_in_words_and_not_a_fusion_said_instead_of_or_not_reque
     ]
     text = "Extension of the fusion was discussed but is not requested. We request an L3-4 laminectomy."
     assert [s.code for s in extract(text).services] == ["63047"]
+
+
+@pytest.mark.parametrize(
+    ("text", "weeks"),
+    [
+        ("PT 03/2025-06/2025 failed.", 13.0),
+        ("Physical therapy January through April failed.", 13.0),
+        ("PT 03/03/2025-04/21/2025 and NSAIDs.", 6.98),
+        ("Failed PT 2x/wk x 7 wks (June-July 2025).", 7.0),
+        ("Conservative care since 02/2024 (about 11 months): PT, naproxen.", 47.67),
+    ],
+)
+def test_courses_written_as_spans_of_dates(text, weeks):
+    assert extract(text).conservative_care_weeks == weeks
+
+
+def test_a_red_flag_in_a_patients_words_and_a_spouse_who_is_not_family_history():
+    said = extract("Since Sunday I can't feel when I need to pee, and it's numb between my legs and around my bottom.")
+    assert {"bowel_bladder_dysfunction", "saddle_anesthesia"} <= {
+        f.concept for f in said.findings if f.status == "present"
+    }
+    social = extract("She lives with her husband, smokes about half a pack of cigarettes a day.")
+    assert "present" in {f.status for f in social.findings if f.concept == "current_smoker"}
+
+
+def test_a_second_block_counts_unless_it_was_not_done():
+    def count(text: str) -> int | None:
+        return max((f.count or 0) for f in extract(text).findings if f.concept == "si_diagnostic_block")
+
+    assert count("Anesthetic block #1 (01/2025) 80-90% relief; block #2 (03/2025) 75-80% relief.") == 2
+    assert count("One SI joint anesthetic block gave 85% relief; no confirmatory second block has been performed.") == 1
+
+
+def test_months_since_a_dated_operation_count_to_the_latest_date_of_the_note():
+    text = "s/p R L5-S1 microdiscectomy 01/14/2025 w/ relief. Seen in clinic 03/31/2025. Req: revision, CPT 63042."
+    prior = [f for f in extract(text).findings if f.concept == "prior_spine_surgery"]
+    assert prior and prior[0].number == 2.5
+
+
+def test_colon_no_reaches_the_end_of_a_list():
+    text = "Lumbar MRI: no neural compression; pelvic CT: no fracture, tumour or infection."
+    assert status(text, "spinal_infection") == {("absent", False, False)}
+    assert ("present", False, False) in status(text, "other_causes_excluded")

@@ -8,7 +8,7 @@ from datetime import date
 from indicated.extract.demographics import age_and_sex
 from indicated.extract.findings import findings
 from indicated.extract.nlp import pipeline
-from indicated.extract.patterns import note_date
+from indicated.extract.patterns import latest_date, note_date
 from indicated.extract.services import requested_services, requested_setting
 from indicated.extract.summary import case_levels, conservative_care_weeks, symptom_weeks
 from indicated.kb.loader import Knowledge, bundled
@@ -24,7 +24,7 @@ def extract(text: str, *, kb: Knowledge | None = None, as_of: date | None = None
     """
     kb = kb or bundled()
     doc = pipeline()(unwrap(text))
-    facts = findings(doc, kb, note_date(text) or as_of)
+    facts = findings(doc, kb, note_date(text) or latest_date(text) or as_of)
     services = requested_services(doc, kb)
     age, sex = age_and_sex(text)
     case = Case(

@@ -102,6 +102,8 @@ def response(sentence: str) -> str | None:
 
 _GAP_AFTER = re.compile(
     r"^[\s,:(-]*(?:\d+(?:\.\d+)?\s*(?:mg|mcg|g)\b\s*(?:(?:PO|po|orally)\s*)?(?:daily|BID|TID|QID|QHS|PRN|q\d+h)?\s*)?"  # a dose: "ibuprofen 600 mg TID x2 wks"
+    r"(?:\d+\s*x\s*/?\s*(?:wk|week|w)\b\s*)?"  # a frequency: "PT 2x/wk x 7 wks"
+    r"(?:since\s+[\w/.-]+\s*\(?\s*)?"  # "conservative care since 02/2024 (about 11 months)"
     r"(?:(?:was\s+|were\s+)?(?:started|begun|began|initiated|ongoing|tried|used|completed)\s*)?"
     r"(?:for|x|×|over|lasting|trial of|times|of|at least|approximately|about|~)?\s*"
     r"(?:over|more than|nearly|almost|about|approximately|at least|roughly)?\s*(?:the\s+)?(?:past|last)?\s*$",
@@ -320,6 +322,10 @@ _BLOCK_COUNT = re.compile(
 
 
 _TIMES_AFTER = re.compile(r"^\s*(?:x|×)\s*(\d)\b", re.IGNORECASE)
+# "block #1 (01/2025) 80-90% relief; block #2 (03/2025) 75-80% relief": a second block named after the first
+_SECOND_BLOCK = re.compile(
+    r"#\s*2\b|\bblock\s+(?:no\.?\s*)?2\b|\b(?:second|2nd)\s+(?:\w+\s+){0,3}?(?:block|injection)s?\b", re.IGNORECASE
+)
 
 
 def block_count(window: str, after: str = "") -> int | None:
@@ -328,6 +334,9 @@ def block_count(window: str, after: str = "") -> int | None:
     times = _TIMES_AFTER.match(after)
     if times:
         return int(times.group(1))
+    second = _SECOND_BLOCK.search(after[:160])
+    if second and not re.search(r"\b(?:no|not|without|never)\b(?:\s+\w+){0,2}\s*$", after[: second.start()]):
+        return 2
     counts = list(_BLOCK_COUNT.finditer(window[-60:]))
     if not counts:
         return None

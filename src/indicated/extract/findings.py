@@ -193,6 +193,7 @@ def _prior_surgery(ent, kb: Knowledge, text: str, lo: int, hi: int, as_of: date 
         value=f"{ent.text} ({kb.codes[proc.code].family.replace('_', ' ')})",
         number=_months_ago(text[ent.end_char : hi])
         or _months_ago(text[lo:hi])
+        or pt.months_since_date(text[ent.end_char : min(hi, ent.end_char + 40)], as_of)
         or pt.months_since_year(text[ent.start_char : min(hi, ent.end_char + 40)], as_of),
         levels=at.segments_near(text, ent.start_char, ent.end_char, lo, hi),
         side=at.side(text, ent.start_char, ent.end_char, lo, hi),

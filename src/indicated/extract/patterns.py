@@ -95,7 +95,8 @@ DURATION_RE = re.compile(
 
 
 def durations(text: str) -> list[Duration]:
-    """Durations such as "10 weeks", "x6wks", "3-4 months" (lower bound), "two years"."""
+    """Durations such as "10 weeks", "x6wks", "3-4 months" (lower bound), "two years", and spans of
+    dates ("03/2025-06/2025", "January through April", "from 2 Jan to 14 Mar 2025" in months)."""
     out = []
     for m in DURATION_RE.finditer(text):
         first = re.split(r"\s*(?:-|to|–)\s*", m.group("n"))[0]
@@ -106,7 +107,61 @@ def durations(text: str) -> list[Duration]:
         if unit == "d" and m.group("unit").lower() == "d" and not re.match(r"\d", first):
             continue
         out.append(Duration(m.start(), m.end(), m.group(0), round(n * WEEKS_PER_UNIT[unit], 2)))
-    return out
+    taken = [(d.start, d.end) for d in out]
+    for m in DATE_SPAN_RE.finditer(text):
+        months = _days_between(m) / (365.25 / 12) if m.group("d1") and m.group("d2") else _months_between(m)
+        # "x 7 wks (June-July 2025)" says one course twice: the span in brackets only restates it
+        restated = any(0 <= m.start() - b <= 3 and "(" in text[b : m.start()] for _, b in taken)
+        if months and months > 0 and not restated and not any(a < m.end() and m.start() < b for a, b in taken):
+            out.append(Duration(m.start(), m.end(), m.group(0), round(months * WEEKS_PER_UNIT["m"], 2)))
+    return sorted(out, key=lambda d: d.start)
+
+
+_MONTH_ORDER = ("jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec")
+_MONTH_NAME = r"(?:jan(?:uary)?|feb(?:ruary)?|mar(?:ch)?|apr(?:il)?|may|june?|july?|aug(?:ust)?|sept?(?:ember)?|oct(?:ober)?|nov(?:ember)?|dec(?:ember)?)"
+
+
+def _date(i: int) -> str:
+    """A month with its year ("03/2025", "03/10/2025", "March 2025", "Mar", "2 March 2025")."""
+    return (
+        rf"(?:(?P<m{i}>\d{{1,2}})/(?:(?P<d{i}>\d{{1,2}})/)?(?P<y{i}>\d{{4}})"
+        rf"|(?:\d{{1,2}}\s+)?(?P<n{i}>{_MONTH_NAME})\.?(?:\s+\d{{1,2}}(?:st|nd|rd|th)?,?)?(?:\s+(?P<z{i}>\d{{4}}))?)"
+    )
+
+
+DATE_SPAN_RE = re.compile(rf"\b(?:from\s+)?{_date(1)}\s*(?:-|–|to|through|thru|until)\s*{_date(2)}\b", re.IGNORECASE)
+
+
+def _days_between(m: re.Match[str]) -> float:
+    """Days from one full date to the other ("03/03/2025-04/21/2025": 49), read month first; 0 if invalid."""
+    try:
+        first = date(int(m.group("y1")), int(m.group("m1")), int(m.group("d1")))
+        last = date(int(m.group("y2")), int(m.group("m2")), int(m.group("d2")))
+    except ValueError:
+        return 0.0
+    return float((last - first).days)
+
+
+def _months_between(m: re.Match[str]) -> int | None:
+    """Whole months from the first date of a span to the second (the same year when it is left out)."""
+
+    def month_year(i: int) -> tuple[int, int | None] | None:
+        if m.group(f"m{i}"):
+            month = int(m.group(f"m{i}"))
+            return (month, int(m.group(f"y{i}"))) if 1 <= month <= 12 else None
+        return _MONTH_ORDER.index(m.group(f"n{i}")[:3].lower()) + 1, (
+            int(m.group(f"z{i}")) if m.group(f"z{i}") else None
+        )
+
+    a, b = month_year(1), month_year(2)
+    if a is None or b is None:
+        return None
+    (m1, y1), (m2, y2) = a, b
+    y2 = y2 if y2 is not None else y1
+    y1 = y1 if y1 is not None else y2
+    if y1 is None:  # "January through April": the same year, or across New Year ("November to February")
+        return (m2 - m1) % 12
+    return (y2 - y1) * 12 + (m2 - m1)
 
 
 # --- spinal levels ---------------------------------------------------------------------------
@@ -258,6 +313,34 @@ def note_date(text: str) -> date | None:
         return date(int(m.group("y3")), month, int(m.group("d3"))) if month else None
     except ValueError:
         return None
+
+
+_FULL_DATE = re.compile(r"(?<![\d/])(\d{1,2})/(\d{1,2})/(\d{4})(?![\d/])")
+
+
+def _full_dates(text: str) -> list[date]:
+    out = []
+    for m in _FULL_DATE.finditer(text):
+        try:
+            out.append(date(int(m.group(3)), int(m.group(1)), int(m.group(2))))
+        except ValueError:
+            continue
+    return out
+
+
+def latest_date(text: str) -> date | None:
+    """The latest full date a note writes ("seen in clinic 03/31/2025"): when it states no date of its
+    own, the nearest thing to the day it was written."""
+    dates = _full_dates(text)
+    return max(dates) if dates else None
+
+
+def months_since_date(text: str, as_of: date | None) -> float | None:
+    """Months from the first full date in ``text`` ("microdiscectomy 01/14/2025") to ``as_of``."""
+    dates = _full_dates(text)
+    if not dates or as_of is None or dates[0] > as_of:
+        return None
+    return round((as_of - dates[0]).days / (365.25 / 12), 1)
 
 
 def months_since_year(text: str, as_of: date | None) -> float | None:
