@@ -461,3 +461,27 @@ def test_colon_no_reaches_the_end_of_a_list():
     text = "Lumbar MRI: no neural compression; pelvic CT: no fracture, tumour or infection."
     assert status(text, "spinal_infection") == {("absent", False, False)}
     assert ("present", False, False) in status(text, "other_causes_excluded")
+
+
+def test_a_fourth_batch_of_wording():
+    # a new subject ends a negation: the discectomy recommended after "no other level of compression"
+    said = extract(
+        "There is no other level of compression, my impression is thoracic myelopathy and I have recommended "
+        "a T8-9 thoracic discectomy which we would like to schedule."
+    )
+    assert [s.code for s in said.services] == ["63055"]
+    # today's curve over January's, and a hyphenated measure
+    today = [
+        f
+        for f in extract("Right thoracic curve 35 degrees in January and 48 degrees on standing films today.").findings
+    ]
+    assert {f.number for f in today if f.concept == "scoliosis"} == {48.0}
+    assert {f.number for f in extract("A 24-degree lumbar curve.").findings if f.concept == "scoliosis"} == {24.0}
+    # "Diagnostic blocks: two ... injections"
+    blocks = extract("Diagnostic blocks: two fluoroscopically guided SI joint injections, 80% and 90% relief.").findings
+    assert max(f.count or 0 for f in blocks if f.concept == "si_diagnostic_block") == 2
+    # a long-standing symptom is not a past one; a question about a finding is not the finding
+    assert ("present", False, False) in status("64 yo F with h/o LBP x 3 yrs.", "axial_back_pain")
+    assert ("present", False, False) not in status(
+        "On questioning about instability, none is seen.", "dynamic_instability"
+    )

@@ -174,7 +174,7 @@ _SLIP_GRADE = re.compile(
 _ROMAN = {"i": 1, "ii": 2, "iii": 3, "iv": 4}
 _MM = re.compile(r"(\d+(?:\.\d+)?)\s*(?:mm|millimet)", re.IGNORECASE)
 _DEG = re.compile(
-    r"(\d+(?:\.\d+)?)\s*(?:degrees?|deg\b|°)|\bCobb(?:\s+angle)?(?:\s+(?:of|is|was|measures?))?\s*:?\s*(\d+)",
+    r"(\d+(?:\.\d+)?)\s*-?\s*(?:degrees?|deg\b|°)|\bCobb(?:\s+angle)?(?:\s+(?:of|is|was|measures?))?\s*:?\s*(\d+)",
     re.IGNORECASE,
 )
 _AFTER_KEY = r"\s*(?:of|is|was|:|=)?\s*(-?\s*\d+(?:\.\d+)?)"
@@ -255,6 +255,21 @@ def _degrees(mention: str, window: str) -> Value:
     return (f"{degrees} degrees", float(degrees)) if degrees else (None, None)
 
 
+_NOW = re.compile(r"^[^.;]{0,40}?\b(?:today|now|currently|current|latest|most recent)\b", re.IGNORECASE)
+
+
+def _curve(mention: str, window: str) -> Value:
+    """A curve's degrees: the first written, unless another is said to be today's ("35 degrees in
+    January and 48 degrees on standing films today")."""
+    text = mention if _DEG.search(mention) else window
+    found = list(_DEG.finditer(text))
+    if not found:
+        return None, None
+    d = next((d for d in found if _NOW.match(text[d.end() :]) and d is not found[0]), found[0])
+    degrees = float(d.group(1) or d.group(2))
+    return f"{degrees:g} degrees", degrees
+
+
 _TESTS = r"thigh thrust|compression|distraction|FABER|Patrick(?:'s)?|Gaenslen(?:'s)?|sacral thrust"
 _TEST_SIGN = re.compile(
     rf"({_TESTS})(?:\s+(?:test|sign|maneuver))?\s*(?:\(?\s*(\+|-|positive|negative|neg|pos)\b|(\+|-)\B)", re.IGNORECASE
@@ -300,7 +315,7 @@ VALUE_READERS: dict[str, Callable[[str, str], Value]] = {
     "spinal_stenosis": _stenosis,
     "spondylolisthesis": _slip,
     "dynamic_instability": _motion,
-    "scoliosis": _degrees,
+    "scoliosis": _curve,
     "sagittal_imbalance": _keyed_number(r"\b(?:SVA|sagittal vertical axis)(?:\s+of)?"),
     "osteoporosis": _keyed_number(r"\bT[- ]?score"),
     "bmi": _keyed_number(r"\b(?:BMI|body mass index)"),
@@ -321,7 +336,7 @@ _BLOCK_COUNT = re.compile(
 )
 
 
-_TIMES_AFTER = re.compile(r"^\s*(?:x|×)\s*(\d)\b", re.IGNORECASE)
+_TIMES_AFTER = re.compile(r"^\s*(?:x|×)\s*(\d)\b|^\s*:\s*(two|three|both|2|3)\b", re.IGNORECASE)
 # "block #1 (01/2025) 80-90% relief; block #2 (03/2025) 75-80% relief": a second block named after the first
 _SECOND_BLOCK = re.compile(
     r"#\s*2\b|\bblock\s+(?:no\.?\s*)?2\b|\b(?:second|2nd)\s+(?:\w+\s+){0,3}?(?:block|injection)s?\b", re.IGNORECASE
@@ -333,7 +348,7 @@ def block_count(window: str, after: str = "") -> int | None:
     or a multiplier right after it ("diagnostic blocks x2")."""
     times = _TIMES_AFTER.match(after)
     if times:
-        return int(times.group(1))
+        return int(pt.number(times.group(1) or times.group(2)) or 0) or None
     second = _SECOND_BLOCK.search(after[:160])
     if second and not re.search(r"\b(?:no|not|without|never)\b(?:\s+\w+){0,2}\s*$", after[: second.start()]):
         return 2

@@ -154,6 +154,8 @@ def _finding(concept, asserted, ent, kb, text, lo, hi, symptom_spans, as_of) -> 
         f.weeks = at.symptom_duration(text, ent.start_char, ent.end_char, lo, hi) or pt.since_weeks(
             text[ent.end_char : hi], as_of
         )
+        # "h/o LBP x 3 yrs": a symptom that has lasted so long is long-standing, not past
+        f.historical = f.historical and not f.weeks
     elif concept == "si_diagnostic_block":
         f.count = at.block_count(text[lo : ent.start_char], text[ent.end_char : hi])
     elif concept == "relief_after_prior_surgery":
