@@ -20,7 +20,8 @@ from indicated.models import Assessment, Cited, CriterionResult, Determination, 
 __all__ = ["DISCLAIMER", "SECTIONS", "cites", "to_markdown"]
 
 D = Determination
-STATUS_MARK = {"met": "✅ met", "not_met": "❌ not met", "unknown": "❔ not documented"}
+# plain symbols that every common font holds (emoji show as empty boxes where no emoji font is installed)
+STATUS_MARK = {"met": "✓ met", "not_met": "✗ not met", "unknown": "? not documented"}
 TITLE = {
     D.MEDICALLY_NECESSARY: "Medically necessary",
     D.PARTIALLY_MEDICALLY_NECESSARY: "Partially medically necessary",
