@@ -485,3 +485,31 @@ def test_a_fourth_batch_of_wording():
     assert ("present", False, False) not in status(
         "On questioning about instability, none is seen.", "dynamic_instability"
     )
+
+
+def test_a_fifth_batch_of_wording():
+    def present(text: str) -> set[str]:
+        return {f.concept for f in extract(text).findings if f.status == "present" and not f.historical}
+
+    assert "neurogenic_claudication" in present(
+        "Both my legs go numb and achy when I stand at the serving line, and I have to lean on something till it passes."
+    )
+    assert "current_smoker" in present("I still smoke about half a pack a day.")
+    assert "pseudarthrosis" in present("CT: no solid bony fusion across L4-5 (pseudarthrosis).")
+    assert "axial_back_pain" in present("Her back hurts all day.")
+    assert "radicular_pain" in present("She gets pain down her right leg.")
+    assert "functional_limitation" in present("She can only stand long enough to cook for about 10 minutes.")
+    assert "nerve_root_compression" in present("Extrusion with mass effect on the traversing right S1 root.")
+    assert "inflammatory_sacroiliitis" not in present("Checked for inflammatory arthritis and said I don't have it.")
+    assert "hardware_failure" not in present("A broken right rod was found and both rods were replaced.")
+    # ages from a date of birth, curves "now approximately 45 degrees", SVA "about 6 cm"
+    assert extract("Clinic note, 06/02/2025. DOB 03/14/1964. Axial back pain.").age == 61
+    curve = extract("Curve measured ~20 deg in 2015; now approximately 45 degrees, SVA about 6 cm.").findings
+    assert {f.number for f in curve if f.concept == "scoliosis"} == {45.0}
+    assert {f.number for f in curve if f.concept == "sagittal_imbalance"} == {6.0}
+    # the SI joint fused in words, a stay in the hospital, a list of care closed by "for about 10 weeks"
+    assert [s.code for s in extract("The surgeon wants to fuse the SI joint with implants.").services] == ["27279"]
+    assert (
+        extract("Request: L4-5 laminectomy, and I'd stay in the hospital two nights.").setting.requested == "inpatient"
+    )
+    assert extract("I did physical therapy and meds for about 10 weeks.").conservative_care_weeks == 10

@@ -98,6 +98,16 @@ def test_invalid_yaml_names_the_file(copy):
         load(copy)
 
 
+def test_a_key_given_twice_is_rejected_not_silently_dropped(copy):
+    path = copy / "lexicon.yaml"
+    text = path.read_text()
+    term = "  - concept: functional_limitation\n"
+    assert term in text
+    path.write_text(text.replace(term, term + "    regex: ['\\bfirst\\b']\n", 1))
+    with pytest.raises(KnowledgeError, match=r"lexicon\.yaml: not valid YAML: .*'regex' is given twice"):
+        load(copy)
+
+
 def test_duplicate_criterion_ids_are_rejected(copy):
     def dup(d):
         d["criteria"]["all"][1]["id"] = d["criteria"]["all"][0]["id"]

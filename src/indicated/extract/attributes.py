@@ -78,7 +78,7 @@ def segments_near(text: str, start: int, end: int, lo: int, hi: int, stop: int |
 
 
 # an imaging report line that starts with its level: "L4-5: postsurgical changes; severe foraminal stenosis"
-_LINE_LEVEL = re.compile(r"[ \t]*(?P<level>[LTS]\d{1,2}\s*[-/]\s*[LTS]?\d{1,2})\s*:")
+_LINE_LEVEL = re.compile(r"[ \t]*(?:[-•*]\s*)?(?P<level>[LTS]\d{1,2}\s*[-/]\s*[LTS]?\d{1,2})\s*:")
 
 
 def _line_label(text: str, start: int) -> list[str]:
@@ -112,8 +112,12 @@ _GAP_AFTER = re.compile(
 _GAP_SYMPTOM = re.compile(r"^\s*(?:of|with|history of)?\s*(?:[\w/-]+\s+){0,4}$", re.IGNORECASE)
 
 
-# "failed PT, NSAIDs, chiro x7mos": a duration that closes a short list belongs to each item in it
-_LIST_GAP = re.compile(r"^(?:\s*(?:,|\+|/|&|\band\b)\s*(?:[A-Za-z][\w'/-]*\s*){1,4}){1,4}\s*$", re.IGNORECASE)
+# "failed PT, NSAIDs, chiro x7mos", "physical therapy and meds for about 10 weeks": a duration that closes a
+# short list belongs to each item in it
+_LIST_GAP = re.compile(
+    r"^(?:\s*(?:,|\+|/|&|\band\b)\s*(?:(?!(?:for|x|over)\b)[A-Za-z][\w'/-]*\s*){1,4}){1,4}?\s*(?P<by>(?:for|x|over)\s+(?:about|around|approximately|nearly|almost|~)?\s*)?$",
+    re.IGNORECASE,
+)
 _LIST_DURATION = re.compile(r"^(?:x|×|for\b|over\b)", re.IGNORECASE)
 
 
@@ -125,7 +129,8 @@ def duration_after(text: str, end: int, hi: int, window: int = 25) -> pt.Duratio
             return d
     tail = text[end : min(hi, end + 120)]
     for d in pt.durations(tail):
-        if _LIST_DURATION.match(d.text) and _LIST_GAP.match(tail[: d.start]):
+        gap = _LIST_GAP.match(tail[: d.start])
+        if gap and (gap.group("by") or _LIST_DURATION.match(d.text)):
             return d
     return None
 
@@ -177,7 +182,7 @@ _DEG = re.compile(
     r"(\d+(?:\.\d+)?)\s*-?\s*(?:degrees?|deg\b|°)|\bCobb(?:\s+angle)?(?:\s+(?:of|is|was|measures?))?\s*:?\s*(\d+)",
     re.IGNORECASE,
 )
-_AFTER_KEY = r"\s*(?:of|is|was|:|=)?\s*(-?\s*\d+(?:\.\d+)?)"
+_AFTER_KEY = r"\s*(?:of|is|was|:|=)?\s*(?:(?:about|approximately|approx\.?|around|roughly|~|measur\w*|now)\s*)*(-?\s*\d+(?:\.\d+)?)"
 
 
 def _keyed_number(key: str) -> Callable[[str, str], Value]:
@@ -255,7 +260,12 @@ def _degrees(mention: str, window: str) -> Value:
     return (f"{degrees} degrees", float(degrees)) if degrees else (None, None)
 
 
-_NOW = re.compile(r"^[^.;]{0,40}?\b(?:today|now|currently|current|latest|most recent)\b", re.IGNORECASE)
+_NOW = re.compile(
+    r"^[^.;]{0,40}?\b(?:today|now|currently|current|latest|most recent|this (?:month|week|year))\b", re.IGNORECASE
+)
+
+
+_NOW_BEFORE = re.compile(r"\b(?:now|currently|today)\s+(?:\w+\s+){0,2}$", re.IGNORECASE)
 
 
 def _curve(mention: str, window: str) -> Value:
@@ -265,7 +275,14 @@ def _curve(mention: str, window: str) -> Value:
     found = list(_DEG.finditer(text))
     if not found:
         return None, None
-    d = next((d for d in found if _NOW.match(text[d.end() :]) and d is not found[0]), found[0])
+    d = next(
+        (
+            d
+            for d in found
+            if d is not found[0] and (_NOW.match(text[d.end() :]) or _NOW_BEFORE.search(text[: d.start()]))
+        ),
+        found[0],
+    )
     degrees = float(d.group(1) or d.group(2))
     return f"{degrees:g} degrees", degrees
 
@@ -284,6 +301,11 @@ def _provocative(mention: str, window: str) -> Value:
         re.IGNORECASE,
     )
     m = m or re.search(r"\(([0-6])\s*/\s*[3-6]\)|\b([0-6])\s*/\s*[3-6]\s*(?:positive|\+)", window, re.IGNORECASE)
+    m = m or re.search(  # "4 of them brought my pain back"
+        r"\b([0-6]|three|four|five|six)\s+of\s+(?:them|those|these|the\s+tests)\s+(?:brought|reproduced|caused|recreated|set\s+off|were\s+positive)",
+        window,
+        re.IGNORECASE,
+    )
     m = m or re.search(  # "4 out of 5 were positive"
         r"\b([0-6])\s+(?:out\s+)?of\s+(?:[3-6]|three|four|five|six)\s+(?:\w+\s+){0,2}?(?:were|was|are|came\s+back)\s+positive",
         window,

@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import re
+from datetime import date
 
-from indicated.extract.patterns import number
+from indicated.extract.patterns import latest_date, note_date, number
+
+_DOB = re.compile(r"\b(?:DOB|date of birth|born)\s*:?\s*(\d{1,2})/(\d{1,2})/(\d{4})\b", re.IGNORECASE)
 
 _TENS = r"(?:twenty|thirty|forty|fifty|sixty|seventy|eighty|ninety)"
 _UNITS = r"(?:one|two|three|four|five|six|seven|eight|nine)"
@@ -16,7 +19,7 @@ AGE_WORDS_RE = re.compile(
 # what patients and families write: "I'm 38", "she is 66", "he's 41", "My dad is 63", "Frank is 74"
 AGE_SAID_RE = re.compile(
     r"\b(?:I'm|I am|he's|he is|she's|she is|(?:[Mm]y\s+)?(?:dad|mom|father|mother|husband|wife|son|daughter)\s+is|"
-    r"[A-Z][a-z]+\s+is)\s+(?P<n>[1-9]\d)\b(?!\s*(?:%|percent|mm|cm|kg|lbs?|pounds|degrees?|weeks?|months?|days?|hours?|minutes?|feet|ft|/))",
+    r"[A-Z][a-z]+\s+is|just\s+turned|turned)\s+(?P<n>[1-9]\d)\b(?!\s*(?:%|percent|mm|cm|kg|lbs?|pounds|degrees?|weeks?|months?|days?|hours?|minutes?|feet|ft|/))",
 )
 AGE_RE = re.compile(
     r"\b(?P<a>\d{1,3})\s*(?:-|\s)?(?:years?|yrs?|yo|y/o|y\.o\.)(?:[- ]old)?(?:\s+(?P<sx2>[MF])\b)?\b"
@@ -27,6 +30,21 @@ AGE_RE = re.compile(
 )
 FEMALE_RE = re.compile(r"\b(?:woman|female|lady|girl|she|her|mrs|ms)\b", re.IGNORECASE)
 MALE_RE = re.compile(r"\b(?:man|male|gentleman|boy|he|his|him|mr)\b", re.IGNORECASE)
+
+
+def _age_from_birth_date(text: str) -> int | None:
+    """ "DOB 03/14/1964" in a note dated 06/02/2025: 61. The note's own date, else its latest date."""
+    m = _DOB.search(text)
+    if not m:
+        return None
+    try:
+        born = date(int(m.group(3)), int(m.group(1)), int(m.group(2)))
+    except ValueError:
+        return None
+    seen = note_date(text) or latest_date(text[: m.start()] + text[m.end() :])
+    if seen is None or seen <= born:
+        return None
+    return seen.year - born.year - ((seen.month, seen.day) < (born.month, born.day))
 
 
 def age_and_sex(text: str) -> tuple[int | None, str | None]:
@@ -50,6 +68,8 @@ def age_and_sex(text: str) -> tuple[int | None, str | None]:
         age = int(number(w.group("w")) or 0) or None
     if age is None and (said := AGE_SAID_RE.search(text)):
         age = int(said.group("n"))
+    if age is None:
+        age = _age_from_birth_date(text)
     if sex is None:
         f, mm = len(FEMALE_RE.findall(text)), len(MALE_RE.findall(text))
         if f != mm:

@@ -125,8 +125,9 @@ def _add_up_courses(out: list[Finding], kb: Knowledge, text: str) -> None:
 def _finding(concept, asserted, ent, kb, text, lo, hi, symptom_spans, as_of) -> Finding:
     group = kb.concepts[concept].group
     # a value is written near its finding, except block results, often told one by one after ("two
-    # numbing injections ... the first took away about 80% and the second about 90%")
-    after = hi if concept == "si_diagnostic_block" else min(hi, ent.end_char + 80)
+    # numbing injections ... the first took away about 80% and the second about 90%"), and a curve's
+    # history ("the curve kept getting bigger - from 38 degrees last spring to 52 degrees this month")
+    after = hi if concept in ("si_diagnostic_block", "scoliosis") else min(hi, ent.end_char + 80)
     window = text[max(lo, ent.start_char - 60) : after]
     value, number = at.value(concept, ent.text, window)
     f = Finding(
@@ -176,7 +177,7 @@ def _months_ago(sentence: str) -> float | None:
 
 
 _PAST = re.compile(
-    r"\b(?:s/p|status post|h/o|history of|hx of|prior(?!\s+auth)|previous|previously|underwent|had an?|"
+    r"\b(?:s/p|status post|h/o|history of|hx of|(?:surgical\s+)?history(?=\s*:)|PSH(?=\s*:)|prior(?!\s+auth)|previous|previously|underwent|had an?|"
     r"had (?:an? )?(?:L\d|S1)|following|after (?:an? |his |her )?|healed|solid|(?:above|below|adjacent to) (?:the|his|her|a))\b[^.;]{0,40}$",
     re.IGNORECASE,
 )

@@ -29,7 +29,7 @@ REQUEST_CUE = re.compile(
 )
 INPATIENT_RE = re.compile(
     r"\b(?:inpatient|in-patient|admission|admit(?:ted)?|overnight stay|hospital stay|"
-    r"hospitalization|\d+[- ]night stay|IP (?:stay|admission|admit|LOS))\b",
+    r"hospitalization|\d+[- ]night stay|IP (?:stay|admission|admit|LOS)|(?:days?|nights?) in the hospital|stay(?:ing)? in the hospital)\b",
     re.IGNORECASE,
 )
 OUTPATIENT_RE = re.compile(

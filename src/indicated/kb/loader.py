@@ -44,7 +44,25 @@ if TYPE_CHECKING:  # pragma: no cover
 
 M = TypeVar("M", bound=BaseModel)
 # libyaml's C parser when the platform has it: the knowledge parses about ten times faster
-_SafeLoader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
+class _SafeLoader(getattr(yaml, "CSafeLoader", yaml.SafeLoader)):  # type: ignore[misc]
+    """YAML keeps the last of two equal keys without a word; in knowledge that silently drops data (a
+    second ``regex:`` under one term replaced the first), so a repeated key is an error."""
+
+    def construct_mapping(self, node, deep=False):
+        seen = set()
+        for key_node, _ in node.value:
+            key = self.construct_object(key_node, deep=deep)
+            if key in seen:
+                raise yaml.constructor.ConstructorError(
+                    None, None, f"the key {key!r} is given twice", key_node.start_mark
+                )
+            seen.add(key)
+        return super().construct_mapping(node, deep)
+
+
+_SafeLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _SafeLoader.construct_mapping)
 
 
 @dataclass(frozen=True)
