@@ -115,7 +115,8 @@ _GAP_SYMPTOM = re.compile(r"^\s*(?:of|with|history of)?\s*(?:[\w/-]+\s+){0,4}$",
 # "failed PT, NSAIDs, chiro x7mos", "physical therapy and meds for about 10 weeks": a duration that closes a
 # short list belongs to each item in it
 _LIST_GAP = re.compile(
-    r"^(?:\s*(?:,|\+|/|&|\band\b)\s*(?:(?!(?:for|x|over)\b)[A-Za-z][\w'/-]*\s*){1,4}){1,4}?\s*(?P<by>(?:for|x|over)\s+(?:about|around|approximately|nearly|almost|~)?\s*)?$",
+    # each word matched whole (possessive), so a gap that fails fails at once instead of trying every split
+    r"^(?:\s*(?:,|\+|/|&|\band\b)\s*(?:(?!(?:for|x|over)\b)[A-Za-z][\w'/-]*+\s*+){1,4}){1,4}?\s*(?P<by>(?:for|x|over)\s+(?:about|around|approximately|nearly|almost|~)?\s*)?$",
     re.IGNORECASE,
 )
 _LIST_DURATION = re.compile(r"^(?:x|×|for\b|over\b)", re.IGNORECASE)
