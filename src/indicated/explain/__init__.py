@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from indicated.evaluate import Evaluation
 from indicated.explain.components import answer_components
-from indicated.explain.reasons import clause, deciding, decisive, leaves, turning_points
+from indicated.explain.reasons import clause, deciding, decisive, leaves, record_words, turning_points
 from indicated.kb.loader import Knowledge
 from indicated.models import Assessment, Case, CriterionResult, Determination, ServiceResult
 
@@ -124,7 +124,7 @@ def _names(services: list[ServiceResult]) -> str:
 
 def _quoted(c: CriterionResult, most: int = QUOTES) -> str:
     """The record's words that met a criterion, in brackets after it; nothing for one not met."""
-    words = list(dict.fromkeys(" ".join(e.text.split()) for e in c.evidence))[:most] if c.status == "met" else []
+    words = list(dict.fromkeys(record_words(c)))[:most] if c.status == "met" else []
     return f" ({', '.join(f'“{w}”' for w in words)})" if words else ""
 
 

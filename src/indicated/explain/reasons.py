@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from indicated.models import CriterionResult, Determination, ServiceResult
 
-__all__ = ["clause", "deciding", "decisive", "leaves", "met_through", "reversing", "turning_points"]
+__all__ = ["clause", "deciding", "decisive", "leaves", "met_through", "record_words", "reversing", "turning_points"]
 
 D = Determination
 
@@ -50,6 +50,11 @@ def decisive(s: ServiceResult) -> list[CriterionResult]:
         return [met_through(c, s.criteria) for c in s.criteria[1:] if c.depth == 1 and c.status == "met"]
     status = {D.NOT_MEDICALLY_NECESSARY: "not_met", D.INSUFFICIENT_INFORMATION: "unknown"}.get(s.determination)
     return leaves(s.criteria, status) if status else []
+
+
+def record_words(c: CriterionResult) -> list[str]:
+    """The record's words that decided a criterion, each on one line as a quote needs them."""
+    return [" ".join(e.text.split()) for e in c.evidence]
 
 
 def deciding(s: ServiceResult) -> list[str]:

@@ -24,9 +24,10 @@ def extract(text: str, *, kb: Knowledge | None = None, as_of: date | None = None
     """
     kb = kb or bundled()
     doc = pipeline()(unwrap(text))
-    facts = findings(doc, kb, note_date(text) or latest_date(text) or as_of)
+    written = note_date(text) or latest_date(text)  # the note's own date, else the latest it writes
+    facts = findings(doc, kb, written or as_of)
     services = requested_services(doc, kb)
-    age, sex = age_and_sex(text)
+    age, sex = age_and_sex(text, written)
     case = Case(
         text=text,
         age=age,

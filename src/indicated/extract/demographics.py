@@ -5,9 +5,9 @@ from __future__ import annotations
 import re
 from datetime import date
 
-from indicated.extract.patterns import latest_date, note_date, number
+from indicated.extract.patterns import FULL_DATE, full_date, number
 
-_DOB = re.compile(r"\b(?:DOB|date of birth|born)\s*:?\s*(\d{1,2})/(\d{1,2})/(\d{4})\b", re.IGNORECASE)
+_DOB = re.compile(r"\b(?:DOB|date of birth|born)\s*:?\s*" + FULL_DATE.pattern, re.IGNORECASE)
 
 _TENS = r"(?:twenty|thirty|forty|fifty|sixty|seventy|eighty|ninety)"
 _UNITS = r"(?:one|two|three|four|five|six|seven|eight|nine)"
@@ -32,22 +32,17 @@ FEMALE_RE = re.compile(r"\b(?:woman|female|lady|girl|she|her|mrs|ms)\b", re.IGNO
 MALE_RE = re.compile(r"\b(?:man|male|gentleman|boy|he|his|him|mr)\b", re.IGNORECASE)
 
 
-def _age_from_birth_date(text: str) -> int | None:
-    """ "DOB 03/14/1964" in a note dated 06/02/2025: 61. The note's own date, else its latest date."""
+def _age_from_birth_date(text: str, written: date | None) -> int | None:
+    """ "DOB 03/14/1964" in a note written 06/02/2025: 61."""
     m = _DOB.search(text)
-    if not m:
+    born = full_date(m) if m else None
+    if born is None or written is None or written <= born:
         return None
-    try:
-        born = date(int(m.group(3)), int(m.group(1)), int(m.group(2)))
-    except ValueError:
-        return None
-    seen = note_date(text) or latest_date(text[: m.start()] + text[m.end() :])
-    if seen is None or seen <= born:
-        return None
-    return seen.year - born.year - ((seen.month, seen.day) < (born.month, born.day))
+    return written.year - born.year - ((written.month, written.day) < (born.month, born.day))
 
 
-def age_and_sex(text: str) -> tuple[int | None, str | None]:
+def age_and_sex(text: str, written: date | None = None) -> tuple[int | None, str | None]:
+    """``written``: the day the note was written, for an age read from a date of birth."""
     age: int | None = None
     sex: str | None = None
     for m in AGE_RE.finditer(text):
@@ -69,7 +64,7 @@ def age_and_sex(text: str) -> tuple[int | None, str | None]:
     if age is None and (said := AGE_SAID_RE.search(text)):
         age = int(said.group("n"))
     if age is None:
-        age = _age_from_birth_date(text)
+        age = _age_from_birth_date(text, written)
     if sex is None:
         f, mm = len(FEMALE_RE.findall(text)), len(MALE_RE.findall(text))
         if f != mm:

@@ -40,9 +40,11 @@ _FAMILY_SECTION = re.compile(
 
 
 def family_lines(doc) -> list[tuple[int, int]]:
-    """Character ranges of the statements that are family history (read from the text: walking
-    spaCy's sentences costs more than the regex)."""
-    return [m.span() for m in _FAMILY_SECTION.finditer(doc.text)]
+    """Character ranges of the statements that are family history, read once per document (findings
+    and requested services both ask) and from the text: walking spaCy's sentences costs more."""
+    if "family_lines" not in doc.user_data:
+        doc.user_data["family_lines"] = [m.span() for m in _FAMILY_SECTION.finditer(doc.text)]
+    return doc.user_data["family_lines"]
 
 
 def about_family(ent, lines: list[tuple[int, int]]) -> bool:
@@ -70,6 +72,7 @@ def findings(doc, kb: Knowledge, as_of: date | None = None) -> list[Finding]:
         if e.label_.startswith(TERM) and kb.lexicon.terms[int(e.label_[1:])].concept in SYMPTOMS
     ]
     out: list[Finding] = []
+    blocks: dict[int, list[Finding]] = {}  # block findings by sentence
     for ent in ents:
         sent = ent.sent
         lo, hi = sent.start_char, sent.end_char
@@ -80,21 +83,18 @@ def findings(doc, kb: Knowledge, as_of: date | None = None) -> list[Finding]:
             continue
         term = kb.lexicon.terms[int(ent.label_[len(TERM) :])]
         for concept in (term.concept, *term.also):
-            out.append(_finding(concept, term.status, ent, kb, text, lo, hi, symptom_spans, as_of))
+            f = _finding(concept, term.status, ent, kb, text, lo, hi, symptom_spans, as_of)
+            out.append(f)
+            if concept == "si_diagnostic_block" and f.status == "present":
+                blocks.setdefault(sent.start, []).append(f)
     _add_up_courses(out, kb, text)
-    _count_blocks(out, doc)
+    _count_blocks(blocks)
     return out
 
 
-def _count_blocks(out: list[Finding], doc) -> None:
+def _count_blocks(by_sentence: dict[int, list[Finding]]) -> None:
     """ "a lidocaine block with 85% relief, and a bupivacaine block with 80%": blocks named one by one in
     a sentence are counted together when no count word says how many."""
-    by_sentence: dict[int, list[Finding]] = {}
-    for f in out:
-        if f.concept == "si_diagnostic_block" and f.status == "present" and f.evidence:
-            sent = doc.char_span(f.evidence[0].start, f.evidence[0].end, alignment_mode="expand")
-            if sent is not None:
-                by_sentence.setdefault(sent.sent.start, []).append(f)
     for blocks in by_sentence.values():
         singles = [f for f in blocks if not f.evidence[0].text.rstrip().lower().endswith("s")]
         if len(singles) >= 2 and max((f.count or 0) for f in blocks) < len(singles):
@@ -176,8 +176,10 @@ def _months_ago(sentence: str) -> float | None:
     return None
 
 
+# words that put what follows them in the past; a procedure word says more ("after a", "healed")
+PAST_CUES = r"s/p|status post|h/o|history of|hx of|prior(?!\s+auth)|previous|previously|underwent"
 _PAST = re.compile(
-    r"\b(?:s/p|status post|h/o|history of|hx of|(?:surgical\s+)?history(?=\s*:)|PSH(?=\s*:)|prior(?!\s+auth)|previous|previously|underwent|had an?|"
+    rf"\b(?:{PAST_CUES}|(?:surgical\s+)?history(?=\s*:)|PSH(?=\s*:)|had an?|"
     r"had (?:an? )?(?:L\d|S1)|following|after (?:an? |his |her )?|healed|solid|(?:above|below|adjacent to) (?:the|his|her|a))\b[^.;]{0,40}$",
     re.IGNORECASE,
 )

@@ -117,7 +117,6 @@ def durations(text: str) -> list[Duration]:
     return sorted(out, key=lambda d: d.start)
 
 
-_MONTH_ORDER = ("jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec")
 _MONTH_NAME = r"(?:jan(?:uary)?|feb(?:ruary)?|mar(?:ch)?|apr(?:il)?|may|june?|july?|aug(?:ust)?|sept?(?:ember)?|oct(?:ober)?|nov(?:ember)?|dec(?:ember)?)"
 
 
@@ -134,12 +133,9 @@ DATE_SPAN_RE = re.compile(rf"\b(?:from\s+)?{_date(1)}\s*(?:-|–|to|through|thru
 
 def _days_between(m: re.Match[str]) -> float:
     """Days from one full date to the other ("03/03/2025-04/21/2025": 49), read month first; 0 if invalid."""
-    try:
-        first = date(int(m.group("y1")), int(m.group("m1")), int(m.group("d1")))
-        last = date(int(m.group("y2")), int(m.group("m2")), int(m.group("d2")))
-    except ValueError:
-        return 0.0
-    return float((last - first).days)
+    first = _date_of(m.group("y1"), m.group("m1"), m.group("d1"))
+    last = _date_of(m.group("y2"), m.group("m2"), m.group("d2"))
+    return float((last - first).days) if first and last else 0.0
 
 
 def _months_between(m: re.Match[str]) -> int | None:
@@ -149,9 +145,7 @@ def _months_between(m: re.Match[str]) -> int | None:
         if m.group(f"m{i}"):
             month = int(m.group(f"m{i}"))
             return (month, int(m.group(f"y{i}"))) if 1 <= month <= 12 else None
-        return _MONTH_ORDER.index(m.group(f"n{i}")[:3].lower()) + 1, (
-            int(m.group(f"z{i}")) if m.group(f"z{i}") else None
-        )
+        return _month_number(m.group(f"n{i}")), (int(m.group(f"z{i}")) if m.group(f"z{i}") else None)
 
     a, b = month_year(1), month_year(2)
     if a is None or b is None:
@@ -298,34 +292,41 @@ _NOTE_DATE = re.compile(
 _YEAR = re.compile(r"(?<![\d/-])(?:in\s+|\()?((?:19[89]|20[0-4])\d)\)?(?![\d/-])")
 
 
+def _month_number(name: str) -> int | None:
+    """ "Mar", "march" -> 3."""
+    return next((i + 1 for i, month in enumerate(_MONTHS) if month.startswith(name.lower()[:3])), None)
+
+
+def _date_of(year: str | int, month: str | int | None, day: str | int) -> date | None:
+    """A calendar date, or None for one that does not exist (13/45/2025)."""
+    try:
+        return date(int(year), int(month), int(day)) if month else None
+    except ValueError:
+        return None
+
+
 def note_date(text: str) -> date | None:
     """The date a note states for itself ("Date of service: 03/14/2025"), the anchor for "in 2019"."""
     m = _NOTE_DATE.search(text)
     if not m:
         return None
-    try:
-        if m.group("iso"):
-            return date(int(m.group("y1")), int(m.group("m1")), int(m.group("d1")))
-        if m.group("us"):
-            year = int(m.group("y2"))
-            return date(year + 2000 if year < 100 else year, int(m.group("m2")), int(m.group("d2")))
-        month = next((i + 1 for i, name in enumerate(_MONTHS) if name.startswith(m.group("mname").lower()[:3])), None)
-        return date(int(m.group("y3")), month, int(m.group("d3"))) if month else None
-    except ValueError:
-        return None
+    if m.group("iso"):
+        return _date_of(m.group("y1"), m.group("m1"), m.group("d1"))
+    if m.group("us"):
+        year = int(m.group("y2"))
+        return _date_of(year + 2000 if year < 100 else year, m.group("m2"), m.group("d2"))
+    return _date_of(m.group("y3"), _month_number(m.group("mname")), m.group("d3"))
 
 
-_FULL_DATE = re.compile(r"(?<![\d/])(\d{1,2})/(\d{1,2})/(\d{4})(?![\d/])")
+FULL_DATE = re.compile(r"(?<![\d/])(\d{1,2})/(\d{1,2})/(\d{4})(?![\d/])")  # month first: 03/14/2025
+
+
+def full_date(m: re.Match[str]) -> date | None:
+    return _date_of(m.group(3), m.group(1), m.group(2))
 
 
 def _full_dates(text: str) -> list[date]:
-    out = []
-    for m in _FULL_DATE.finditer(text):
-        try:
-            out.append(date(int(m.group(3)), int(m.group(1)), int(m.group(2))))
-        except ValueError:
-            continue
-    return out
+    return [d for m in FULL_DATE.finditer(text) if (d := full_date(m))]
 
 
 def latest_date(text: str) -> date | None:

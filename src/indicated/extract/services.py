@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 
 from indicated.extract import attributes as at
-from indicated.extract.findings import about_family, cued, family_lines, is_prior, span
+from indicated.extract.findings import PAST_CUES, about_family, cued, family_lines, is_prior, span
 from indicated.extract.nlp import PROC
 from indicated.extract.patterns import number
 from indicated.kb.loader import Knowledge
@@ -92,9 +92,8 @@ def requested_services(doc, kb: Knowledge) -> list[RequestedService]:
     return list(out.values())
 
 
-_PAST_CODE = re.compile(
-    r"\b(?:s/p|status post|h/o|history of|hx of|prior|previous|previously|underwent)\b[^.;]{0,80}$", re.IGNORECASE
-)
+# a code stands further from its past cue than a procedure word does ("s/p left MIS SI joint fusion (27279)")
+_PAST_CODE = re.compile(rf"\b(?:{PAST_CUES})\b[^.;]{{0,80}}$", re.IGNORECASE)
 # what a word names when it is said of another joint or region: "arthrodesis of the left sacroiliac joint"
 _ELSEWHERE = re.compile(
     r"^\s+(?:of\s+(?:the\s+|his\s+|her\s+)?)?(?:(?:left|right|bilateral|L|R)\s+)?(?:sacroiliac|SI\b|SIJ|cervical|neck|knee|hip|shoulder)",
@@ -131,17 +130,24 @@ def _from_words(doc, kb: Knowledge, covered: set[str]) -> dict[str, RequestedSer
     # a question of necessity is hypothetical by its nature ("would an L4-5 fusion be necessary?"), so a
     # hypothetical cue drops a procedure only outside the sentences that ask for something
     family = family_lines(doc)
+    asking: dict[int, bool] = {}  # per sentence: whether it asks for something
+
+    def in_request(e) -> bool:
+        if e.sent.start not in asking:
+            asking[e.sent.start] = asks(e.sent.text)
+        return asking[e.sent.start]
+
     mentions = [
         e
         for e in doc.ents
         if e.label_.startswith(PROC)
         and not about_family(e, family)
         and not cued(e, "NEGATED_EXISTENCE")
-        and not (cued(e, "HYPOTHETICAL") and not asks(e.sent.text))
+        and not (cued(e, "HYPOTHETICAL") and not in_request(e))
     ]
     mentions = [e for e in mentions if not is_prior(e, text)]
-    if any(asks(e.sent.text) for e in mentions):
-        mentions = [e for e in mentions if asks(e.sent.text)]
+    if any(in_request(e) for e in mentions):
+        mentions = [e for e in mentions if in_request(e)]
     specific = {(e.sent.start, kb.codes[_term(e, kb).code].family) for e in mentions if not _term(e, kb).generic}
     out: dict[str, RequestedService] = {}
     for ent in mentions:

@@ -43,11 +43,11 @@ if TYPE_CHECKING:  # pragma: no cover
     from indicated.search import Library
 
 M = TypeVar("M", bound=BaseModel)
-# libyaml's C parser when the platform has it: the knowledge parses about ten times faster
 
 
 class _SafeLoader(getattr(yaml, "CSafeLoader", yaml.SafeLoader)):  # type: ignore[misc]
-    """YAML keeps the last of two equal keys without a word; in knowledge that silently drops data (a
+    """libyaml's C parser when the platform has it (the knowledge parses about ten times faster).
+    YAML keeps the last of two equal keys without a word; in knowledge that silently drops data (a
     second ``regex:`` under one term replaced the first), so a repeated key is an error."""
 
     def construct_mapping(self, node, deep=False):

@@ -12,7 +12,7 @@ from __future__ import annotations
 import hashlib
 from datetime import date
 
-from indicated.explain.reasons import deciding
+from indicated.explain.reasons import deciding, record_words
 from indicated.kb.loader import Knowledge, bundled
 from indicated.kb.schema import Policy
 from indicated.models import Assessment, Cited, CriterionResult, Determination, Reference, ServiceResult
@@ -147,7 +147,7 @@ def _criteria(criteria: list[CriterionResult]) -> list[str]:
 
 
 def _quote(c: CriterionResult) -> str:
-    return "; ".join(f"“{' '.join(e.text.split())}”" for e in c.evidence[:4])
+    return "; ".join(f"“{w}”" for w in record_words(c)[:4])
 
 
 def _review_table(a: Assessment) -> list[str]:
