@@ -6,7 +6,6 @@ import pytest
 
 from conftest import SHARED_CASES, load_cases
 from indicated.evaluate.determine import overall
-from indicated.kb.loader import bundled
 from indicated.models import Determination, ServiceResult, SettingResult
 from indicated.pipeline import assess
 
@@ -14,29 +13,40 @@ D = Determination
 DEV = load_cases(SHARED_CASES) if SHARED_CASES.exists() else []
 
 
-def covered(expected: dict) -> bool:
-    """A labelled case is in scope once every service it names has a policy in the library."""
-    codes = {s.code for p in bundled().policies.values() for s in p.services}
-    return all(code in codes for code in (expected.get("services") or {}))
+# dev cases the issue "Right on questions and notes written by others" (#15) targets, while it is open
+ISSUE_15 = {"d15_performed_laminectomy_fusion_review", "d18_operative_note_microdiscectomy", "d20_two_level_laminectomy_not_responded"}
 
 
-IN_SCOPE = [(name, case) for name, case in DEV if covered(case["expected"])]
+def _accepts(want: str | list[str], have: str | None) -> bool:
+    """A label is one determination or a list of accepted ones (../shared/cases/README.md)."""
+    return have in want if isinstance(want, list) else have == want
 
 
 def test_shared_dev_cases_are_present():
-    assert len(DEV) >= 14, f"expected the shared dev cases in {SHARED_CASES}"
+    assert len(DEV) >= 21, f"expected the shared dev cases in {SHARED_CASES}"
 
 
-@pytest.mark.parametrize(("name", "case"), IN_SCOPE, ids=[n for n, _ in IN_SCOPE])
+@pytest.mark.parametrize(
+    ("name", "case"),
+    [
+        pytest.param(n, c, marks=pytest.mark.xfail(strict=True, reason="issue 15")) if n in ISSUE_15 else (n, c)
+        for n, c in DEV
+    ],
+    ids=[n for n, _ in DEV],
+)
 def test_dev_case_determinations_and_facts(name, case):
     exp = case["expected"]
     a = assess(case["text"])
-    assert a.determination.value == exp["determination"]
+    assert _accepts(exp["determination"], a.determination.value)
+    if exp.get("review"):
+        assert a.review == exp["review"]
     got = {s.code: s.determination.value for s in a.services}
     for code, want in (exp.get("services") or {}).items():
-        assert got.get(code) == want, code
+        assert _accepts(want, got.get(code)), code
+    assert not set(exp.get("absent_codes") or []) & got.keys(), "a procedure given another region's code"
     if exp.get("setting"):
-        assert a.setting is not None and a.setting.determination.value == exp["setting"]
+        assert a.setting is not None and a.setting.determination is not None
+        assert _accepts(exp["setting"], a.setting.determination.value)
     facts = exp.get("case") or {}
     present = {f.concept for f in a.case.findings if f.status == "present"}
     assert set(facts.get("present", [])) <= present

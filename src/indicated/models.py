@@ -15,6 +15,7 @@ Status = Literal["met", "not_met", "unknown"]
 FindingStatus = Literal["present", "absent", "possible"]
 Side = Literal["left", "right", "bilateral"]
 SettingKind = Literal["inpatient", "outpatient"]
+Review = Literal["prospective", "performed"]
 
 
 class Determination(StrEnum):
@@ -53,6 +54,8 @@ class Finding(_Model):
     weeks: float | None = None
     count: int | None = None
     response: str | None = None
+    # found during the operation under review ("an extruded fragment was found"): reported, never a criterion
+    operative: bool = False
     evidence: list[Span] = Field(default_factory=list)
 
 
@@ -64,6 +67,7 @@ class RequestedService(_Model):
     description: str = ""
     levels: list[str] = Field(default_factory=list)
     side: Side | None = None
+    region: str | None = None
     evidence: list[Span] = Field(default_factory=list)
 
 
@@ -98,6 +102,8 @@ class Case(_Model):
     findings: list[Finding] = Field(default_factory=list)
     services: list[RequestedService] = Field(default_factory=list)
     setting: RequestedSetting | None = None
+    # a request for a procedure (prospective) or a review of one the patient already had (performed)
+    review: Review = "prospective"
     parts: list[RecordPart] = Field(default_factory=list)
 
     def part_of(self, span: Span) -> RecordPart | None:
@@ -123,6 +129,9 @@ class CriterionResult(_Model):
     depth: int = 0
     parent: str | None = None
     logic: str = "check"
+    # decided by silence where the policy takes silence as absence (red flags, contraindications):
+    # the article says "not mentioned (taken as absent)", never a tick with no words
+    assumed: bool = False
     evidence: list[Span] = Field(default_factory=list)
     citations: list[int] = Field(default_factory=list)
     sources: list[str] = Field(default_factory=list)
@@ -136,7 +145,12 @@ class ServiceResult(_Model):
     side: Side | None = None
     determination: Determination
     policy: PolicyRef | None = None
+    # an add-on code takes the determination of the primary it serves and does not vote
+    add_on: bool = False
     serves: str | None = None
+    # where the procedure is done (lumbar, thoracic, cervical, sacroiliac, other): a service outside the
+    # library names its region
+    region: str | None = None
     reasons: list[str] = Field(default_factory=list)
     criteria: list[CriterionResult] = Field(default_factory=list)
 
@@ -145,6 +159,8 @@ class SettingResult(_Model):
     requested: SettingKind | None = None
     recommended: SettingKind
     determination: Determination | None = None
+    # while the procedure is not necessary or undecided, the setting takes its determination and does not vote
+    follows_procedure: bool = False
     length_of_stay_days: float | None = None
     policy: PolicyRef | None = None
     reasons: list[str] = Field(default_factory=list)
@@ -185,6 +201,7 @@ class Assessment(_Model):
     """The determination article's content, before any rendering."""
 
     determination: Determination
+    review: Review = "prospective"
     summary: str = ""
     services: list[ServiceResult] = Field(default_factory=list)
     setting: SettingResult | None = None

@@ -47,5 +47,5 @@ def assess(
 
         case = extract(case, kb=kb, as_of=as_of or date.today())
     routes = route(case, kb, policy_set=policy_set)
-    evaluation = evaluate(case, routes, setting_policy(kb, policy_set))
+    evaluation = evaluate(case, routes, setting_policy(kb, policy_set), kb.record_sources)
     return explain(case, evaluation, kb, policy_set=policy_set, version=engine_version())

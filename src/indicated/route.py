@@ -16,6 +16,9 @@ class Route:
     service: RequestedService
     policy: Policy | None
     spec: PolicyService | None
+    region: str | None = None
+    # why no policy applies, in words a reader can act on ("no criteria for cervical spine procedures")
+    outside: str = ""
 
 
 def route(case: Case, kb: Knowledge, *, policy_set: str = "clinical") -> list[Route]:
@@ -39,8 +42,19 @@ def route(case: Case, kb: Knowledge, *, policy_set: str = "clinical") -> list[Ro
             # (the plate of "C5-6 ACDF with anterior plate") serves that one and is outside too
             options = []
         policy, spec = (serving or options or [(None, None)])[0]
-        routes.append(Route(svc, policy, spec))
+        region = svc.region or (kb.codes[svc.code].region if svc.code in kb.codes else None)
+        routes.append(Route(svc, policy, spec, region, "" if policy else _outside(kb, region)))
     return routes
+
+
+def _outside(kb: Knowledge, region: str | None) -> str:
+    """Why a service has no policy, naming its region where the library covers none of it."""
+    place = kb.regions.get(region or "")
+    if place is not None and not place.covered:
+        covered = [r.label for r in kb.procedures.regions if r.covered]
+        scope = ", ".join(covered[:-1]) + f" and {covered[-1]}" if len(covered) > 1 else "".join(covered)
+        return f"This library holds no criteria for {place.label} procedures; it covers {scope} surgery."
+    return "No policy in this set covers this service."
 
 
 def setting_policy(kb: Knowledge, policy_set: str) -> Policy | None:

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from indicated.evaluate.determine import combine, overall, status_to_determination
+from indicated.evaluate.determine import combine, overall, status_to_determination, vote, voters
+from indicated.evaluate.predicates import Described, described_sources
 from indicated.evaluate.tree import evaluate_tree
-from indicated.kb.schema import Policy
-from indicated.models import Case, Determination, PolicyRef, RequestedService, ServiceResult, SettingResult
+from indicated.kb.schema import Policy, RecordSource
+from indicated.models import Case, Determination, PolicyRef, ServiceResult, SettingResult
 from indicated.route import Route
 
 __all__ = ["Evaluation", "evaluate"]
@@ -26,23 +27,27 @@ def _ref(policy: Policy) -> PolicyRef:
     return PolicyRef(id=policy.id, version=policy.version, title=policy.title, policy_set=policy.policy_set)
 
 
-def _described(svc: RequestedService) -> dict[str, object]:
+def _requested(r: Route) -> dict[str, object]:
     """The fields a result copies from the request, so every result names what was asked for."""
-    return svc.model_dump(include={"code", "system", "description", "levels", "side"})
+    return r.service.model_dump(include={"code", "system", "description", "levels", "side"}) | {"region": r.region}
 
 
-def evaluate(case: Case, routes: list[Route], setting_policy: Policy | None) -> Evaluation:
-    """Judge primaries on their criteria, add-ons with the primary they serve, then the setting."""
+def evaluate(
+    case: Case, routes: list[Route], setting_policy: Policy | None, sources: dict[str, RecordSource] | None = None
+) -> Evaluation:
+    """Judge primaries on their criteria, add-ons with the primary they serve, then the setting.
+
+    ``sources`` are the record sources of the vocabulary (an imaging report), for criteria closed given
+    their source."""
+    described = described_sources(case, sources or {})
     results: dict[str, ServiceResult] = {}
     for r in routes:
         svc = r.service
-        base = _described(svc)
+        base = _requested(r)
         if r.policy is None:
-            results[svc.code] = ServiceResult(
-                **base, determination=D.NO_APPLICABLE_POLICY, reasons=["No policy in this set covers this service."]
-            )
+            results[svc.code] = ServiceResult(**base, determination=D.NO_APPLICABLE_POLICY, reasons=[r.outside])
         elif not r.spec or not r.spec.add_on_to:
-            criteria = evaluate_tree(r.policy.criteria, case, svc)
+            criteria = evaluate_tree(r.policy.criteria, case, svc, described)
             results[svc.code] = ServiceResult(
                 **base,
                 determination=status_to_determination(criteria[0].status),
@@ -54,7 +59,7 @@ def evaluate(case: Case, routes: list[Route], setting_policy: Policy | None) -> 
             continue
         primaries = [results[c] for c in r.spec.add_on_to if c in results]
         svc = r.service
-        base = _described(svc) | {"policy": _ref(r.policy)}
+        base = _requested(r) | {"policy": _ref(r.policy), "add_on": True}
         if primaries:
             best = combine([p.determination for p in primaries], best=True)
             served = next(p for p in primaries if p.determination == best)
@@ -71,15 +76,17 @@ def evaluate(case: Case, routes: list[Route], setting_policy: Policy | None) -> 
                 reasons=[f"An add-on code: document the primary procedure it serves ({', '.join(r.spec.add_on_to)})."],
             )
     services = [results[r.service.code] for r in routes]
-    setting = _setting(case, services, setting_policy)
+    setting = _setting(case, services, setting_policy, described)
     return Evaluation(services, setting, overall(services, setting))
 
 
-def _setting(case: Case, services: list[ServiceResult], policy: Policy | None) -> SettingResult | None:
-    judged = [s for s in services if s.policy is not None]
+def _setting(
+    case: Case, services: list[ServiceResult], policy: Policy | None, described: Described
+) -> SettingResult | None:
+    judged = voters(services)
     if policy is None or not judged:
         return None
-    criteria = evaluate_tree(policy.criteria, case, None)
+    criteria = evaluate_tree(policy.criteria, case, None, described)
     recommended = "inpatient" if criteria[0].status == "met" else "outpatient"
     requested = case.setting.requested if case.setting else None
     result = SettingResult(
@@ -91,9 +98,10 @@ def _setting(case: Case, services: list[ServiceResult], policy: Policy | None) -
     )
     if requested is None:
         return result
-    procedures = overall(judged, None)
+    procedures = vote([s.determination for s in judged])
     if procedures in (D.NOT_MEDICALLY_NECESSARY, D.INSUFFICIENT_INFORMATION):
         result.determination = procedures
+        result.follows_procedure = True
         result.reasons = ["The setting follows the procedure, which is not yet approvable."]
     elif requested == "outpatient":
         result.determination = D.MEDICALLY_NECESSARY

@@ -19,18 +19,31 @@ def combine(determinations: list[Determination], *, best: bool) -> Determination
     return ranked[0] if best else ranked[-1]
 
 
-def overall(services: list[ServiceResult], setting: SettingResult | None) -> Determination:
-    """No policy anywhere -> no_applicable_policy; all necessary -> necessary; all not -> not;
-    any insufficient -> insufficient; otherwise partially necessary. The setting counts as a service."""
-    judged = [s.determination for s in services if s.determination != D.NO_APPLICABLE_POLICY]
-    if not judged:
+def voters(services: list[ServiceResult]) -> list[ServiceResult]:
+    """The services that decide the request: primaries with a policy. Add-ons follow their primary and
+    do not vote, unless no primary with a policy was requested at all (a bare "22840" is judged alone)."""
+    judged = [s for s in services if s.determination != D.NO_APPLICABLE_POLICY]
+    return [s for s in judged if not s.add_on] or judged
+
+
+def vote(determinations: list[Determination]) -> Determination:
+    """All necessary -> necessary; all not -> not; necessary and not -> partially; any undecided -> insufficient."""
+    if not determinations:
         return D.NO_APPLICABLE_POLICY
-    if setting is not None and setting.determination is not None:
-        judged.append(setting.determination)
-    if all(d == D.MEDICALLY_NECESSARY for d in judged):
+    if all(d == D.MEDICALLY_NECESSARY for d in determinations):
         return D.MEDICALLY_NECESSARY
-    if all(d == D.NOT_MEDICALLY_NECESSARY for d in judged):
+    if all(d == D.NOT_MEDICALLY_NECESSARY for d in determinations):
         return D.NOT_MEDICALLY_NECESSARY
-    if D.INSUFFICIENT_INFORMATION in judged:
+    if D.INSUFFICIENT_INFORMATION in determinations:
         return D.INSUFFICIENT_INFORMATION
     return D.PARTIALLY_MEDICALLY_NECESSARY
+
+
+def overall(services: list[ServiceResult], setting: SettingResult | None) -> Determination:
+    """The request's determination: the voting services, plus the requested setting once it was judged on
+    its own criteria (while it follows an unapprovable procedure it does not vote). No policy for any
+    service -> no_applicable_policy."""
+    judged = [s.determination for s in voters(services)]
+    if judged and setting is not None and setting.determination is not None and not setting.follows_procedure:
+        judged.append(setting.determination)
+    return vote(judged)

@@ -1,19 +1,49 @@
 """Declared predicates checked against a Case; each returns a status and the spans that decided it.
 
 A predicate never guesses: an undocumented element is ``unknown`` unless the policy declared the
-predicate closed-world (red flags, contraindications), where silence means absent.
+predicate closed-world (red flags, contraindications), where silence means absent, or closed given
+its source (an imaging report that is described but does not name the finding).
 """
 
 from __future__ import annotations
 
 from functools import singledispatch
+from typing import NamedTuple
 
 from indicated.evaluate.logic import MET, NOT_MET, UNKNOWN
 from indicated.extract.summary import CARE_GROUP, SYMPTOM_CONCEPTS
-from indicated.kb.schema import AgeCheck, CareCheck, FindingCheck, LevelCountCheck, ServiceCheck, SymptomDurationCheck
+from indicated.kb.schema import (
+    AgeCheck,
+    CareCheck,
+    FindingCheck,
+    LevelCountCheck,
+    RecordSource,
+    ServiceCheck,
+    SymptomDurationCheck,
+)
 from indicated.models import Case, Finding, RequestedService, Span, Status
 
-Outcome = tuple[Status, list[Span]]
+
+class Outcome(NamedTuple):
+    status: Status
+    evidence: list[Span]
+    # decided by silence taken as absence (closed world): shown as "not mentioned (taken as absent)"
+    assumed: bool = False
+
+
+# the sources of findings the record describes (an imaging report), by id, with the words that describe them
+Described = dict[str, list[Span]]
+
+
+def described_sources(case: Case, sources: dict[str, RecordSource]) -> Described:
+    """Which record sources the case describes: any finding of a source's own kind, stated and current
+    enough to count, shows that the record reports from it."""
+    out: Described = {}
+    for src in sources.values():
+        stated = [f for f in case.findings if f.concept in src.concepts and f.status == "present" and counts(f)]
+        if stated:
+            out[src.id] = _spans(stated)[:3]
+    return out
 
 
 def _spans(findings: list[Finding]) -> list[Span]:
@@ -25,16 +55,20 @@ def _spans(findings: list[Finding]) -> list[Span]:
 
 
 @singledispatch
-def check(predicate: object, case: Case, service: RequestedService | None) -> Outcome:
+def check(predicate: object, case: Case, service: RequestedService | None, described: Described) -> Outcome:
     raise TypeError(f"no evaluator for {type(predicate).__name__}")  # pragma: no cover - schema forbids it
 
 
+def counts(f: Finding) -> bool:
+    """Whether a finding can decide a criterion: stated, not hypothetical, and not found during the
+    operation under review (a review judges what was known before it)."""
+    return not f.hypothetical and not f.operative
+
+
 @check.register
-def _finding(p: FindingCheck, case: Case, service: RequestedService | None) -> Outcome:
+def _finding(p: FindingCheck, case: Case, service: RequestedService | None, described: Described) -> Outcome:
     relevant = [
-        f
-        for f in case.findings
-        if f.concept in p.concepts and not f.hypothetical and (p.include_historical or not f.historical)
+        f for f in case.findings if f.concept in p.concepts and counts(f) and (p.include_historical or not f.historical)
     ]
     present = [f for f in relevant if f.status == "present"]
     wanted_levels = set(service.levels) if service and p.at_service_level else set()
@@ -68,38 +102,43 @@ def _finding(p: FindingCheck, case: Case, service: RequestedService | None) -> O
 
     fits = [f for f in present if at_level(f) and value_state(f) == MET]
     if fits:
-        return MET, _spans(fits)
+        return Outcome(MET, _spans(fits))
     # closed world makes silence absent, not an unread value: "osteopenia" without a T-score is unknown;
     # but "EHL 4/5 ... weakness stable" is one weakness, graded once, so a graded mention decides
     graded = [f for f in present if at_level(f) and value_state(f) != UNKNOWN]
     if not graded and any(at_level(f) and value_state(f) == UNKNOWN for f in present):
-        return UNKNOWN, _spans(present)
+        return Outcome(UNKNOWN, _spans(present))
     if present:
-        return NOT_MET, _spans(present)
+        return Outcome(NOT_MET, _spans(present))
     absent = [f for f in relevant if f.status == "absent"]
     if absent:
-        return NOT_MET, _spans(absent)
+        return Outcome(NOT_MET, _spans(absent))
     # a suspected finding is not silence: even a closed-world check asks for it to be confirmed
     if any(f.status == "possible" for f in relevant):
-        return UNKNOWN, _spans([f for f in relevant if f.status == "possible"])
-    return (NOT_MET if p.world == "closed" else UNKNOWN), []
+        return Outcome(UNKNOWN, _spans([f for f in relevant if f.status == "possible"]))
+    if p.world == "closed":
+        return Outcome(NOT_MET, [], assumed=True)
+    if p.world == "source" and p.source in described:
+        # the report is described and does not name the finding: its words are the evidence
+        return Outcome(NOT_MET, described[p.source])
+    return Outcome(UNKNOWN, [])
 
 
 @check.register
-def _care(p: CareCheck, case: Case, service: RequestedService | None) -> Outcome:
-    care = [f for f in case.findings if f.concept in CARE_GROUP and not f.hypothetical]
+def _care(p: CareCheck, case: Case, service: RequestedService | None, described: Described) -> Outcome:
+    care = [f for f in case.findings if f.concept in CARE_GROUP and counts(f)]
     tried = [f for f in care if f.status == "present"]
     modalities = {f.concept for f in tried if f.concept != "conservative_care_general"}
     weeks = case.conservative_care_weeks
     if tried and p.min_weeks == 0 and p.min_modalities <= max(len(modalities), 1):
-        return MET, _spans(tried)
+        return Outcome(MET, _spans(tried))
     if weeks is not None and tried:
         enough = weeks >= p.min_weeks and max(len(modalities), 1) >= p.min_modalities
-        return (MET if enough else NOT_MET), _spans([f for f in tried if f.weeks] or tried)
+        return Outcome(MET if enough else NOT_MET, _spans([f for f in tried if f.weeks] or tried))
     if tried:
-        return UNKNOWN, _spans(tried)
+        return Outcome(UNKNOWN, _spans(tried))
     declined = [f for f in care if f.status == "absent"]
-    return (NOT_MET, _spans(declined)) if declined else (UNKNOWN, [])
+    return Outcome(NOT_MET, _spans(declined)) if declined else Outcome(UNKNOWN, [])
 
 
 def _range(value: float | None, lo: float | None, hi: float | None) -> Status:
@@ -110,23 +149,23 @@ def _range(value: float | None, lo: float | None, hi: float | None) -> Status:
 
 
 @check.register
-def _symptoms(p: SymptomDurationCheck, case: Case, service: RequestedService | None) -> Outcome:
+def _symptoms(p: SymptomDurationCheck, case: Case, service: RequestedService | None, described: Described) -> Outcome:
     spans = [s for f in case.findings if f.weeks and f.concept in SYMPTOM_CONCEPTS for s in f.evidence]
-    return _range(case.symptom_weeks, p.min_weeks, None), spans
+    return Outcome(_range(case.symptom_weeks, p.min_weeks, None), spans)
 
 
 @check.register
-def _age(p: AgeCheck, case: Case, service: RequestedService | None) -> Outcome:
-    return _range(case.age, p.min, p.max), []
+def _age(p: AgeCheck, case: Case, service: RequestedService | None, described: Described) -> Outcome:
+    return Outcome(_range(case.age, p.min, p.max), [])
 
 
 @check.register
-def _levels(p: LevelCountCheck, case: Case, service: RequestedService | None) -> Outcome:
+def _levels(p: LevelCountCheck, case: Case, service: RequestedService | None, described: Described) -> Outcome:
     levels = (service.levels if service and service.levels else None) or case.levels
-    return _range(len(levels) if levels else None, p.min, p.max), []
+    return Outcome(_range(len(levels) if levels else None, p.min, p.max), [])
 
 
 @check.register
-def _service(p: ServiceCheck, case: Case, service: RequestedService | None) -> Outcome:
+def _service(p: ServiceCheck, case: Case, service: RequestedService | None, described: Described) -> Outcome:
     hits = [s for s in case.services if s.code in p.codes]
-    return (MET if hits else NOT_MET), [e for s in hits for e in s.evidence]
+    return Outcome(MET if hits else NOT_MET, [e for s in hits for e in s.evidence])

@@ -3,20 +3,26 @@
 from __future__ import annotations
 
 from indicated.evaluate import logic
-from indicated.evaluate.predicates import check
+from indicated.evaluate.predicates import Described, check
 from indicated.kb.schema import Node
 from indicated.models import Case, CriterionResult, RequestedService, Status
 
 
 def evaluate_tree(
-    node: Node, case: Case, service: RequestedService | None, *, depth: int = 0, parent: str | None = None
+    node: Node,
+    case: Case,
+    service: RequestedService | None,
+    described: Described,
+    *,
+    depth: int = 0,
+    parent: str | None = None,
 ) -> list[CriterionResult]:
     """Pre-order list of results; the first one is the root's."""
     if node.check is not None:
-        status, evidence = check(node.check, case, service)
-        return [_result(node, status, evidence, depth, parent)]
+        outcome = check(node.check, case, service, described)
+        return [_result(node, outcome.status, outcome.evidence, depth, parent, outcome.assumed)]
     children: list[list[CriterionResult]] = [
-        evaluate_tree(c, case, service, depth=depth + 1, parent=node.id) for c in node.children
+        evaluate_tree(c, case, service, described, depth=depth + 1, parent=node.id) for c in node.children
     ]
     statuses = [c[0].status for c in children]
     if node.all is not None:
@@ -28,12 +34,17 @@ def evaluate_tree(
     else:
         status = logic.negate(statuses[0])
     deciding = statuses[0] if node.not_ is not None else status
-    evidence = {(s.start, s.end): s for c in children if c[0].status == deciding for s in c[0].evidence}
-    root = _result(node, status, list(evidence.values()), depth, parent)
+    decided_by = [c[0] for c in children if c[0].status == deciding]
+    evidence = {(s.start, s.end): s for c in decided_by for s in c.evidence}
+    # silence taken as absence decided this node only if every child that decided it was silent
+    assumed = bool(decided_by) and all(c.assumed for c in decided_by)
+    root = _result(node, status, list(evidence.values()), depth, parent, assumed)
     return [root, *(r for c in children for r in c)]
 
 
-def _result(node: Node, status: Status, evidence, depth: int, parent: str | None) -> CriterionResult:
+def _result(
+    node: Node, status: Status, evidence, depth: int, parent: str | None, assumed: bool = False
+) -> CriterionResult:
     return CriterionResult(
         id=node.id,
         status=status,
@@ -43,6 +54,7 @@ def _result(node: Node, status: Status, evidence, depth: int, parent: str | None
         depth=depth,
         parent=parent,
         logic=node.logic,
+        assumed=assumed,
         evidence=sorted(evidence, key=lambda s: s.start),
         sources=list(node.cite),
     )

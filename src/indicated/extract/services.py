@@ -94,11 +94,6 @@ def requested_services(doc, kb: Knowledge) -> list[RequestedService]:
 
 # a code stands further from its past cue than a procedure word does ("s/p left MIS SI joint fusion (27279)")
 _PAST_CODE = re.compile(rf"\b(?:{PAST_CUES})\b[^.;]{{0,80}}$", re.IGNORECASE)
-# what a word names when it is said of another joint or region: "arthrodesis of the left sacroiliac joint"
-_ELSEWHERE = re.compile(
-    r"^\s+(?:of\s+(?:the\s+|his\s+|her\s+)?)?(?:(?:left|right|bilateral|L|R)\s+)?(?:sacroiliac|SI\b|SIJ|cervical|neck|knee|hip|shoulder)",
-    re.IGNORECASE,
-)
 
 
 def _past_code(sentence: str, at: int) -> bool:
@@ -152,30 +147,57 @@ def _from_words(doc, kb: Knowledge, covered: set[str]) -> dict[str, RequestedSer
     out: dict[str, RequestedService] = {}
     for ent in mentions:
         term = _term(ent, kb)
-        family = kb.codes[term.code].family
-        if family in covered or (term.generic and (ent.sent.start, family) in specific) or term.code in out:
+        if term.generic and (ent.sent.start, kb.codes[term.code].family) in specific:
             continue
         lo, hi = ent.sent.start_char, ent.sent.end_char
         levels = at.segments_near(text, ent.start_char, ent.end_char, lo, hi, stop=_next_proc(ent, mentions))
-        if levels and not any(_in_region(level, term.region) for level in levels):
-            continue  # "C6-7 laminoforaminotomy" is not the lumbar laminectomy the same word names
-        if term.region == "lumbar" and _ELSEWHERE.match(text[ent.end_char : ent.end_char + 40]):
+        region = place(kb, text, ent.start_char, ent.end_char, lo, levels) or term.region
+        code = term.code if term.region in (region, "any") else term.by_region.get(region)
+        # "TLIF" said of the neck names nothing a coder could bill; an explicit code of the family stands
+        if code is None or code in out or kb.codes[code].family in covered:
             continue
         side = at.side(text, ent.start_char, ent.end_char, lo, hi)
         # the primary code names every level treated; the add-on code bills the extra ones
-        out[term.code] = _service(kb, term.code, levels, side, ent)
-        if term.per_additional_level and len(levels) > 1:
+        out[code] = _service(kb, code, levels, side, ent)
+        if code == term.code and term.per_additional_level and len(levels) > 1:
             out[term.per_additional_level] = _service(kb, term.per_additional_level, levels[1:], side, ent)
     return out
 
 
-_REGION_LETTERS = {"lumbar": "LS", "thoracic": "T", "cervical": "C"}
+def region_of_segments(kb: Knowledge, segments: list[str]) -> str | None:
+    """The region motion segments lie in: any cervical vertebra makes it cervical (C7-T1), any lumbar
+    or sacral one lumbar (a T10-L2 span), else the region of their letters (T10-T11 is thoracic)."""
+    letters = {seg[:1] for s in segments for seg in s.split("-")}
+    by_letter = {ltr: r.id for r in kb.procedures.regions for ltr in r.letters}
+    for ltr in ("C", "L", "S", "T"):
+        if ltr in letters:
+            return by_letter.get(ltr)
+    return None
 
 
-def _in_region(segment: str, region: str) -> bool:
-    """Whether a segment ("L4-L5", "T12-L1", "C6-C7") lies in a procedure term's region."""
-    letters = _REGION_LETTERS.get(region)
-    return letters is None or any(part[:1] in letters for part in segment.split("-"))
+_OF_REGION = re.compile(
+    r"\s+(?:of|at|in|on)\s+(?:the\s+|his\s+|her\s+|my\s+)?(?:(?:left|right|bilateral|upper|lower|mid)\s+)?",
+    re.IGNORECASE,
+)
+
+
+def place(kb: Knowledge, text: str, start: int, end: int, lo: int, levels: list[str]) -> str | None:
+    """Where a procedure word is done: the region its levels lie in, else the region named right after
+    it ("fusion of the sacroiliac joint"), else the nearest region word before it in its clause
+    ("posterior cervical decompression and fusion"); None when nothing says."""
+    if levels:
+        return region_of_segments(kb, levels)
+    of = _OF_REGION.match(text, end)
+    if of:
+        for rid, rx in kb.region_words.items():
+            if rx.match(text, of.end()):
+                return rid
+    clause = max(lo, text.rfind(";", lo, start) + 1, text.rfind(":", lo, start) + 1)
+    nearest = max(
+        ((m.end(), rid) for rid, rx in kb.region_words.items() for m in rx.finditer(text, clause, start)),
+        default=None,
+    )
+    return nearest[1] if nearest else None
 
 
 def _term(ent, kb: Knowledge):

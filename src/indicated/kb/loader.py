@@ -7,6 +7,7 @@ known), so a broken policy can never reach an assessment.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from functools import cached_property, lru_cache
 from importlib import resources
@@ -32,6 +33,8 @@ from indicated.kb.schema import (
     Procedures,
     Question,
     QuestionBank,
+    RecordSource,
+    Region,
     Source,
     Statement,
     Thesaurus,
@@ -78,6 +81,7 @@ class Knowledge:
     policy_files: dict[str, str] = field(default_factory=dict)
     sets: dict[str, PolicySet] = field(default_factory=dict)
     questions: dict[str, Question] = field(default_factory=dict)
+    record_sources: dict[str, RecordSource] = field(default_factory=dict)
     thesaurus: Thesaurus = field(default_factory=lambda: Thesaurus(version="", synonyms={}))
     components: Components = field(default_factory=lambda: Components(version="", families={}, components=[]))
 
@@ -105,6 +109,21 @@ class Knowledge:
         from indicated.search import Library
 
         return Library(self)
+
+    @cached_property
+    def regions(self) -> dict[str, Region]:
+        return {r.id: r for r in self.procedures.regions}
+
+    @cached_property
+    def region_words(self) -> dict[str, re.Pattern[str]]:
+        """Each region's words as one pattern ("cervical", "sacroiliac (SI) joint"); upper-case
+        abbreviations ("SI") match only in upper case."""
+        out = {}
+        for r in self.procedures.regions:
+            if r.words:
+                alts = "|".join(f"(?-i:{w})" if w.isupper() else w for w in r.words)
+                out[r.id] = re.compile(rf"\b(?:{alts})\b", re.IGNORECASE)
+        return out
 
     @cached_property
     def add_on_primaries(self) -> dict[str, set[str]]:
@@ -196,6 +215,7 @@ def load(root: Traversable | Path | None = None) -> Knowledge:
         components=parse(Components, read_yaml(root / "components.yaml"), "components.yaml"),
         sets={s.id: s for s in policy_sets.sets},
         concepts={c.id: c for c in vocab.concepts},
+        record_sources={s.id: s for s in vocab.sources},
         lexicon=lexicon,
         codes={c.code: c for c in procedures.codes},
         procedures=procedures,
@@ -235,14 +255,25 @@ def _check_library(kb: Knowledge) -> None:
 
 
 def _check_references(kb: Knowledge) -> None:
+    for src in kb.record_sources.values():
+        for concept in src.concepts:
+            if concept not in kb.concepts:
+                raise KnowledgeError(f"vocabulary.yaml: sources.{src.id}: unknown concept {concept!r}")
     for i, term in enumerate(kb.lexicon.terms):
         for concept in (term.concept, *term.also):
             if concept not in kb.concepts:
                 raise KnowledgeError(f"lexicon.yaml: terms.{i}: unknown concept {concept!r}")
+    regions = {r.id for r in kb.procedures.regions}
+    for c in kb.codes.values():
+        if c.region is not None and c.region not in regions:
+            raise KnowledgeError(f"procedures.yaml: codes.{c.code}.region: unknown region {c.region!r}")
     for i, term in enumerate(kb.procedures.terms):
-        for code in filter(None, (term.code, term.per_additional_level)):
+        for code in filter(None, (term.code, term.per_additional_level, *term.by_region.values())):
             if code not in kb.codes:
                 raise KnowledgeError(f"procedures.yaml: terms.{i}: unknown code {code!r}")
+        for region in (term.region, *term.by_region):
+            if region not in regions and region != "any":
+                raise KnowledgeError(f"procedures.yaml: terms.{i}: unknown region {region!r}")
     _check_library(kb)
     for sid in kb.sets:
         kb.set_chain(sid)
@@ -264,6 +295,10 @@ def _check_references(kb: Knowledge) -> None:
                 for concept in node.check.concepts:
                     if concept not in kb.concepts:
                         raise KnowledgeError(f"{where}: criteria.{node.id}.check.concepts: unknown concept {concept!r}")
+                if node.check.source is not None and node.check.source not in kb.record_sources:
+                    raise KnowledgeError(
+                        f"{where}: criteria.{node.id}.check.source: unknown source {node.check.source!r} (see vocabulary.yaml)"
+                    )
         codes = {s.code for s in policy.services}
         for s in policy.services:
             if s.code not in kb.codes:

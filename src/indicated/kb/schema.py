@@ -26,9 +26,22 @@ class Concept(Strict):
     description: str = ""
 
 
+class RecordSource(Strict):
+    """A part of the record that states findings of its own kind, such as a spine imaging report.
+
+    Once the record describes the source (any of ``concepts`` is present), a finding the source would
+    state but does not name is absent: a check with ``world: source`` reads silence that way.
+    """
+
+    id: str
+    label: str
+    concepts: list[str] = Field(min_length=1)
+
+
 class Vocabulary(Strict):
     version: str
     concepts: list[Concept]
+    sources: list[RecordSource] = Field(default_factory=list)
 
 
 class Term(Strict):
@@ -73,6 +86,22 @@ class Code(Strict):
     description: str
     family: str
     add_on: bool = False
+    # where the procedure is done (a region id); None for add-ons that go with any region (grafts, navigation)
+    region: str | None = None
+
+
+class Region(Strict):
+    """A part of the body a procedure is done in. A procedure word takes the region its levels or the
+    words beside it name ("C5-6 discectomy", "thoracic laminectomy"), so it is never billed as another
+    region's code; ``covered`` says whether the library holds criteria there."""
+
+    id: str
+    label: str
+    covered: bool
+    # the letters of vertebrae in this region ("C"): a segment of them places a procedure here
+    letters: list[str] = Field(default_factory=list)
+    # regexes for words naming the region next to a procedure word ("cervical", "neck")
+    words: list[str] = Field(default_factory=list)
 
 
 class ProcedureTerm(Strict):
@@ -88,11 +117,15 @@ class ProcedureTerm(Strict):
     code: str
     per_additional_level: str | None = None
     generic: bool = False
-    region: Literal["lumbar", "thoracic", "cervical", "sacroiliac", "any"] = "lumbar"
+    # the region the words name by themselves; "any" for words that go with any region (navigation)
+    region: str = "lumbar"
+    # the code the same words take in another region: discectomy at T10-11 is 63055, at C5-6 63020
+    by_region: dict[str, str] = Field(default_factory=dict)
 
 
 class Procedures(Strict):
     version: str
+    regions: list[Region] = Field(min_length=1)
     codes: list[Code]
     terms: list[ProcedureTerm]
     # an explicit code of the key family also stands for words of these families ("deformity fusion
@@ -193,13 +226,16 @@ class Components(Strict):
 class FindingCheck(Strict):
     """A finding of one of ``concepts`` is present (current, not hypothetical) and fits the limits.
 
-    ``world`` is the principle of DESIGN.md: ``open`` makes an unmentioned fact *unknown* (a
-    documentation request); ``closed`` makes it *absent* (red flags, contraindications).
+    ``world`` is principle 4 of DESIGN.md: ``open`` makes an unmentioned fact *unknown* (a
+    documentation request); ``closed`` makes it *absent* (red flags, contraindications); ``source``
+    makes it absent only where the record describes the ``source`` that would state it (an imaging
+    report that names stenosis and nothing else has no spondylolisthesis), and unknown otherwise.
     """
 
     type: Literal["finding"]
     concepts: list[str] = Field(min_length=1)
-    world: Literal["open", "closed"]
+    world: Literal["open", "closed", "source"]
+    source: str | None = None
     min_number: float | None = None
     max_number: float | None = None
     min_count: int | None = Field(default=None, ge=1)
@@ -209,6 +245,12 @@ class FindingCheck(Strict):
     more_than: dict[Literal["mm", "degrees"], float] | None = None
     at_service_level: bool = False
     include_historical: bool = False
+
+    @model_validator(mode="after")
+    def _source_with_its_world(self) -> FindingCheck:
+        if (self.world == "source") != (self.source is not None):
+            raise ValueError("a check names a source exactly when its world is 'source'")
+        return self
 
 
 class CareCheck(Strict):
