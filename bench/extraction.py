@@ -75,10 +75,14 @@ def main(folder: Path, show: bool) -> None:
         if not ok:
             lines.append(f"{f.name}: review {a.review}, annotated {ann.get('review')}")
     print(f"{n} notes")
-    print(f"findings with polarity: precision {tp / max(1, tp + fp):.3f}, recall {tp / max(1, tp + fn):.3f} "
-          f"({tp} right, {fp} extra, {fn} missed)")
-    print(f"procedures: recall {proc_hit / max(1, proc_n):.3f} ({proc_hit}/{proc_n}); "
-          f"services with a code of another region: {region_bad}; review right {review_ok}/{n}")
+    print(
+        f"findings with polarity: precision {tp / max(1, tp + fp):.3f}, recall {tp / max(1, tp + fn):.3f} "
+        f"({tp} right, {fp} extra, {fn} missed)"
+    )
+    print(
+        f"procedures: recall {proc_hit / max(1, proc_n):.3f} ({proc_hit}/{proc_n}); "
+        f"services with a code of another region: {region_bad}; review right {review_ok}/{n}"
+    )
     if show:
         print("most frequent errors:")
         for (kind, c, pol), k in per.most_common(25):

@@ -48,6 +48,7 @@ def explain(case: Case, evaluation: Evaluation, kb: Knowledge, *, policy_set: st
     missing, change = _gaps(evaluation)
     return Assessment(
         determination=evaluation.determination,
+        review=case.review,
         summary=summary(evaluation),
         services=evaluation.services,
         setting=evaluation.setting,

@@ -9,6 +9,7 @@ from indicated.extract.demographics import age_and_sex
 from indicated.extract.findings import findings
 from indicated.extract.nlp import pipeline
 from indicated.extract.patterns import latest_date, note_date
+from indicated.extract.record import layout
 from indicated.extract.services import requested_services, requested_setting
 from indicated.extract.summary import case_levels, conservative_care_weeks, symptom_weeks
 from indicated.kb.loader import Knowledge, bundled
@@ -24,15 +25,17 @@ def extract(text: str, *, kb: Knowledge | None = None, as_of: date | None = None
     """
     kb = kb or bundled()
     doc = pipeline()(unwrap(text))
+    lay = layout(doc, kb)
     written = note_date(text) or latest_date(text)  # the note's own date, else the latest it writes
-    facts = findings(doc, kb, written or as_of)
-    services = requested_services(doc, kb)
+    services, review = requested_services(doc, kb, lay)
+    facts = findings(doc, kb, written or as_of, lay, review)
     age, sex = age_and_sex(text, written)
     case = Case(
         text=text,
         age=age,
         sex=sex,
-        levels=case_levels(text, services),
+        review=review.kind,
+        levels=case_levels(text, services, lay),
         conservative_care_weeks=conservative_care_weeks(facts),
         symptom_weeks=symptom_weeks(facts),
         findings=facts,

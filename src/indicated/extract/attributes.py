@@ -31,7 +31,8 @@ _SIDES = {
 
 FAILED_RE = re.compile(
     r"\b(?:fail\w*|no (?:lasting |significant |meaningful |sustained )?(?:relief|benefit|improvement)|without (?:lasting |significant )?"
-    r"(?:relief|benefit|improvement)|did not (?:help|improve)|unsuccessful|refractory|ineffective|persistent|despite)\b",
+    r"(?:relief|benefit|improvement)|did not (?:help|improve)|unsuccessful|refractory|ineffective|persistent|despite|"
+    r"(?:has|have|had|did)\s+not\s+(?:respond\w*|improv\w*|help\w*)|failed\s+to\s+(?:respond|improve)|unresponsive)\b",
     re.IGNORECASE,
 )
 TEMPORARY_RE = re.compile(

@@ -8,6 +8,8 @@ from datetime import date
 from indicated.extract import attributes as at
 from indicated.extract import patterns as pt
 from indicated.extract.nlp import PROC, TERM
+from indicated.extract.record import Layout
+from indicated.extract.review import Review, cues
 from indicated.kb.loader import Knowledge
 from indicated.models import Finding, Span
 
@@ -58,14 +60,22 @@ def status_of(ent, asserted: str) -> str:
     return "possible" if cued(ent, "POSSIBLE_EXISTENCE", "HYPOTHETICAL") else "present"
 
 
-def findings(doc, kb: Knowledge, as_of: date | None = None) -> list[Finding]:
+def findings(
+    doc, kb: Knowledge, as_of: date | None = None, lay: Layout | None = None, review: Review | None = None
+) -> list[Finding]:
     """One finding per concept mention; procedure mentions in the past become prior surgery.
 
-    ``as_of`` anchors surgery dated only by a year ("L5-S1 microdiscectomy 2019").
+    ``as_of`` anchors surgery dated only by a year ("L5-S1 microdiscectomy 2019"). The record's layout
+    says which parts are past history, family history or allergies, and, in a review of a performed
+    procedure, which parts tell what happened during and after it (operative findings).
     """
     text = doc.text
+    lay = lay or Layout()
+    review = review or Review()
     family = family_lines(doc)
-    ents = [e for e in doc.ents if not about_family(e, family)]
+    ents = [
+        e for e in doc.ents if not about_family(e, family) and lay.role_at(e.start_char) not in ("family", "allergy")
+    ]
     symptom_spans = [
         (e.start_char, e.end_char)
         for e in ents
@@ -76,14 +86,23 @@ def findings(doc, kb: Knowledge, as_of: date | None = None) -> list[Finding]:
     for ent in ents:
         sent = ent.sent
         lo, hi = sent.start_char, sent.end_char
+        role = lay.role_at(ent.start_char)
         if ent.label_.startswith(PROC):
-            prior = _prior_surgery(ent, kb, text, lo, hi, as_of)
+            prior = None if review.reviews(ent) else _prior_surgery(ent, kb, text, lo, hi, as_of, role)
             if prior:
                 out.append(prior)
             continue
         term = kb.lexicon.terms[int(ent.label_[len(TERM) :])]
         for concept in (term.concept, *term.also):
             f = _finding(concept, term.status, ent, kb, text, lo, hi, symptom_spans, as_of)
+            if lay.in_consent(ent.start_char):
+                f.hypothetical, f.status = True, "possible"  # a risk talked over, not a finding
+            if role == "history" and not kb.concepts[concept].chronic:
+                f.historical = True  # "PMH: herniated disc" is the past; "PMH: diabetes" still holds
+            elif review.performed and role in ("operative", "findings"):
+                f.operative = True  # found during or after the operation under review
+            if review.performed and f.historical and _only_done_cue(ent, kb):
+                f.historical = False  # "who underwent a fusion for stenosis": the indication, not the past
             out.append(f)
             if concept == "si_diagnostic_block" and f.status == "present":
                 blocks.setdefault(sent.start, []).append(f)
@@ -185,11 +204,21 @@ _PAST = re.compile(
 )
 
 
-def _prior_surgery(ent, kb: Knowledge, text: str, lo: int, hi: int, as_of: date | None) -> Finding | None:
-    """A procedure named in the past tense ("s/p L4-5 TLIF") is history, not a request."""
-    if cued(ent, "NEGATED_EXISTENCE", "HYPOTHETICAL"):
+def _only_done_cue(ent, kb: Knowledge) -> bool:
+    """Whether every past-tense cue on a mention is one that ties the procedure under review to the
+    past ("underwent", "s/p"), so that in a review the words describe why it was done."""
+    done = cues(kb).done
+    past = [m for m in ent._.modifiers if m.category == "HISTORICAL"]
+    return bool(past) and all(done.fullmatch(ent.doc[m.modifier_span[0] : m.modifier_span[1]].text) for m in past)
+
+
+def _prior_surgery(
+    ent, kb: Knowledge, text: str, lo: int, hi: int, as_of: date | None, role: str | None = None
+) -> Finding | None:
+    """A procedure named in the past tense ("s/p L4-5 TLIF") or in past history is history, not a request."""
+    if cued(ent, "NEGATED_EXISTENCE", "HYPOTHETICAL") or role == "operative":
         return None
-    if not is_prior(ent, text):
+    if role != "history" and not is_prior(ent, text):
         return None
     proc = kb.procedures.terms[int(ent.label_[len(PROC) :])]
     return Finding(

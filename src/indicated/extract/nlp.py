@@ -13,6 +13,7 @@ import itertools
 import re
 import sys
 import types
+import warnings
 from functools import lru_cache
 
 from indicated.kb.loader import Knowledge, bundled
@@ -155,6 +156,15 @@ def build(kb: Knowledge):
     ] + [
         (re.compile(rx, re.IGNORECASE), f"{PROC}{i}") for i, proc in enumerate(kb.procedures.terms) for rx in proc.regex
     ]
+
+    # Section headings ("PAST MEDICAL HISTORY:", "DESCRIPTION OF PROCEDURE:") at the start of a line.
+    from indicated.extract.record import section_rules
+
+    # its rules are phrases only, so its token matcher is empty and spaCy warns (W036) on every note
+    warnings.filterwarnings("ignore", message=r"\[W036\] The component 'matcher'")
+    sectionizer = nlp.add_pipe("medspacy_sectionizer", config={"rules": None, "require_start_line": True})
+    with nlp.select_pipes(enable=[]):
+        sectionizer.add(section_rules(kb))
 
     # Our rules replace medspaCy's default rule of the same literal (its ": no" reads backward only,
     # which misses "Flexion-extension: no listhesis"); every other default rule is kept.

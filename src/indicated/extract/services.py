@@ -14,6 +14,8 @@ from indicated.extract import attributes as at
 from indicated.extract.findings import PAST_CUES, about_family, cued, family_lines, is_prior, span
 from indicated.extract.nlp import PROC
 from indicated.extract.patterns import number
+from indicated.extract.record import Layout
+from indicated.extract.review import Review, review_of
 from indicated.kb.loader import Knowledge
 from indicated.models import RequestedService, RequestedSetting, Span
 
@@ -52,23 +54,30 @@ def asks(sentence: str) -> bool:
     return any(not _DENIED.search(sentence[max(0, m.start() - 15) : m.start()]) for m in REQUEST_CUE.finditer(sentence))
 
 
-def requested_services(doc, kb: Knowledge) -> list[RequestedService]:
+_ASIDE = {"history", "family", "allergy"}  # roles of sections whose procedures and codes are not requested
+
+
+def requested_services(doc, kb: Knowledge, lay: Layout) -> tuple[list[RequestedService], Review]:
+    """The services requested, or under review when the record reviews a performed procedure."""
     text = doc.text
+    asking = _sentence_asks(doc)
+    candidates = _candidates(doc, lay, asking)
+    review = review_of(doc, kb, lay, candidates, asking, lambda e: is_prior(e, text))
     out: dict[str, RequestedService] = {}
-    any_request = asks(text)
+    any_request = asking(text)
     for m in CODE_RE.finditer(text):
         code = m.group(1)
+        if lay.role_at(m.start()) in _ASIDE or code in out:
+            continue
         if (
             code in kb.codes
             or CPT_CUE.search(text[max(0, m.start() - 40) : m.start()])
             or _in_code_list(text, m, kb)
             or _surgery_code_in_brackets(text, m)
         ):
-            if code in out:
-                continue
             sent = doc.char_span(m.start(), m.end(), alignment_mode="expand")
             lo, hi = (sent.sent.start_char, sent.sent.end_char) if sent is not None else (0, len(text))
-            if any_request and _past_code(text[lo:hi], m.start() - lo):
+            if any_request and not review.performed and _past_code(text[lo:hi], m.start() - lo):
                 continue  # "s/p MIS SI joint fusion (27279) in 2023": history; the request is elsewhere
             known = kb.codes.get(code)
             out[code] = RequestedService(
@@ -81,7 +90,13 @@ def requested_services(doc, kb: Knowledge) -> list[RequestedService]:
             )
     explicit = {kb.codes[c].family for c in out if c in kb.codes}
     covered = explicit | {f for fam in explicit for f in kb.procedures.family_covers.get(fam, [])}
-    words = _from_words(doc, kb, covered)
+    if review.performed:
+        mentions = review.mentions
+    else:
+        mentions = [e for e in candidates if not is_prior(e, text)]
+        if any(asking(e.sent.text) for e in mentions):
+            mentions = [e for e in mentions if asking(e.sent.text)]
+    words = _from_words(doc, kb, covered, mentions)
     primaries = kb.add_on_primaries
     for code, svc in words.items():
         # an add-on named only in words ("removal of segmental instrumentation") with none of its
@@ -89,7 +104,36 @@ def requested_services(doc, kb: Knowledge) -> list[RequestedService]:
         if code in primaries and not primaries[code] & (out.keys() | words.keys()):
             continue
         out.setdefault(code, svc)
-    return list(out.values())
+    return list(out.values()), review
+
+
+def _sentence_asks(doc):
+    """``asks`` read once per sentence text (a document asks many times about the same sentence)."""
+    seen: dict[str, bool] = {}
+
+    def asking(sentence: str) -> bool:
+        if sentence not in seen:
+            seen[sentence] = asks(sentence)
+        return seen[sentence]
+
+    return asking
+
+
+def _candidates(doc, lay: Layout, asking) -> list:
+    """Procedure mentions that may be requested or reviewed: not negated, not family history, not in a
+    past-history or operative-technique section, and not hypothetical outside a question (a question
+    of necessity is hypothetical by its nature: "would an L4-5 fusion be necessary?")."""
+    family = family_lines(doc)
+    return [
+        e
+        for e in doc.ents
+        if e.label_.startswith(PROC)
+        and lay.role_at(e.start_char) not in (*_ASIDE, "operative")
+        and not lay.in_consent(e.start_char)
+        and not about_family(e, family)
+        and not cued(e, "NEGATED_EXISTENCE")
+        and not (cued(e, "HYPOTHETICAL") and not asking(e.sent.text))
+    ]
 
 
 # a code stands further from its past cue than a procedure word does ("s/p left MIS SI joint fusion (27279)")
@@ -120,29 +164,8 @@ def _surgery_code_in_brackets(text: str, m: re.Match[str]) -> bool:
     )
 
 
-def _from_words(doc, kb: Knowledge, covered: set[str]) -> dict[str, RequestedService]:
+def _from_words(doc, kb: Knowledge, covered: set[str], mentions: list) -> dict[str, RequestedService]:
     text = doc.text
-    # a question of necessity is hypothetical by its nature ("would an L4-5 fusion be necessary?"), so a
-    # hypothetical cue drops a procedure only outside the sentences that ask for something
-    family = family_lines(doc)
-    asking: dict[int, bool] = {}  # per sentence: whether it asks for something
-
-    def in_request(e) -> bool:
-        if e.sent.start not in asking:
-            asking[e.sent.start] = asks(e.sent.text)
-        return asking[e.sent.start]
-
-    mentions = [
-        e
-        for e in doc.ents
-        if e.label_.startswith(PROC)
-        and not about_family(e, family)
-        and not cued(e, "NEGATED_EXISTENCE")
-        and not (cued(e, "HYPOTHETICAL") and not in_request(e))
-    ]
-    mentions = [e for e in mentions if not is_prior(e, text)]
-    if any(in_request(e) for e in mentions):
-        mentions = [e for e in mentions if in_request(e)]
     specific = {(e.sent.start, kb.codes[_term(e, kb).code].family) for e in mentions if not _term(e, kb).generic}
     out: dict[str, RequestedService] = {}
     for ent in mentions:

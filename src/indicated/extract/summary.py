@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from indicated.extract import patterns as pt
+from indicated.extract.record import Layout
 from indicated.models import Finding, RequestedService
 
 CARE_GROUP = {
@@ -22,9 +23,14 @@ CARE_GROUP = {
 SYMPTOM_CONCEPTS = {"radicular_pain", "axial_back_pain", "neurogenic_claudication"}
 
 
-def case_levels(text: str, services: list[RequestedService]) -> list[str]:
-    """Every motion segment the record names, in spinal order."""
-    segs = {s for m in pt.levels(text) for s in m.segments}
+# parts of a record whose levels are not the patient's pathology: operative technique ("the needle was
+# localized at L3-L4"), family history, allergies
+_NOT_PATHOLOGY = {"operative", "family", "allergy"}
+
+
+def case_levels(text: str, services: list[RequestedService], lay: Layout | None = None) -> list[str]:
+    """Every motion segment the record names about the patient's spine, in spinal order."""
+    segs = {s for m in pt.levels(text) if not lay or lay.role_at(m.start) not in _NOT_PATHOLOGY for s in m.segments}
     segs |= {lv for svc in services for lv in svc.levels}
     order = {f"{a}-{b}": i for i, (a, b) in enumerate(zip(pt.VERTEBRAE, pt.VERTEBRAE[1:], strict=False))}
     return sorted(segs, key=lambda s: order.get(s, 999))

@@ -33,6 +33,7 @@ from indicated.kb.schema import (
     Procedures,
     Question,
     QuestionBank,
+    RecordLayout,
     RecordSource,
     Region,
     Source,
@@ -78,6 +79,7 @@ class Knowledge:
     procedures: Procedures
     sources: dict[str, Source]
     policies: dict[str, Policy]
+    record: RecordLayout
     policy_files: dict[str, str] = field(default_factory=dict)
     sets: dict[str, PolicySet] = field(default_factory=dict)
     questions: dict[str, Question] = field(default_factory=dict)
@@ -186,6 +188,15 @@ def load(root: Traversable | Path | None = None) -> Knowledge:
     vocab = parse(Vocabulary, read_yaml(root / "vocabulary.yaml"), "vocabulary.yaml")
     lexicon = parse(Lexicon, read_yaml(root / "lexicon.yaml"), "lexicon.yaml")
     procedures = parse(Procedures, read_yaml(root / "procedures.yaml"), "procedures.yaml")
+    record = parse(RecordLayout, read_yaml(root / "record.yaml"), "record.yaml")
+    for where, rx in (
+        [("performed.done", record.performed.done), ("performed.earlier", record.performed.earlier)]
+        + [(f"performed.titles.{i}", t) for i, t in enumerate(record.performed.titles)]
+        + [(f"performed.questions.{i}", q) for i, q in enumerate(record.performed.questions)]
+        + [(f"performed.anywhere.{i}", q) for i, q in enumerate(record.performed.anywhere)]
+        + [(f"consent.{i}", c) for i, c in enumerate(record.consent)]
+    ):
+        _compiles(rx, f"record.yaml: {where}")
 
     sources: dict[str, Source] = {}
     for f in _yaml_files(root / "evidence"):
@@ -216,6 +227,7 @@ def load(root: Traversable | Path | None = None) -> Knowledge:
         sets={s.id: s for s in policy_sets.sets},
         concepts={c.id: c for c in vocab.concepts},
         record_sources={s.id: s for s in vocab.sources},
+        record=record,
         lexicon=lexicon,
         codes={c.code: c for c in procedures.codes},
         procedures=procedures,
@@ -225,6 +237,13 @@ def load(root: Traversable | Path | None = None) -> Knowledge:
     )
     _check_references(kb)
     return kb
+
+
+def _compiles(rx: str, where: str) -> None:
+    try:
+        re.compile(rx)
+    except re.error as exc:
+        raise KnowledgeError(f"{where}: not a valid regular expression: {exc}") from exc
 
 
 def _unique(items: list[Question], where: str) -> dict[str, Question]:

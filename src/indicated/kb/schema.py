@@ -24,6 +24,8 @@ class Concept(Strict):
     plain: str
     group: Literal["symptom", "exam", "imaging", "history", "conservative_care", "risk", "si_joint"]
     description: str = ""
+    # a lasting condition: listed in a past-history section it is still the patient's ("PMH: diabetes")
+    chronic: bool = False
 
 
 class RecordSource(Strict):
@@ -131,6 +133,36 @@ class Procedures(Strict):
     # an explicit code of the key family also stands for words of these families ("deformity fusion
     # (22802)" must not add a lumbar fusion code from the word "fusion")
     family_covers: dict[str, list[str]] = Field(default_factory=dict)
+
+
+# --- the layout of a record -------------------------------------------------------------------
+
+
+class SectionGroup(Strict):
+    """Headings that open a part of the record with one meaning for the case (see record.yaml)."""
+
+    role: Literal["history", "family", "allergy", "procedure", "operative", "findings"]
+    headings: list[str] = Field(min_length=1)
+    # only an operative report or discharge summary has these: the record reviews a performed procedure
+    performed: bool = False
+
+
+class PerformedCues(Strict):
+    """Regexes that tell a review of a performed procedure from a request for one."""
+
+    titles: list[str] = Field(min_length=1)
+    anywhere: list[str] = Field(min_length=1)
+    questions: list[str] = Field(min_length=1)
+    done: str
+    earlier: str
+
+
+class RecordLayout(Strict):
+    version: str
+    sections: list[SectionGroup] = Field(min_length=1)
+    # regexes that open consent and risk talk, which runs to the end of its sentence
+    consent: list[str] = Field(default_factory=list)
+    performed: PerformedCues
 
 
 # --- evidence ---------------------------------------------------------------------------------

@@ -1,0 +1,88 @@
+"""The layout of a record: its sections, what each means for the case, and whether the record is an
+operative report or discharge summary (which reviews a procedure already performed).
+
+Headings come from medspaCy's sectionizer with the rules of ``knowledge/record.yaml``. The sectionizer
+runs a section to the next heading it knows, so a line that opens with any other heading ("HPI:",
+"MEDICATIONS:") ends a section too, and a past-history, family or allergy list ends at a blank line.
+"""
+
+from __future__ import annotations
+
+import re
+from bisect import bisect_right
+from dataclasses import dataclass, field
+
+from indicated.kb.loader import Knowledge
+
+# a line that opens with a heading of its own: "Social history:", "HPI:", "ASSESSMENT AND PLAN:"
+_ANY_HEADING = re.compile(r"^[ \t]*[A-Z][A-Za-z0-9()/&'.,# -]{1,40}:", re.MULTILINE)
+_LISTS = {"history", "family", "allergy"}
+
+
+@dataclass(frozen=True)
+class Layout:
+    """Character ranges of the record's parts that carry a role, in order."""
+
+    parts: list[tuple[int, int, str]] = field(default_factory=list)
+    # an operative report or discharge summary: the record reviews a procedure already performed
+    operative_report: bool = False
+    # consent and risk talk, from its cue to the end of the sentence: nothing named there is a fact
+    consent: list[tuple[int, int]] = field(default_factory=list)
+
+    def in_consent(self, char: int) -> bool:
+        return any(a <= char < b for a, b in self.consent)
+
+    def role_at(self, char: int) -> str | None:
+        i = bisect_right([p[0] for p in self.parts], char) - 1
+        if i >= 0 and self.parts[i][0] <= char < self.parts[i][1]:
+            return self.parts[i][2]
+        return None
+
+    def has(self, role: str) -> bool:
+        return any(r == role for _, _, r in self.parts)
+
+
+def layout(doc, kb: Knowledge) -> Layout:
+    """Read the record's sections once per document (findings and services both ask)."""
+    if "layout" in doc.user_data:
+        return doc.user_data["layout"]
+    text = doc.text
+    groups = {f"{i}": g for i, g in enumerate(kb.record.sections)}
+    breaks = [m.start() for m in _ANY_HEADING.finditer(text)]
+    parts, performed = [], False
+    for section in doc._.sections:
+        group = groups.get(section.category or "")
+        if group is None:
+            continue
+        performed = performed or group.performed
+        start = doc[section.title_span[0]].idx
+        body = doc[section.body_span[0]].idx if section.body_span[1] > section.body_span[0] else len(text)
+        end = min([b for b in breaks if b > start] + [len(text)])
+        if group.role in _LISTS and (blank := text.find("\n\n", body, end)) >= 0:
+            end = blank
+        parts.append((start, end, group.role))
+    titles = [re.compile(rf"^[ \t]*(?:{t})", re.MULTILINE | re.IGNORECASE) for t in kb.record.performed.titles]
+    performed = performed or any(rx.search(text) for rx in titles)
+    doc.user_data["layout"] = out = Layout(parts, performed, _consent(doc, kb))
+    return out
+
+
+def _consent(doc, kb: Knowledge) -> list[tuple[int, int]]:
+    cues = [re.compile(c, re.IGNORECASE) for c in kb.record.consent]
+    found = [(m.start(), m.end()) for rx in cues for m in rx.finditer(doc.text)]
+    out = []
+    for start, end in sorted(found):
+        span = doc.char_span(start, end, alignment_mode="expand")
+        if span is not None:
+            out.append((start, span.sent.end_char))
+    return out
+
+
+def section_rules(kb: Knowledge) -> list:
+    """The sectionizer's rules: each heading followed by its colon, matched only at the start of a line
+    (category: the index of its group in record.yaml)."""
+    from medspacy.section_detection import SectionRule
+
+    return [
+        SectionRule(f"{heading}:", f"{i}") for i, group in enumerate(kb.record.sections) for heading in group.headings
+    ]

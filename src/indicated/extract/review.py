@@ -1,0 +1,94 @@
+"""Whether a record asks for a procedure or reviews one the patient already had, and which procedure
+mentions are the ones under review (DESIGN.md, "Requests, performed procedures and scope").
+
+A record reviews a performed procedure when it is an operative report or discharge summary, when it
+asks about the past ("Was the L4-5 laminectomy ... medically indicated?", "retrospective review"), or
+when every procedure its question names is one the patient underwent ("... who underwent a
+laminectomy and fusion?"). A procedure tied to an earlier time ("prior", "in 2019", "two years ago")
+is an earlier operation, not the one under review, unless nothing else is named.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Literal
+
+from indicated.extract.record import Layout
+from indicated.kb.loader import Knowledge
+
+_WHEN = re.compile(r"^[^.;]{0,30}?\b(?:ago|in\s+(?:19|20)\d\d|(?:19|20)\d\d)\b", re.IGNORECASE)
+
+
+@dataclass(frozen=True)
+class Review:
+    kind: Literal["prospective", "performed"] = "prospective"
+    # the procedure mentions (spaCy spans) under review; empty for a prospective request
+    mentions: list = field(default_factory=list)
+
+    @property
+    def performed(self) -> bool:
+        return self.kind == "performed"
+
+    def reviews(self, ent) -> bool:
+        return any(e.start_char == ent.start_char for e in self.mentions)
+
+
+@dataclass(frozen=True)
+class _Cues:
+    anywhere: list[re.Pattern[str]]
+    questions: list[re.Pattern[str]]
+    done: re.Pattern[str]
+    earlier: re.Pattern[str]
+
+
+_COMPILED: dict[int, _Cues] = {}
+
+
+def cues(kb: Knowledge) -> _Cues:
+    """The performed-procedure cues of ``kb`` compiled, once per knowledge object."""
+    key = id(kb.record)
+    if key not in _COMPILED:
+        p = kb.record.performed
+
+        def compiled(rxs: list[str]) -> list[re.Pattern[str]]:
+            return [re.compile(rx, re.IGNORECASE) for rx in rxs]
+
+        _COMPILED[key] = _Cues(compiled(p.anywhere), compiled(p.questions), *compiled([p.done, p.earlier]))
+    return _COMPILED[key]
+
+
+def review_of(
+    doc, kb: Knowledge, lay: Layout, candidates: list, asks: Callable[[str], bool], is_prior: Callable
+) -> Review:
+    """Decide the review and the mentions under it, from the candidate procedure mentions (those not
+    negated, not family history and not in a past-history section); ``asks`` tells a sentence that
+    asks for something."""
+    found = cues(kb)
+    earlier = found.earlier
+    if lay.operative_report:
+        listed = [e for e in candidates if lay.role_at(e.start_char) == "procedure"]
+        return Review("performed", listed or _not_earlier(candidates, earlier, doc.text))
+    asking = [e for e in candidates if asks(e.sent.text)]
+    asked_sentences = {e.sent.start_char: e.sent.text for e in asking}
+    about_past = any(rx.search(doc.text) for rx in found.anywhere) or any(
+        rx.search(s.text) for s in doc.sents if asks(s.text) for rx in found.questions
+    )
+    if about_past and (asking or candidates):
+        return Review("performed", _not_earlier(asking or candidates, earlier, doc.text))
+    if asking and all(is_prior(e) for e in asking) and any(found.done.search(s) for s in asked_sentences.values()):
+        return Review("performed", _not_earlier(asking, earlier, doc.text))
+    return Review()
+
+
+def _not_earlier(mentions: list, earlier: re.Pattern[str], text: str) -> list:
+    """The mentions not tied to an earlier time ("prior L4-5 laminectomy", "microdiscectomy in 2019");
+    all of them when every one is."""
+    kept = [
+        e
+        for e in mentions
+        if not earlier.search(text[max(e.sent.start_char, e.start_char - 40) : e.start_char])
+        and not _WHEN.match(text[e.end_char : e.sent.end_char])
+    ]
+    return kept or mentions
