@@ -114,6 +114,21 @@ class RegexTerms:
         return doc
 
 
+class QuietSectionizer:
+    """medspaCy's sectionizer, matching headings at the start of a line. Its rules are phrases only, so
+    its token matcher is empty and spaCy would warn (W036) on every note; that one warning is muted."""
+
+    def __init__(self, nlp) -> None:
+        from medspacy.section_detection import Sectionizer
+
+        self.sectionizer = Sectionizer(nlp, rules=None, require_start_line=True)
+
+    def __call__(self, doc):
+        with warnings.catch_warnings():
+            warnings.filterwarnings("ignore", message=r"\[W036\]")
+            return self.sectionizer(doc)
+
+
 def build(kb: Knowledge):
     """A fresh pipeline for ``kb``; use :func:`pipeline` for the shared one."""
     _defer("nltk")
@@ -160,11 +175,11 @@ def build(kb: Knowledge):
     # Section headings ("PAST MEDICAL HISTORY:", "DESCRIPTION OF PROCEDURE:") at the start of a line.
     from indicated.extract.record import section_rules
 
-    # its rules are phrases only, so its token matcher is empty and spaCy warns (W036) on every note
-    warnings.filterwarnings("ignore", message=r"\[W036\] The component 'matcher'")
-    sectionizer = nlp.add_pipe("medspacy_sectionizer", config={"rules": None, "require_start_line": True})
+    if not Language.has_factory("indicated_sections"):
+        Language.factory("indicated_sections")(lambda nlp, name: QuietSectionizer(nlp))
+    sections = nlp.add_pipe("indicated_sections")
     with nlp.select_pipes(enable=[]):
-        sectionizer.add(section_rules(kb))
+        sections.sectionizer.add(section_rules(kb))
 
     # Our rules replace medspaCy's default rule of the same literal (its ": no" reads backward only,
     # which misses "Flexion-extension: no listhesis"); every other default rule is kept.
