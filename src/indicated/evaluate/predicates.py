@@ -110,12 +110,16 @@ def _finding(p: FindingCheck, case: Case, service: RequestedService | None, desc
         return Outcome(UNKNOWN, _spans(present))
     if present:
         return Outcome(NOT_MET, _spans(present))
+    # a suspected finding is not silence: even a closed-world check asks for it to be confirmed; a doubt is
+    # settled by a statement that the same finding is absent ("questionable trace anterolisthesis" on MRI,
+    # "no spondylolisthesis" on standing films), never by another finding's absence ("fusion
+    # indeterminate; hardware intact")
     absent = [f for f in relevant if f.status == "absent"]
+    doubtful = [f for f in relevant if f.status == "possible" and f.concept not in {a.concept for a in absent}]
+    if doubtful:
+        return Outcome(UNKNOWN, _spans(doubtful))
     if absent:
         return Outcome(NOT_MET, _spans(absent))
-    # a suspected finding is not silence: even a closed-world check asks for it to be confirmed
-    if any(f.status == "possible" for f in relevant):
-        return Outcome(UNKNOWN, _spans([f for f in relevant if f.status == "possible"]))
     if p.world == "closed":
         return Outcome(NOT_MET, [], assumed=True)
     if p.world == "source" and p.source in described:
@@ -136,6 +140,10 @@ def _care(p: CareCheck, case: Case, service: RequestedService | None, described:
         enough = weeks >= p.min_weeks and max(len(modalities), 1) >= p.min_modalities
         return Outcome(MET if enough else NOT_MET, _spans([f for f in tried if f.weeks] or tried))
     if tried:
+        # care for symptoms that began fewer weeks ago than the floor cannot have lasted long enough
+        if case.symptom_weeks is not None and case.symptom_weeks < p.min_weeks:
+            onset = [f for f in case.findings if f.weeks and f.concept in SYMPTOM_CONCEPTS and f.status == "present"]
+            return Outcome(NOT_MET, _spans(tried + onset))
         return Outcome(UNKNOWN, _spans(tried))
     declined = [f for f in care if f.status == "absent"]
     return Outcome(NOT_MET, _spans(declined)) if declined else Outcome(UNKNOWN, [])

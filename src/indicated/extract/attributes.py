@@ -53,6 +53,10 @@ def side(text: str, start: int, end: int, lo: int, hi: int) -> str | None:
     return best[1] if best else None
 
 
+# what may stand between a level and the procedure word it belongs to: "an L4-5 decompressive laminectomy"
+_NEXT_ONES = re.compile(r"(?:\s+(?!(?:with|and|or|for|to|at|of)\b)[A-Za-z-]+){0,2}\s*$|\s*$")
+
+
 def segments_near(text: str, start: int, end: int, lo: int, hi: int, stop: int | None = None) -> list[str]:
     """The segments a mention is about, read within its clause (a ';' or ':' ends a clause).
 
@@ -70,7 +74,9 @@ def segments_near(text: str, start: int, end: int, lo: int, hi: int, stop: int |
     before = [(a, b, segs) for a, b, segs in at if b <= start]
     if before and start - before[-1][1] <= 30:
         return list(before[-1][2])
-    after = [s for a, _, segs in at if a >= end for s in segs]
+    # a level written just before the next procedure word is that procedure's ("... fusion and an L4-5
+    # laminectomy"), not this one's
+    after = [s for a, b, segs in at if a >= end and not (stop and _NEXT_ONES.match(text[b:stop])) for s in segs]
     if after:
         return list(dict.fromkeys(after))
     if before:

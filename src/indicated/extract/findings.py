@@ -57,6 +57,8 @@ def status_of(ent, asserted: str) -> str:
     """Absent when negated; "possible" when uncertain or hypothetical (never asserted as a fact)."""
     if asserted == "absent" or cued(ent, "NEGATED_EXISTENCE"):
         return "absent"
+    if asserted == "possible":
+        return "possible"
     return "possible" if cued(ent, "POSSIBLE_EXISTENCE", "HYPOTHETICAL") else "present"
 
 
@@ -178,6 +180,8 @@ def _finding(concept, asserted, ent, kb, text, lo, hi, symptom_spans, as_of) -> 
         f.historical = f.historical and not f.weeks
     elif concept == "si_diagnostic_block":
         f.count = at.block_count(text[lo : ent.start_char], text[ent.end_char : hi])
+        if f.count is None and ent.text.lower().endswith("s") and f.value and f.value.count("%") >= 2:
+            f.count = f.value.count("%")  # "blocks on 04/22 and 05/20, with 85% and 90% relief"
     elif concept == "relief_after_prior_surgery":
         d = pt.durations(ent.text) or pt.durations(text[ent.end_char : min(hi, ent.end_char + 30)])
         f.number = round(d[0].weeks * 12 / 52, 1) if d else None

@@ -87,8 +87,9 @@ _UNIT = r"(?P<unit>days?|d|weeks?|wks?|wk|w|months?|mos?|mo|mths?|years?|yrs?|yr
 DURATION_RE = re.compile(
     r"(?:\b(?:x|×|for)\s*)?(?<![\d/])(?<![A-WYZa-wyz])(?P<n>"
     + _NUM
-    + r"(?:\s*(?:-|to|–)\s*\d+)?)\s*(?:\+\s*)?(?:-|\s)?"
+    + r"(?:\s*(?:-|to|–)\s*\d+)?)(?P<half>\s+and\s+a\s+half)?\s*(?:\+\s*)?(?:-|\s)?"
     + _UNIT
+    + r"(?P<half2>\s+and\s+a\s+half)?"  # "two and a half weeks", "a month and a half"
     + r"(?![\w/])(?![- ]old\b)",  # "34-year-old" is an age, not a duration
     re.IGNORECASE,
 )
@@ -106,6 +107,7 @@ def durations(text: str) -> list[Duration]:
             continue
         if unit == "d" and m.group("unit").lower() == "d" and not re.match(r"\d", first):
             continue
+        n += 0.5 if m.group("half") or m.group("half2") else 0
         out.append(Duration(m.start(), m.end(), m.group(0), round(n * WEEKS_PER_UNIT[unit], 2)))
     taken = [(d.start, d.end) for d in out]
     for m in DATE_SPAN_RE.finditer(text):

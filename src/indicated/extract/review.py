@@ -59,9 +59,7 @@ def cues(kb: Knowledge) -> _Cues:
     return _COMPILED[key]
 
 
-def review_of(
-    doc, kb: Knowledge, lay: Layout, candidates: list, asks: Callable[[str], bool], is_prior: Callable
-) -> Review:
+def review_of(doc, kb: Knowledge, lay: Layout, candidates: list, asks: Callable[[str], bool]) -> Review:
     """Decide the review and the mentions under it, from the candidate procedure mentions (those not
     negated, not family history and not in a past-history section); ``asks`` tells a sentence that
     asks for something."""
@@ -71,15 +69,20 @@ def review_of(
         listed = [e for e in candidates if lay.role_at(e.start_char) == "procedure"]
         return Review("performed", listed or _not_earlier(candidates, earlier, doc.text))
     asking = [e for e in candidates if asks(e.sent.text)]
-    asked_sentences = {e.sent.start_char: e.sent.text for e in asking}
     about_past = any(rx.search(doc.text) for rx in found.anywhere) or any(
         rx.search(s.text) for s in doc.sents if asks(s.text) for rx in found.questions
     )
     if about_past and (asking or candidates):
         return Review("performed", _not_earlier(asking or candidates, earlier, doc.text))
-    if asking and all(is_prior(e) for e in asking) and any(found.done.search(s) for s in asked_sentences.values()):
+    if asking and all(_done(e, found.done, doc.text) for e in asking):
         return Review("performed", _not_earlier(asking, earlier, doc.text))
     return Review()
+
+
+def _done(ent, done: re.Pattern[str], text: str) -> bool:
+    """Whether the question ties this procedure to the past before naming it ("who underwent a
+    laminectomy, fusion and bone marrow aspiration")."""
+    return bool(done.search(text, ent.sent.start_char, ent.start_char))
 
 
 def _not_earlier(mentions: list, earlier: re.Pattern[str], text: str) -> list:

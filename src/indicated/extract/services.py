@@ -12,7 +12,7 @@ import re
 
 from indicated.extract import attributes as at
 from indicated.extract.findings import PAST_CUES, about_family, cued, family_lines, is_prior, span
-from indicated.extract.nlp import PROC
+from indicated.extract.nlp import PROC, TERM
 from indicated.extract.patterns import number
 from indicated.extract.record import Layout
 from indicated.extract.review import Review, review_of
@@ -62,7 +62,7 @@ def requested_services(doc, kb: Knowledge, lay: Layout) -> tuple[list[RequestedS
     text = doc.text
     asking = _sentence_asks(doc)
     candidates = _candidates(doc, lay, asking)
-    review = review_of(doc, kb, lay, candidates, asking, lambda e: is_prior(e, text))
+    review = review_of(doc, kb, lay, candidates, asking)
     out: dict[str, RequestedService] = {}
     any_request = asking(text)
     for m in CODE_RE.finditer(text):
@@ -96,7 +96,14 @@ def requested_services(doc, kb: Knowledge, lay: Layout) -> tuple[list[RequestedS
         mentions = [e for e in candidates if not is_prior(e, text)]
         if any(asking(e.sent.text) for e in mentions):
             mentions = [e for e in mentions if asking(e.sent.text)]
-    words = _from_words(doc, kb, covered, mentions)
+    said: dict[tuple[int, str], list[str]] = {}
+    priors = [e for e in candidates if e not in mentions and is_prior(e, text)]
+    words = _from_words(doc, kb, covered, mentions, said, priors)
+    for svc in out.values():
+        known = kb.codes.get(svc.code)
+        sent = doc.char_span(svc.evidence[0].start, svc.evidence[0].end, alignment_mode="expand")
+        if known and not known.add_on and sent is not None and (sent.sent.start_char, known.family) in said:
+            svc.levels = said[(sent.sent.start_char, known.family)]
     primaries = kb.add_on_primaries
     for code, svc in words.items():
         # an add-on named only in words ("removal of segmental instrumentation") with none of its
@@ -164,7 +171,17 @@ def _surgery_code_in_brackets(text: str, m: re.Match[str]) -> bool:
     )
 
 
-def _from_words(doc, kb: Knowledge, covered: set[str], mentions: list) -> dict[str, RequestedService]:
+def _from_words(
+    doc,
+    kb: Knowledge,
+    covered: set[str],
+    mentions: list,
+    said: dict[tuple[int, str], list[str]],
+    priors: list,
+) -> dict[str, RequestedService]:
+    """Codes for procedure words. ``said`` collects the levels each family's words name in each
+    sentence, so an explicit code can take the levels its words were written with ("L3-4 laminectomy
+    and extension of the L4-5 fusion (63047, 22612)")."""
     text = doc.text
     specific = {(e.sent.start, kb.codes[_term(e, kb).code].family) for e in mentions if not _term(e, kb).generic}
     out: dict[str, RequestedService] = {}
@@ -176,15 +193,52 @@ def _from_words(doc, kb: Knowledge, covered: set[str], mentions: list) -> dict[s
         levels = at.segments_near(text, ent.start_char, ent.end_char, lo, hi, stop=_next_proc(ent, mentions))
         region = place(kb, text, ent.start_char, ent.end_char, lo, levels) or term.region
         code = term.code if term.region in (region, "any") else term.by_region.get(region)
+        revision = code == term.code and term.revision and _repeats(kb, doc, ent, levels, priors)
+        if revision:
+            code = term.revision
+        if code is not None and levels:
+            said.setdefault((lo, kb.codes[code].family), levels)
         # "TLIF" said of the neck names nothing a coder could bill; an explicit code of the family stands
         if code is None or code in out or kb.codes[code].family in covered:
             continue
         side = at.side(text, ent.start_char, ent.end_char, lo, hi)
         # the primary code names every level treated; the add-on code bills the extra ones
         out[code] = _service(kb, code, levels, side, ent)
-        if code == term.code and term.per_additional_level and len(levels) > 1:
-            out[term.per_additional_level] = _service(kb, term.per_additional_level, levels[1:], side, ent)
+        extra = term.revision_per_additional_level if revision else term.per_additional_level
+        if code in (term.code, term.revision) and extra and len(levels) > 1:
+            out[extra] = _service(kb, extra, levels[1:], side, ent)
     return out
+
+
+_REVISED_FAMILIES = {"discectomy", "decompression"}
+
+
+# words that may stand between a revision word and its procedure word: "redo left-sided L4-5 microdiscectomy"
+_BETWEEN = r"(?:\s+(?:left|right|bilateral|left-sided|right-sided|lumbar|open|microscopic|micro|minimally|invasive|MIS|tubular|endoscopic|the|a|an|[LTS]\d{1,2}(?:\s*[-/]\s*[LTS]?\d{1,2})?))*"
+
+
+def _repeats(kb: Knowledge, doc, ent, levels: list[str], priors: list) -> bool:
+    """Whether a procedure word names a repeat operation at an operated level: a revision word right
+    before it ("redo left L4-5 microdiscectomy"), a recurrent herniation in its sentence, or an earlier
+    discectomy or decompression at one of its levels. A term whose revision is only for some findings
+    (``revision_for``) needs one of them named in the sentence."""
+    text = doc.text
+    term = _term(ent, kb)
+    named = {kb.lexicon.terms[int(e.label_[len(TERM) :])].concept for e in ent.sent.ents if e.label_.startswith(TERM)}
+    if term.revision_for:
+        return bool(named & set(term.revision_for))
+    before = text[max(ent.sent.start_char, ent.start_char - 60) : ent.start_char]
+    if re.search(rf"(?:{kb.procedures.revision_cues}){_BETWEEN}\s*$", before, re.IGNORECASE):
+        return True
+    if "recurrent_disc_herniation" in named:
+        return True
+    for p in priors:
+        if kb.codes[_term(p, kb).code].family not in _REVISED_FAMILIES:
+            continue
+        said = at.segments_near(text, p.start_char, p.end_char, p.sent.start_char, p.sent.end_char)
+        if levels and set(said) & set(levels):
+            return True
+    return False
 
 
 def region_of_segments(kb: Knowledge, segments: list[str]) -> str | None:

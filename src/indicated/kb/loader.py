@@ -189,6 +189,7 @@ def load(root: Traversable | Path | None = None) -> Knowledge:
     lexicon = parse(Lexicon, read_yaml(root / "lexicon.yaml"), "lexicon.yaml")
     procedures = parse(Procedures, read_yaml(root / "procedures.yaml"), "procedures.yaml")
     record = parse(RecordLayout, read_yaml(root / "record.yaml"), "record.yaml")
+    _compiles(procedures.revision_cues, "procedures.yaml: revision_cues")
     for where, rx in (
         [("performed.done", record.performed.done), ("performed.earlier", record.performed.earlier)]
         + [(f"performed.titles.{i}", t) for i, t in enumerate(record.performed.titles)]
@@ -287,7 +288,8 @@ def _check_references(kb: Knowledge) -> None:
         if c.region is not None and c.region not in regions:
             raise KnowledgeError(f"procedures.yaml: codes.{c.code}.region: unknown region {c.region!r}")
     for i, term in enumerate(kb.procedures.terms):
-        for code in filter(None, (term.code, term.per_additional_level, *term.by_region.values())):
+        codes = (term.code, term.per_additional_level, term.revision, term.revision_per_additional_level)
+        for code in filter(None, (*codes, *term.by_region.values())):
             if code not in kb.codes:
                 raise KnowledgeError(f"procedures.yaml: terms.{i}: unknown code {code!r}")
         for region in (term.region, *term.by_region):

@@ -53,7 +53,9 @@ class Term(Strict):
     also: list[str] = Field(default_factory=list)
     phrases: list[str] = Field(default_factory=list)
     regex: list[str] = Field(default_factory=list)
-    status: Literal["present", "absent"] = "present"
+    # "absent" for words that deny a finding outright ("normal strength"); "possible" for words that leave
+    # it in doubt ("fusion status indeterminate")
+    status: Literal["present", "absent", "possible"] = "present"
     value: str | None = None
 
     @model_validator(mode="after")
@@ -123,11 +125,20 @@ class ProcedureTerm(Strict):
     region: str = "lumbar"
     # the code the same words take in another region: discectomy at T10-11 is 63055, at C5-6 63020
     by_region: dict[str, str] = Field(default_factory=dict)
+    # the code (and per-level add-on) when the operation repeats one at an operated level ("redo L4-5
+    # microdiscectomy", "discectomy for a recurrent herniation"): the revision pathway of DESIGN.md
+    revision: str | None = None
+    revision_per_additional_level: str | None = None
+    # concepts that must be named with the words for the revision code to apply (a repeat laminectomy is
+    # a revision discectomy only for a recurrent herniation; for recurrent stenosis it stays a decompression)
+    revision_for: list[str] = Field(default_factory=list)
 
 
 class Procedures(Strict):
     version: str
     regions: list[Region] = Field(min_length=1)
+    # words before a procedure word that make it a repeat operation ("revision", "redo", "re-exploration")
+    revision_cues: str
     codes: list[Code]
     terms: list[ProcedureTerm]
     # an explicit code of the key family also stands for words of these families ("deformity fusion
