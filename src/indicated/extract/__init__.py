@@ -47,13 +47,15 @@ def extract(text: str, *, kb: Knowledge | None = None, as_of: date | None = None
 
 _WRAPPED = re.compile(
     r"(?<=[^\n])\r?\n(?=[ \t]*[^\s•*\-])(?![ \t]*[A-Z][A-Za-z /&-]{1,30}:)(?![ \t]*[LTSC]\d{1,2}\s*[-/]\s*[LTSC]?\d{1,2}\s*:)"
+    r"(?![ \t]*(?:\d{5}|\d{1,2}[.)])\s)"  # a line of a code table ("22612  Posterolateral ...") or a numbered list
 )
 
 
 def unwrap(text: str) -> str:
     """Join hard-wrapped lines ("physical\\ntherapy") so phrases match, keeping every offset.
 
-    Blank lines, bullets, "Heading:" lines and a report's level lines ("L4-5: ...") still start a new statement.
+    Blank lines, bullets, "Heading:" lines, numbered items, code-table lines and a report's level lines
+    ("L4-5: ...") still start a new statement.
     """
     return _WRAPPED.sub(lambda m: " " * len(m.group(0)), text)
 

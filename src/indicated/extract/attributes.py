@@ -57,7 +57,9 @@ def side(text: str, start: int, end: int, lo: int, hi: int) -> str | None:
 _NEXT_ONES = re.compile(r"(?:\s+(?!(?:with|and|or|for|to|at|of)\b)[A-Za-z-]+){0,2}\s*$|\s*$")
 
 
-def segments_near(text: str, start: int, end: int, lo: int, hi: int, stop: int | None = None) -> list[str]:
+def segments_near(
+    text: str, start: int, end: int, lo: int, hi: int, stop: int | None = None, *, compact: bool = False
+) -> list[str]:
     """The segments a mention is about, read within its clause (a ';' or ':' ends a clause).
 
     Preference: a level inside the mention, then one written just before it ("L3-4 protrusion"),
@@ -72,11 +74,23 @@ def segments_near(text: str, start: int, end: int, lo: int, hi: int, stop: int |
     if inside:
         return list(dict.fromkeys(inside))
     before = [(a, b, segs) for a, b, segs in at if b <= start]
-    if before and start - before[-1][1] <= 30:
+    # "L3-4 protrusion", but not "instrumentation L4-S1 (22850), extension of fusion to L3-4"
+    if before and start - before[-1][1] <= 30 and not re.search(r"[,;)\n]", text[before[-1][1] : start]):
         return list(before[-1][2])
     # a level written just before the next procedure word is that procedure's ("... fusion and an L4-5
     # laminectomy"), not this one's
-    after = [s for a, b, segs in at if a >= end and not (stop and _NEXT_ONES.match(text[b:stop])) for s in segs]
+    later = [(a, b, segs) for a, b, segs in at if a >= end and not (stop and _NEXT_ONES.match(text[b:stop]))]
+    if compact:
+        # a procedure's levels follow it closely and run together: "laminectomy at L3-4 and L4-5", not
+        # every level a long question names after it ("... normal discs at L3-4 and L5-S1")
+        kept, last = [], end
+        for a, b, segs in later:
+            if a - last > (40 if not kept else 12):
+                break
+            kept.append((a, b, segs))
+            last = b
+        later = kept
+    after = [s for _, _, segs in later for s in segs]
     if after:
         return list(dict.fromkeys(after))
     if before:

@@ -14,6 +14,7 @@ from indicated.kb.loader import Knowledge
 from indicated.models import Finding, Span
 
 LEVEL_GROUPS = {"imaging", "history"}
+_HEADS = re.compile(r"[ \t]*(?:\([^)\n]{0,20}\)[ \t]*)?:")  # the words head a list: "Medications (home):"
 SYMPTOMS = {"radicular_pain", "axial_back_pain", "neurogenic_claudication", "sensory_deficit", "motor_weakness"}
 _AGO = re.compile(r"\bago\b|\bpost[- ]?op\w*|\bafter (?:the )?surgery|\bsince (?:the )?surgery", re.IGNORECASE)
 
@@ -95,13 +96,17 @@ def findings(
                 out.append(prior)
             continue
         term = kb.lexicon.terms[int(ent.label_[len(TERM) :])]
+        if not term.as_heading and _HEADS.match(text, ent.end_char):
+            continue  # "MEDICATIONS: losartan, metformin" opens a list; the list says what was taken
+        if role == "technique" and kb.concepts[term.concept].group == "conservative_care":
+            continue  # a drug given during the operation is not conservative care tried before it
         for concept in (term.concept, *term.also):
             f = _finding(concept, term.status, ent, kb, text, lo, hi, symptom_spans, as_of)
             if lay.in_consent(ent.start_char):
                 f.hypothetical, f.status = True, "possible"  # a risk talked over, not a finding
             if role == "history" and not kb.concepts[concept].chronic:
                 f.historical = True  # "PMH: herniated disc" is the past; "PMH: diabetes" still holds
-            elif review.performed and role in ("operative", "findings"):
+            elif review.performed and role in ("technique", "operative", "findings"):
                 f.operative = True  # found during or after the operation under review
             if review.performed and f.historical and _only_done_cue(ent, kb):
                 f.historical = False  # "who underwent a fusion for stenosis": the indication, not the past
@@ -203,7 +208,11 @@ def _months_ago(sentence: str) -> float | None:
 PAST_CUES = r"s/p|status post|h/o|history of|hx of|prior(?!\s+auth)|previous|previously|underwent"
 _PAST = re.compile(
     rf"\b(?:{PAST_CUES}|(?:surgical\s+)?history(?=\s*:)|PSH(?=\s*:)|had an?|"
-    r"had (?:an? )?(?:L\d|S1)|following|after (?:an? |his |her )?|healed|solid|(?:above|below|adjacent to) (?:the|his|her|a))\b[^.;]{0,40}$",
+    r"had (?:an? )?(?:L\d|S1)|healed|solid|(?:above|below|adjacent to) (?:the|his|her|a))\b[^.;]{0,40}$"
+    # "after" and "following" only right before the procedure: "after an L4-5 TLIF", "following her
+    # 2019 microdiscectomy", never "after discussion of decompression alone versus fusion"
+    r"|\b(?:after|following)\s+(?:(?:an?|his|her|the|their|prior|previous|initial|index|first|recent|\d{4})\s+)*"
+    r"(?:(?:left|right|bilateral|[LTS]\d{1,2}(?:\s*[-/]\s*[LTS]?\d{1,2})?|lumbar|open|MIS|minimally\s+invasive|instrumented)\s+){0,4}$",
     re.IGNORECASE,
 )
 
@@ -220,11 +229,13 @@ def _prior_surgery(
     ent, kb: Knowledge, text: str, lo: int, hi: int, as_of: date | None, role: str | None = None
 ) -> Finding | None:
     """A procedure named in the past tense ("s/p L4-5 TLIF") or in past history is history, not a request."""
-    if cued(ent, "NEGATED_EXISTENCE", "HYPOTHETICAL") or role == "operative":
+    if cued(ent, "NEGATED_EXISTENCE", "HYPOTHETICAL") or role in ("technique", "operative"):
         return None
     if role != "history" and not is_prior(ent, text):
         return None
     proc = kb.procedures.terms[int(ent.label_[len(PROC) :])]
+    if kb.codes[proc.code].region == "other" or proc.region == "other":
+        return None  # "right total knee arthroplasty in 2018" is not an earlier spine operation
     return Finding(
         concept="prior_spine_surgery",
         historical=True,

@@ -17,6 +17,7 @@ from indicated.kb.loader import Knowledge
 # a line that opens with a heading of its own: "Social history:", "HPI:", "ASSESSMENT AND PLAN:"
 _ANY_HEADING = re.compile(r"^[ \t]*[A-Z][A-Za-z0-9()/&'.,# -]{1,40}:", re.MULTILINE)
 _LISTS = {"history", "family", "allergy"}
+_PLAIN = re.compile(r"\([^)]*\)|\b\d[\d/.-]*\b")  # what a heading may add: "(05/06/2024)", "#2"
 
 
 @dataclass(frozen=True)
@@ -61,6 +62,20 @@ def layout(doc, kb: Knowledge) -> Layout:
         if group.role in _LISTS and (blank := text.find("\n\n", body, end)) >= 0:
             end = blank
         parts.append((start, end, group.role))
+    # a heading the sectionizer's phrases cannot match for the words added to it: "PROCEDURES (05/06/2024):"
+    starts = {p[0] for p in parts}
+    known = {h: g for g in kb.record.sections for h in g.headings}
+    for m in _ANY_HEADING.finditer(text):
+        start = m.start() + len(m.group(0)) - len(m.group(0).lstrip())
+        group = known.get(_PLAIN.sub("", m.group(0)).strip(" \t:").lower())
+        if group is None or start in starts:
+            continue
+        performed = performed or group.performed
+        end = min([b for b in breaks if b > start] + [len(text)])
+        if group.role in _LISTS and (blank := text.find("\n\n", m.end(), end)) >= 0:
+            end = blank
+        parts.append((start, end, group.role))
+    parts.sort()
     titles = [re.compile(rf"^[ \t]*(?:{t})", re.MULTILINE | re.IGNORECASE) for t in kb.record.performed.titles]
     performed = performed or any(rx.search(text) for rx in titles)
     doc.user_data["layout"] = out = Layout(parts, performed, _consent(doc, kb))

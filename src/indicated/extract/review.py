@@ -18,7 +18,13 @@ from typing import Literal
 from indicated.extract.record import Layout
 from indicated.kb.loader import Knowledge
 
-_WHEN = re.compile(r"^[^.;]{0,30}?\b(?:ago|in\s+(?:19|20)\d\d|(?:19|20)\d\d)\b", re.IGNORECASE)
+# an operation tied to a time or place of its own: "... fusion in July 2023", "... 2 years ago", "... at another
+# institution"
+_WHEN = re.compile(
+    r"^[^.;]{0,40}?\b(?:ago|(?:in|on)\s+(?:\w+\s+)?(?:19|20)\d\d|(?:19|20)\d\d|\d{1,2}/\d{4}|"
+    r"at\s+(?:another|an\s+outside|outside|a\s+different)\s+(?:institution|hospital|facility|center)|elsewhere)\b",
+    re.IGNORECASE,
+)
 
 
 @dataclass(frozen=True)

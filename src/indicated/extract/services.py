@@ -96,6 +96,10 @@ def requested_services(doc, kb: Knowledge, lay: Layout) -> tuple[list[RequestedS
         mentions = [e for e in candidates if not is_prior(e, text)]
         if any(asking(e.sent.text) for e in mentions):
             mentions = [e for e in mentions if asking(e.sent.text)]
+        # "Options discussed: fusion or disc replacement. We will request the disc replacement": what is asked
+        # for outright wins over what is weighed or conditional
+        outright = [e for e in mentions if not cued(e, "HYPOTHETICAL") and not _weighed(e)]
+        mentions = outright or mentions
     said: dict[tuple[int, str], list[str]] = {}
     priors = [e for e in candidates if e not in mentions and is_prior(e, text)]
     words = _from_words(doc, kb, covered, mentions, said, priors)
@@ -112,6 +116,17 @@ def requested_services(doc, kb: Knowledge, lay: Layout) -> tuple[list[RequestedS
             continue
         out.setdefault(code, svc)
     return list(out.values()), review
+
+
+_OPTIONS = re.compile(
+    r"\b(?:options?|alternatives?|choices)\b[^.;]{0,20}?(?:\b(?:discussed|include[sd]?|including|are|were|reviewed|considered)\b|:)",
+    re.IGNORECASE,
+)
+
+
+def _weighed(ent) -> bool:
+    """A procedure named as one of the options talked over ("Options discussed: ..., L5-S1 ALIF, or ...")."""
+    return bool(_OPTIONS.search(ent.doc.text, ent.sent.start_char, ent.start_char))
 
 
 def _sentence_asks(doc):
@@ -135,7 +150,7 @@ def _candidates(doc, lay: Layout, asking) -> list:
         e
         for e in doc.ents
         if e.label_.startswith(PROC)
-        and lay.role_at(e.start_char) not in (*_ASIDE, "operative")
+        and lay.role_at(e.start_char) not in (*_ASIDE, "technique", "operative")
         and not lay.in_consent(e.start_char)
         and not about_family(e, family)
         and not cued(e, "NEGATED_EXISTENCE")
@@ -190,7 +205,9 @@ def _from_words(
         if term.generic and (ent.sent.start, kb.codes[term.code].family) in specific:
             continue
         lo, hi = ent.sent.start_char, ent.sent.end_char
-        levels = at.segments_near(text, ent.start_char, ent.end_char, lo, hi, stop=_next_proc(ent, mentions))
+        levels = at.segments_near(
+            text, ent.start_char, ent.end_char, lo, hi, stop=_next_proc(ent, mentions), compact=True
+        )
         region = place(kb, text, ent.start_char, ent.end_char, lo, levels) or term.region
         code = term.code if term.region in (region, "any") else term.by_region.get(region)
         revision = code == term.code and term.revision and _repeats(kb, doc, ent, levels, priors)

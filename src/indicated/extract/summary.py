@@ -25,7 +25,7 @@ SYMPTOM_CONCEPTS = {"radicular_pain", "axial_back_pain", "neurogenic_claudicatio
 
 # parts of a record whose levels are not the patient's pathology: operative technique ("the needle was
 # localized at L3-L4"), family history, allergies
-_NOT_PATHOLOGY = {"operative", "family", "allergy"}
+_NOT_PATHOLOGY = {"technique", "operative", "family", "allergy"}
 
 
 def case_levels(text: str, services: list[RequestedService], lay: Layout | None = None) -> list[str]:

@@ -57,6 +57,8 @@ class Term(Strict):
     # it in doubt ("fusion status indeterminate")
     status: Literal["present", "absent", "possible"] = "present"
     value: str | None = None
+    # false for words that open a list rather than state a fact when they head a line ("MEDICATIONS:")
+    as_heading: bool = True
 
     @model_validator(mode="after")
     def _has_words(self) -> Term:
@@ -152,7 +154,7 @@ class Procedures(Strict):
 class SectionGroup(Strict):
     """Headings that open a part of the record with one meaning for the case (see record.yaml)."""
 
-    role: Literal["history", "family", "allergy", "procedure", "operative", "findings"]
+    role: Literal["history", "family", "allergy", "procedure", "technique", "operative", "findings"]
     headings: list[str] = Field(min_length=1)
     # only an operative report or discharge summary has these: the record reviews a performed procedure
     performed: bool = False
