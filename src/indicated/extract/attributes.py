@@ -53,6 +53,7 @@ def side(text: str, start: int, end: int, lo: int, hi: int) -> str | None:
     return best[1] if best else None
 
 
+_JOINED = re.compile(r"\s*(?:,|&|/|\band\b|,\s*and\b)\s*")
 # what may stand between a level and the procedure word it belongs to: "an L4-5 decompressive laminectomy"
 _NEXT_ONES = re.compile(r"(?:\s+(?!(?:with|and|or|for|to|at|of)\b)[A-Za-z-]+){0,2}\s*$|\s*$")
 
@@ -74,9 +75,15 @@ def segments_near(
     if inside:
         return list(dict.fromkeys(inside))
     before = [(a, b, segs) for a, b, segs in at if b <= start]
-    # "L3-4 protrusion", but not "instrumentation L4-S1 (22850), extension of fusion to L3-4"
+    # "L3-4 protrusion", "L3-L4 and L4-L5 laminectomy", but not "instrumentation L4-S1 (22850), extension of
+    # fusion to L3-4"
     if before and start - before[-1][1] <= 30 and not re.search(r"[,;)\n]", text[before[-1][1] : start]):
-        return list(before[-1][2])
+        run = [before[-1]]
+        for prev in reversed(before[:-1]):
+            if not _JOINED.fullmatch(text[prev[1] : run[0][0]]):
+                break
+            run.insert(0, prev)
+        return list(dict.fromkeys(s for _, _, segs in run for s in segs))
     # a level written just before the next procedure word is that procedure's ("... fusion and an L4-5
     # laminectomy"), not this one's
     later = [(a, b, segs) for a, b, segs in at if a >= end and not (stop and _NEXT_ONES.match(text[b:stop]))]
@@ -401,3 +408,21 @@ def block_count(window: str, after: str = "") -> int | None:
         return None
     m = counts[-1]
     return 3 if m.group("three") else 2 if m.group("two") else 1
+
+
+_VERTEBRAE = re.compile(
+    r"(?P<pre>[LTSC]\d{1,2})\s+$"  # "T12 balloon kyphoplasty"
+)
+_VERTEBRAE_AFTER = re.compile(
+    r"^\s+(?:of|at)\s+(?:the\s+)?(?P<list>[LTSC]\d{1,2}(?:\s*(?:,|and|,\s*and)\s*[LTSC]?\d{1,2})*)\b"
+)
+
+
+def vertebrae_near(text: str, start: int, end: int) -> list[str]:
+    """Single vertebrae a procedure word names ("T12 kyphoplasty", "laminectomy of L2, L3 and L4"), for a
+    word whose levels are not written as segments."""
+    after = _VERTEBRAE_AFTER.match(text[end : end + 60])
+    if after:
+        return [v for m in pt.levels(after.group("list")) if (v := m.vertebra)]
+    before = _VERTEBRAE.search(text[max(0, start - 12) : start])
+    return [v for m in pt.levels(before.group("pre")) if (v := m.vertebra)] if before else []

@@ -207,6 +207,12 @@ def segments_between(upper: str, lower: str) -> tuple[str, ...]:
     return tuple(f"{VERTEBRAE[i]}-{VERTEBRAE[i + 1]}" for i in range(a, b))
 
 
+def next_vertebra(v: str) -> str:
+    """The vertebra below ``v`` (L5 -> S1); ``v`` itself at the bottom."""
+    i = _INDEX.get(v)
+    return VERTEBRAE[i + 1] if i is not None and i + 1 < len(VERTEBRAE) else v
+
+
 def levels(text: str) -> list[LevelMention]:
     """Every level mention: segments (L4-5, L4/L5, L45, L4 on L5, ranges L3-S1) or single vertebrae."""
     out = []

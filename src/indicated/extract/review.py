@@ -21,7 +21,7 @@ from indicated.kb.loader import Knowledge
 # an operation tied to a time or place of its own: "... fusion in July 2023", "... 2 years ago", "... at another
 # institution"
 _WHEN = re.compile(
-    r"^[^.;]{0,40}?\b(?:ago|(?:in|on)\s+(?:\w+\s+)?(?:19|20)\d\d|(?:19|20)\d\d|\d{1,2}/\d{4}|"
+    r"^[^.;]{0,40}?\b(?:ago|(?:in|on)\s+(?:\w+\s+)?(?:19|20)\d\d|(?:19|20)\d\d|\d{1,2}/(?:\d{1,2}/)?\d{2,4}|"
     r"at\s+(?:another|an\s+outside|outside|a\s+different)\s+(?:institution|hospital|facility|center)|elsewhere)\b",
     re.IGNORECASE,
 )
@@ -71,9 +71,14 @@ def review_of(doc, kb: Knowledge, lay: Layout, candidates: list, asks: Callable[
     asks for something."""
     found = cues(kb)
     earlier = found.earlier
+    listed = [e for e in candidates if lay.role_at(e.start_char) == "procedure"]
     if lay.operative_report:
-        listed = [e for e in candidates if lay.role_at(e.start_char) == "procedure"]
         return Review("performed", listed or _not_earlier(candidates, earlier, doc.text))
+    # a follow-up note headed by what was done: "Procedure: L4-5 TLIF, performed 12/03/2024"
+    others_asked = any(asks(e.sent.text) for e in candidates if e not in listed)
+    done = all(found.done.search(e.sent.text) or _WHEN.match(doc.text[e.end_char : e.sent.end_char]) for e in listed)
+    if listed and done and not others_asked:
+        return Review("performed", listed)
     asking = [e for e in candidates if asks(e.sent.text)]
     about_past = any(rx.search(doc.text) for rx in found.anywhere) or any(
         rx.search(s.text) for s in doc.sents if asks(s.text) for rx in found.questions
@@ -92,12 +97,22 @@ def _done(ent, done: re.Pattern[str], text: str) -> bool:
 
 
 def _not_earlier(mentions: list, earlier: re.Pattern[str], text: str) -> list:
-    """The mentions not tied to an earlier time ("prior L4-5 laminectomy", "microdiscectomy in 2019");
-    all of them when every one is."""
-    kept = [
+    """The mentions not tied to an earlier time; all of them when every one is."""
+    tied = _tied(mentions, earlier, text)
+    return [e for e in mentions if e not in tied] or mentions
+
+
+def earlier_operations(kb: Knowledge, mentions: list, text: str) -> list:
+    """The mentions tied to an earlier time ("prior L4-5 laminectomy", "microdiscectomy in 2019", "two
+    years ago", "at another institution"): in a review, any other past mention tells the operation under
+    review again ("she returns six weeks after her microdiscectomy")."""
+    return _tied(mentions, cues(kb).earlier, text)
+
+
+def _tied(mentions: list, earlier: re.Pattern[str], text: str) -> list:
+    return [
         e
         for e in mentions
-        if not earlier.search(text[max(e.sent.start_char, e.start_char - 40) : e.start_char])
-        and not _WHEN.match(text[e.end_char : e.sent.end_char])
+        if earlier.search(text[max(e.sent.start_char, e.start_char - 40) : e.start_char])
+        or _WHEN.match(text[e.end_char : e.sent.end_char])
     ]
-    return kept or mentions

@@ -11,11 +11,12 @@ from __future__ import annotations
 import re
 
 from indicated.extract import attributes as at
+from indicated.extract import patterns as pt
 from indicated.extract.findings import PAST_CUES, about_family, cued, family_lines, is_prior, span
 from indicated.extract.nlp import PROC, TERM
 from indicated.extract.patterns import number
 from indicated.extract.record import Layout
-from indicated.extract.review import Review, review_of
+from indicated.extract.review import Review, earlier_operations, review_of
 from indicated.kb.loader import Knowledge
 from indicated.models import RequestedService, RequestedSetting, Span
 
@@ -102,6 +103,9 @@ def requested_services(doc, kb: Knowledge, lay: Layout) -> tuple[list[RequestedS
         mentions = outright or mentions
     said: dict[tuple[int, str], list[str]] = {}
     priors = [e for e in candidates if e not in mentions and is_prior(e, text)]
+    if review.performed:
+        # in a review, a past mention is the operation under review told again unless tied to an earlier time
+        priors = earlier_operations(kb, priors, text)
     words = _from_words(doc, kb, covered, mentions, said, priors)
     for svc in out.values():
         known = kb.codes.get(svc.code)
@@ -141,10 +145,14 @@ def _sentence_asks(doc):
     return asking
 
 
+# a question of necessity, hypothetical by its nature: "would an L4-5 fusion be necessary?"
+_QUESTION = re.compile(r"\?|\b(?:medically\s+)?(?:necessary|indicated|necessity|justified|warranted)\b", re.IGNORECASE)
+
+
 def _candidates(doc, lay: Layout, asking) -> list:
     """Procedure mentions that may be requested or reviewed: not negated, not family history, not in a
-    past-history or operative-technique section, and not hypothetical outside a question (a question
-    of necessity is hypothetical by its nature: "would an L4-5 fusion be necessary?")."""
+    past-history or operative-technique section, not in risk talk, and not hypothetical outside a
+    question of necessity ("if pain persists, microdiscectomy would be reasonable" asks for nothing)."""
     family = family_lines(doc)
     return [
         e
@@ -154,7 +162,7 @@ def _candidates(doc, lay: Layout, asking) -> list:
         and not lay.in_consent(e.start_char)
         and not about_family(e, family)
         and not cued(e, "NEGATED_EXISTENCE")
-        and not (cued(e, "HYPOTHETICAL") and not asking(e.sent.text))
+        and not (cued(e, "HYPOTHETICAL") and not _QUESTION.search(e.sent.text))
     ]
 
 
@@ -208,11 +216,18 @@ def _from_words(
         levels = at.segments_near(
             text, ent.start_char, ent.end_char, lo, hi, stop=_next_proc(ent, mentions), compact=True
         )
-        region = place(kb, text, ent.start_char, ent.end_char, lo, levels) or term.region
+        vertebrae = [] if levels else at.vertebrae_near(text, ent.start_char, ent.end_char)
+        region = place(kb, text, ent.start_char, ent.end_char, lo, levels or vertebrae) or term.region
+        if vertebrae and term.per_additional_level:
+            # "laminectomy of L2, L3 and L4": a lamina is billed as the segment below it
+            levels = [seg for v in vertebrae for seg in pt.segments_between(v, pt.next_vertebra(v))]
         code = term.code if term.region in (region, "any") else term.by_region.get(region)
         revision = code == term.code and term.revision and _repeats(kb, doc, ent, levels, priors)
         if revision:
             code = term.revision
+        deformity = _deformity(kb, code, ent, levels) if code else None
+        if deformity:
+            code = deformity
         if code is not None and levels:
             said.setdefault((lo, kb.codes[code].family), levels)
         # "TLIF" said of the neck names nothing a coder could bill; an explicit code of the family stands
@@ -222,9 +237,21 @@ def _from_words(
         # the primary code names every level treated; the add-on code bills the extra ones
         out[code] = _service(kb, code, levels, side, ent)
         extra = term.revision_per_additional_level if revision else term.per_additional_level
-        if code in (term.code, term.revision) and extra and len(levels) > 1:
+        if not deformity and code in (term.code, term.revision) and extra and len(levels) > 1:
             out[extra] = _service(kb, extra, levels[1:], side, ent)
     return out
+
+
+def _deformity(kb: Knowledge, code: str, ent, levels: list[str]) -> str | None:
+    """The deformity fusion code for a fusion word whose sentence names a curve or tilt, by the vertebral
+    segments its levels span (a fusion of 4 motion segments spans 5 vertebrae)."""
+    rule = kb.procedures.deformity
+    if not rule or kb.codes[code].family not in rule.families:
+        return None
+    if not re.search(rule.words, ent.sent.text, re.IGNORECASE):
+        return None
+    span = len(levels) + 1 if levels else 0
+    return next(c.code for c in rule.codes if c.up_to is None or span <= c.up_to)
 
 
 _REVISED_FAMILIES = {"discectomy", "decompression"}

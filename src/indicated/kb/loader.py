@@ -190,6 +190,8 @@ def load(root: Traversable | Path | None = None) -> Knowledge:
     procedures = parse(Procedures, read_yaml(root / "procedures.yaml"), "procedures.yaml")
     record = parse(RecordLayout, read_yaml(root / "record.yaml"), "record.yaml")
     _compiles(procedures.revision_cues, "procedures.yaml: revision_cues")
+    if procedures.deformity:
+        _compiles(procedures.deformity.words, "procedures.yaml: deformity.words")
     for where, rx in (
         [("performed.done", record.performed.done), ("performed.earlier", record.performed.earlier)]
         + [(f"performed.titles.{i}", t) for i, t in enumerate(record.performed.titles)]
@@ -284,6 +286,9 @@ def _check_references(kb: Knowledge) -> None:
             if concept not in kb.concepts:
                 raise KnowledgeError(f"lexicon.yaml: terms.{i}: unknown concept {concept!r}")
     regions = {r.id for r in kb.procedures.regions}
+    for c in kb.procedures.deformity.codes if kb.procedures.deformity else []:
+        if c.code not in kb.codes:
+            raise KnowledgeError(f"procedures.yaml: deformity.codes: unknown code {c.code!r}")
     for c in kb.codes.values():
         if c.region is not None and c.region not in regions:
             raise KnowledgeError(f"procedures.yaml: codes.{c.code}.region: unknown region {c.region!r}")

@@ -136,11 +136,26 @@ class ProcedureTerm(Strict):
     revision_for: list[str] = Field(default_factory=list)
 
 
+class DeformityCode(Strict):
+    code: str
+    up_to: int | None = None  # vertebral segments spanned, at most; None for the rest
+
+
+class Deformity(Strict):
+    """A fusion done for a curve or a tilted spine is a deformity fusion, billed by the vertebral segments
+    it spans (CPT 22800/22802/22804), not a lumbar fusion per interspace."""
+
+    families: list[str] = Field(min_length=1)
+    words: str  # a regex naming the deformity in the procedure's sentence
+    codes: list[DeformityCode] = Field(min_length=1)
+
+
 class Procedures(Strict):
     version: str
     regions: list[Region] = Field(min_length=1)
     # words before a procedure word that make it a repeat operation ("revision", "redo", "re-exploration")
     revision_cues: str
+    deformity: Deformity | None = None
     codes: list[Code]
     terms: list[ProcedureTerm]
     # an explicit code of the key family also stands for words of these families ("deformity fusion
