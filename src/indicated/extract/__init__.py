@@ -6,7 +6,7 @@ import re
 from datetime import date
 
 from indicated.extract.demographics import age_and_sex
-from indicated.extract.findings import findings
+from indicated.extract.findings import findings, mark_assertions
 from indicated.extract.nlp import pipeline
 from indicated.extract.patterns import latest_date, note_date
 from indicated.extract.record import layout
@@ -25,6 +25,7 @@ def extract(text: str, *, kb: Knowledge | None = None, as_of: date | None = None
     """
     kb = kb or bundled()
     doc = pipeline()(unwrap(text))
+    mark_assertions(doc, kb)
     lay = layout(doc, kb)
     written = note_date(text) or latest_date(text)  # the note's own date, else the latest it writes
     services, review = requested_services(doc, kb, lay)

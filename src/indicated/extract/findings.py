@@ -9,11 +9,13 @@ from indicated.extract import attributes as at
 from indicated.extract import patterns as pt
 from indicated.extract.nlp import PROC, TERM
 from indicated.extract.record import Layout
-from indicated.extract.review import Review, cues
+from indicated.extract.review import Review, cues, earlier_operations
 from indicated.kb.loader import Knowledge
 from indicated.models import Finding, Span
 
 LEVEL_GROUPS = {"imaging", "history"}
+# care named in a plan is planned, unless the plan carries it on or says it failed: "Continue physical therapy"
+_GOING_ON = re.compile(r"\b(?:continu\w*|ongoing|resume\w*|failed|tried|completed|despite|after)\b", re.IGNORECASE)
 _HEADS = re.compile(r"[ \t]*(?:\([^)\n]{0,20}\)[ \t]*)?:")  # the words head a list: "Medications (home):"
 SYMPTOMS = {"radicular_pain", "axial_back_pain", "neurogenic_claudication", "sensory_deficit", "motor_weakness"}
 _AGO = re.compile(r"\bago\b|\bpost[- ]?op\w*|\bafter (?:the )?surgery|\bsince (?:the )?surgery", re.IGNORECASE)
@@ -27,12 +29,32 @@ def cued(ent, *categories: str) -> bool:
     """Whether a ConText cue outside the mention modifies it.
 
     A cue inside the matched words is part of what the term says ("CT without fracture, tumor or
-    infection" is a term for other causes being excluded), so it must not negate the term itself.
+    infection" is a term for other causes being excluded), so it must not negate the term itself; nor
+    does a negation word that belongs to another finding's own words negate what follows it ("no
+    bridging bone across L5-S1, lucency around both screws" states a nonunion and a loosening).
     """
     return any(
-        m.category in categories and not (ent.start <= m.modifier_span[0] and m.modifier_span[1] <= ent.end)
+        m.category in categories
+        and not (ent.start <= m.modifier_span[0] and m.modifier_span[1] <= ent.end)
+        and not _inside_assertion(ent.doc, m.modifier_span)
         for m in ent._.modifiers
     )
+
+
+def mark_assertions(doc, kb: Knowledge) -> None:
+    """Note, once per document, the token spans of words whose denial is the finding itself ("no bridging
+    bone", "did not fuse"), for :func:`cued`."""
+    doc.user_data["asserting"] = [
+        (e.start, e.end)
+        for e in doc.ents
+        if e.label_.startswith(TERM) and kb.lexicon.terms[int(e.label_[len(TERM) :])].keeps_denial
+    ]
+
+
+def _inside_assertion(doc, span: tuple[int, int]) -> bool:
+    """Whether a cue lies inside words that assert a finding ("no bridging bone" is a pseudarthrosis)."""
+    asserting = doc.user_data.get("asserting")
+    return any(a <= span[0] and span[1] <= b for a, b in asserting or ())
 
 
 # a line of family history ("FHx: mother with spinal stenosis", "Family history is notable for a brother
@@ -91,7 +113,9 @@ def findings(
         lo, hi = sent.start_char, sent.end_char
         role = lay.role_at(ent.start_char)
         if ent.label_.startswith(PROC):
-            prior = None if review.reviews(ent) else _prior_surgery(ent, kb, text, lo, hi, as_of, role)
+            # in a review, a past mention not tied to an earlier time tells the operation under review again
+            again = review.performed and not earlier_operations(kb, [ent], text)
+            prior = None if review.reviews(ent) or again else _prior_surgery(ent, kb, text, lo, hi, as_of, role)
             if prior:
                 out.append(prior)
             continue
@@ -104,9 +128,13 @@ def findings(
             f = _finding(concept, term.status, ent, kb, text, lo, hi, symptom_spans, as_of)
             if lay.in_consent(ent.start_char):
                 f.hypothetical, f.status = True, "possible"  # a risk talked over, not a finding
+            if role == "plan" and kb.concepts[concept].group == "conservative_care" and not _GOING_ON.search(sent.text):
+                f.hypothetical, f.status = True, "possible"  # care planned is not care tried
             if role == "history" and not kb.concepts[concept].chronic:
                 f.historical = True  # "PMH: herniated disc" is the past; "PMH: diabetes" still holds
             elif review.performed and role in ("technique", "operative", "findings"):
+                if f.status == "absent" and kb.concepts[concept].group in ("conservative_care", "history"):
+                    continue  # "no NSAIDs for three months", "completed without a dural tear": orders and events of the operation
                 f.operative = True  # found during or after the operation under review
             if review.performed and f.historical and _only_done_cue(ent, kb):
                 f.historical = False  # "who underwent a fusion for stenosis": the indication, not the past
@@ -211,8 +239,9 @@ _PAST = re.compile(
     r"had (?:an? )?(?:L\d|S1)|healed|solid|(?:above|below|adjacent to) (?:the|his|her|a))\b[^.;]{0,40}$"
     # "after" and "following" only right before the procedure: "after an L4-5 TLIF", "following her
     # 2019 microdiscectomy", never "after discussion of decompression alone versus fusion"
-    r"|\b(?:after|following)\s+(?:(?:an?|his|her|the|their|prior|previous|initial|index|first|recent|\d{4})\s+)*"
-    r"(?:(?:left|right|bilateral|[LTS]\d{1,2}(?:\s*[-/]\s*[LTS]?\d{1,2})?|lumbar|open|MIS|minimally\s+invasive|instrumented)\s+){0,4}$",
+    r"|\b(?:after|following)\s+(?:(?:an?|his|her|the|their|prior|previous|initial|index|first|recent|\d{4})\s+)+"
+    r"(?:(?:left|right|bilateral|[LTS]\d{1,2}(?:\s*[-/]\s*[LTS]?\d{1,2})?|lumbar|open|MIS|minimally\s+invasive|instrumented)\s+){0,4}$"
+    r"|\b(?:after|following)\s+(?:(?:left|right|bilateral)\s+)?[LTS]\d{1,2}(?:\s*[-/]\s*[LTS]?\d{1,2})?\s+(?:\w+\s+){0,2}$",
     re.IGNORECASE,
 )
 

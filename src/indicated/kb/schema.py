@@ -59,6 +59,8 @@ class Term(Strict):
     value: str | None = None
     # false for words that open a list rather than state a fact when they head a line ("MEDICATIONS:")
     as_heading: bool = True
+    # the denial inside these words is the finding and negates nothing after them ("no bridging bone")
+    keeps_denial: bool = False
 
     @model_validator(mode="after")
     def _has_words(self) -> Term:
@@ -169,7 +171,7 @@ class Procedures(Strict):
 class SectionGroup(Strict):
     """Headings that open a part of the record with one meaning for the case (see record.yaml)."""
 
-    role: Literal["history", "family", "allergy", "procedure", "technique", "operative", "findings"]
+    role: Literal["history", "family", "allergy", "procedure", "technique", "operative", "findings", "plan"]
     headings: list[str] = Field(min_length=1)
     # only an operative report or discharge summary has these: the record reviews a performed procedure
     performed: bool = False
