@@ -66,6 +66,8 @@ class RequestedService(_Model):
     system: str = "CPT"
     description: str = ""
     levels: list[str] = Field(default_factory=list)
+    # how many levels the words say when they do not name them all ("a two-level laminectomy")
+    level_count: int | None = None
     side: Side | None = None
     region: str | None = None
     evidence: list[Span] = Field(default_factory=list)

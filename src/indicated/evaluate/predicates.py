@@ -118,8 +118,11 @@ def _finding(p: FindingCheck, case: Case, service: RequestedService | None, desc
     doubtful = [f for f in relevant if f.status == "possible" and f.concept not in {a.concept for a in absent}]
     if doubtful:
         return Outcome(UNKNOWN, _spans(doubtful))
-    if absent:
+    denied = {f.concept for f in absent}
+    if absent and (p.fails_when_denied is None or set(p.fails_when_denied) <= denied):
         return Outcome(NOT_MET, _spans(absent))
+    if absent:
+        return Outcome(UNKNOWN, _spans(absent))
     if p.world == "closed":
         return Outcome(NOT_MET, [], assumed=True)
     if p.world == "source" and p.source in described:
@@ -170,7 +173,8 @@ def _age(p: AgeCheck, case: Case, service: RequestedService | None, described: D
 @check.register
 def _levels(p: LevelCountCheck, case: Case, service: RequestedService | None, described: Described) -> Outcome:
     levels = (service.levels if service and service.levels else None) or case.levels
-    return Outcome(_range(len(levels) if levels else None, p.min, p.max), [])
+    count = max(len(levels), (service.level_count if service else None) or 0)
+    return Outcome(_range(count or None, p.min, p.max), [])
 
 
 @check.register

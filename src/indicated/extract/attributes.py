@@ -410,6 +410,23 @@ def block_count(window: str, after: str = "") -> int | None:
     return 3 if m.group("three") else 2 if m.group("two") else 1
 
 
+_LEVEL_COUNT = re.compile(
+    r"\b(?P<n>\d|one|two|three|four|five|six|single)[- ]?(?:level|segment)s?\b(?:\s+[\w-]+){0,3}\s*$"
+    r"|^\s*(?:at|of|over|across|spanning)\s+(?P<m>\d|two|three|four|five|six)\s+(?:levels|segments|interspaces)\b",
+    re.IGNORECASE,
+)
+
+
+def level_count(text: str, start: int, end: int, lo: int, hi: int) -> int | None:
+    """How many levels the words give a procedure without naming them: "a two-level laminectomy",
+    "2-level TDA", "fusion at three levels"."""
+    before = _LEVEL_COUNT.search(text[max(lo, start - 40) : start])
+    m = (before if before and before.group("n") else None) or _LEVEL_COUNT.match(text[end : min(hi, end + 30)])
+    word = m and (m.group("n") or m.group("m"))
+    n = pt.number(word) if word else None
+    return int(n) if n else None
+
+
 _VERTEBRAE = re.compile(
     r"(?P<pre>[LTSC]\d{1,2})\s+$"  # "T12 balloon kyphoplasty"
 )

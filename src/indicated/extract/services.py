@@ -234,10 +234,12 @@ def _from_words(
         if code is None or code in out or kb.codes[code].family in covered:
             continue
         side = at.side(text, ent.start_char, ent.end_char, lo, hi)
+        count = at.level_count(text, ent.start_char, ent.end_char, lo, hi)
         # the primary code names every level treated; the add-on code bills the extra ones
         out[code] = _service(kb, code, levels, side, ent)
+        out[code].level_count = count if count and count > len(levels) else None
         extra = term.revision_per_additional_level if revision else term.per_additional_level
-        if not deformity and code in (term.code, term.revision) and extra and len(levels) > 1:
+        if not deformity and code in (term.code, term.revision) and extra and max(len(levels), count or 0) > 1:
             out[extra] = _service(kb, extra, levels[1:], side, ent)
     return out
 

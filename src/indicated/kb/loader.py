@@ -318,7 +318,7 @@ def _check_references(kb: Knowledge) -> None:
                 if ref not in kb.sources:
                     raise KnowledgeError(f"{where}: criteria.{node.id}.cite: unknown reference {ref!r}")
             if isinstance(node.check, FindingCheck):
-                for concept in node.check.concepts:
+                for concept in (*node.check.concepts, *(node.check.fails_when_denied or [])):
                     if concept not in kb.concepts:
                         raise KnowledgeError(f"{where}: criteria.{node.id}.check.concepts: unknown concept {concept!r}")
                 if node.check.source is not None and node.check.source not in kb.record_sources:

@@ -307,6 +307,10 @@ class FindingCheck(Strict):
     more_than: dict[Literal["mm", "degrees"], float] | None = None
     at_service_level: bool = False
     include_historical: bool = False
+    # for a check over several concepts: the ones that must all be stated absent for the check to fail
+    # ("no leg pain" fails radicular symptoms; "strength 5/5" alone leaves them undocumented); by default
+    # any concept stated absent fails it
+    fails_when_denied: list[str] | None = None
 
     @model_validator(mode="after")
     def _source_with_its_world(self) -> FindingCheck:
