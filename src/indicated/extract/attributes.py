@@ -59,16 +59,25 @@ _NEXT_ONES = re.compile(r"(?:\s+(?!(?:with|and|or|for|to|at|of)\b)[A-Za-z-]+){0,
 
 
 def segments_near(
-    text: str, start: int, end: int, lo: int, hi: int, stop: int | None = None, *, compact: bool = False
+    text: str,
+    start: int,
+    end: int,
+    lo: int,
+    hi: int,
+    stop: int | None = None,
+    *,
+    compact: bool = False,
+    limit: int | None = None,
 ) -> list[str]:
     """The segments a mention is about, read within its clause (a ';' or ':' ends a clause).
 
     Preference: a level inside the mention, then one written just before it ("L3-4 protrusion"),
-    then every level after it up to ``stop`` ("stenosis at L3-4 and L4-5"), then the nearest before.
+    then every level after it up to ``stop``, where the next procedure word begins ("stenosis at L3-4
+    and L4-5"), then the nearest before. ``limit`` ends the search without owning the levels before it.
     """
     clause_lo = max([lo] + [i + 1 for i in (text.rfind(";", lo, start), text.rfind(":", lo, start)) if i >= 0])
     ends = [i for i in (text.find(";", end, hi), text.find(":", end, hi)) if i >= 0]
-    clause_hi = min([hi, stop or hi, *ends])
+    clause_hi = min([hi, stop or hi, limit or hi, *ends])
     mentions = [m for m in pt.levels(text[clause_lo:clause_hi]) if m.segments]
     at = [(clause_lo + m.start, clause_lo + m.end, m.segments) for m in mentions]
     inside = [s for a, _, segs in at if start <= a < end for s in segs]

@@ -285,5 +285,6 @@ def is_prior(ent, text: str) -> bool:
     return bool(
         ent._.is_historical
         or _PAST.search(text[sent.start_char : ent.start_char])
-        or _months_ago(text[ent.end_char : sent.end_char])
+        # "L5-S1 microdiscectomy two years ago", not a time said later of another operation in the sentence
+        or _months_ago(text[ent.end_char : min(sent.end_char, ent.end_char + 40)])
     )

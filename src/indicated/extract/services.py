@@ -85,7 +85,7 @@ def requested_services(doc, kb: Knowledge, lay: Layout) -> tuple[list[RequestedS
                 code=code,
                 system=known.system if known else "CPT",
                 description=known.description if known else "",
-                levels=at.segments_near(text, m.start(), m.end(), lo, hi),
+                levels=_code_levels(text, m, lo, hi),
                 side=at.side(text, m.start(), m.end(), lo, hi),
                 evidence=[Span(text=code, start=m.start(), end=m.end())],
             )
@@ -168,6 +168,24 @@ def _candidates(doc, lay: Layout, asking) -> list:
 
 # a code stands further from its past cue than a procedure word does ("s/p left MIS SI joint fusion (27279)")
 _PAST_CODE = re.compile(rf"\b(?:{PAST_CUES})\b[^.;]{{0,80}}$", re.IGNORECASE)
+
+
+_LEVEL_RIGHT_AFTER = re.compile(r"[ \t:,-]{0,3}(?:at\s+)?(?=[LTSC]\d)")
+
+
+def _code_levels(text: str, m: re.Match[str], lo: int, hi: int) -> list[str]:
+    """The levels a code is written with: right after it ("63030 L5-S1 and 22612 L4-5"), else the
+    levels near it, never running on past the next code or the end of its line (a code table gives each
+    code its line: "22630  Posterior lumbar interbody arthrodesis (TLIF), L4-L5")."""
+    after = _LEVEL_RIGHT_AFTER.match(text, m.end())
+    if after:
+        first = pt.levels(text[after.end() : after.end() + 12])
+        if first and first[0].start == 0 and first[0].segments:
+            return list(first[0].segments)
+    following = CODE_RE.search(text, m.end(), hi)
+    newline = text.find("\n", m.end(), hi)
+    stop = min(p for p in (following.start() if following else hi, newline if newline >= 0 else hi, hi))
+    return at.segments_near(text, m.start(), m.end(), lo, hi, limit=stop)
 
 
 def _past_code(sentence: str, at: int) -> bool:

@@ -1,0 +1,201 @@
+"""Silence, performed procedures, region and revisions (DESIGN.md principle 4 and "Requests, performed
+procedures and scope"): each test states a case in its own words and checks one rule."""
+
+from __future__ import annotations
+
+import pytest
+
+from indicated.extract import extract
+from indicated.models import Determination
+from indicated.pipeline import assess
+
+D = Determination
+
+
+def services(text: str) -> dict[str, str]:
+    return {s.code: s.determination.value for s in assess(text).services}
+
+
+def codes(text: str) -> list[str]:
+    return [s.code for s in extract(text).services]
+
+
+# --- silence is not failure -------------------------------------------------------------------
+
+
+def test_a_bare_fusion_request_is_undecided_not_denied():
+    a = assess("Prior authorization: L3-4 posterolateral fusion (22612).")
+    assert a.determination == D.INSUFFICIENT_INFORMATION
+    fusion = next(s for s in a.services if s.code == "22612")
+    structural = next(c for c in fusion.criteria if c.id == "structural-indication")
+    assert structural.status == "unknown"
+
+
+def test_a_described_report_that_names_no_slip_fails_the_structural_indication():
+    a = assess(
+        "Request L4-5 instrumented fusion (22612, 22840) for a 61-year-old with neurogenic claudication after "
+        "4 months of failed physical therapy. MRI shows severe central stenosis at L4-5. Nonsmoker."
+    )
+    fusion = next(s for s in a.services if s.code == "22612")
+    assert fusion.determination == D.NOT_MEDICALLY_NECESSARY
+    lesion = next(c for c in fusion.criteria if c.id == "structural-lesion-other")
+    # the words of the report are the evidence that it names no slip
+    assert lesion.status == "not_met" and any("MRI" in e.text or "stenosis" in e.text for e in lesion.evidence)
+
+
+def test_an_unmentioned_contraindication_is_taken_as_absent_and_says_so():
+    a = assess(
+        "L4-5 TLIF (22630) for grade 2 isthmic spondylolisthesis with L5 radiculopathy after 5 months of "
+        "failed physical therapy and two epidural injections."
+    )
+    nicotine = next(c for c in a.services[0].criteria if c.id == "no-active-nicotine")
+    assert nicotine.status == "met" and nicotine.assumed and not nicotine.evidence
+
+
+def test_a_documented_contraindication_is_not_assumed():
+    a = assess("L4-5 TLIF (22630) for grade 2 isthmic spondylolisthesis; she smokes a pack a day.")
+    nicotine = next(c for c in a.services[0].criteria if c.id == "no-active-nicotine")
+    assert nicotine.status == "not_met" and not nicotine.assumed
+
+
+def test_a_secondary_finding_denied_does_not_fail_the_symptoms():
+    # "strength 5/5" says nothing of leg pain: the radicular symptoms are undocumented, not absent
+    a = assess("L5-S1 extrusion compressing the S1 root on MRI. Strength 5/5. Request L5-S1 microdiscectomy 63030.")
+    symptoms = next(c for c in a.services[0].criteria if c.id == "radicular-symptoms")
+    assert symptoms.status == "unknown"
+
+
+def test_add_ons_follow_their_primary_and_do_not_vote():
+    a = assess(
+        "Request: L5-S1 microdiscectomy (63030) for 3 months of S1 radicular pain with an L5-S1 extrusion "
+        "compressing the S1 root, after 8 weeks of failed physical therapy; bone marrow aspiration (20939)."
+    )
+    by = {s.code: s for s in a.services}
+    assert by["63030"].determination == D.MEDICALLY_NECESSARY
+    assert by["20939"].add_on and by["20939"].determination == D.INSUFFICIENT_INFORMATION
+    assert a.determination == D.MEDICALLY_NECESSARY
+
+
+def test_a_setting_that_follows_an_unapprovable_procedure_does_not_vote():
+    a = assess(
+        "Request L4-5 microdiscectomy (63030) with a 2-night inpatient stay for 2 weeks of axial back pain "
+        "only, no leg pain, and an L4-5 bulge without root compression."
+    )
+    assert a.setting is not None and a.setting.follows_procedure
+    assert a.setting.determination == D.NOT_MEDICALLY_NECESSARY
+    assert a.determination == D.NOT_MEDICALLY_NECESSARY
+
+
+# --- procedures the patient already had -------------------------------------------------------
+
+
+def test_a_question_about_what_the_patient_underwent_reviews_it_as_performed():
+    a = assess(
+        "Is further treatment indicated for a 58-year-old with back and leg pain from a recurrent L4-5 disc "
+        "herniation who underwent a laminectomy, fusion and bone marrow aspiration with navigation?"
+    )
+    assert a.review == "performed"
+    got = {s.code for s in a.services}
+    assert {"22612", "20939", "61783"} <= got and got & {"63042", "63047"}
+    assert not any(s.determination == D.NO_APPLICABLE_POLICY for s in a.services)
+    # the operation under review is not an earlier operation
+    assert not [f for f in a.case.findings if f.concept == "prior_spine_surgery"]
+
+
+def test_a_request_that_mentions_an_earlier_operation_stays_prospective():
+    a = assess(
+        "Is a redo L5-S1 microdiscectomy medically necessary for a woman who had an L5-S1 microdiscectomy two "
+        "years ago and now has a recurrent L5-S1 extrusion compressing the S1 root?"
+    )
+    assert a.review == "prospective"
+    assert [s.code for s in a.services] == ["63042"]
+    assert [f.concept for f in a.case.findings if f.concept == "prior_spine_surgery"]
+
+
+def test_an_operative_note_reports_its_findings_and_ignores_its_consent_talk():
+    text = (
+        "OPERATIVE REPORT\n"
+        "PREOPERATIVE DIAGNOSIS: Right L4-5 disc extrusion with right L5 radiculopathy.\n"
+        "PROCEDURE: Right L4-5 microdiscectomy (63030).\n"
+        "INDICATIONS: 51-year-old woman with 4 months of right L5 leg pain, EHL 4/5, and an L4-5 extrusion "
+        "compressing the L5 root on MRI, after 9 weeks of failed physical therapy and gabapentin. The risks "
+        "discussed included infection, bleeding, numbness, paralysis and loss of bladder control.\n"
+        "DESCRIPTION OF PROCEDURE: A needle localized the L3-L4 level first and was moved down one level.\n"
+        "FINDINGS: A large sequestered fragment under the L5 root.\n"
+    )
+    a = assess(text)
+    assert a.review == "performed" and a.determination == D.MEDICALLY_NECESSARY
+    present = {f.concept for f in a.case.findings if f.status == "present" and not f.hypothetical}
+    assert "bowel_bladder_dysfunction" not in present
+    operative = [f for f in a.case.findings if f.operative]
+    assert operative and all(f.concept == "disc_herniation" for f in operative)
+    assert a.case.levels == ["L4-L5"]  # the level the needle found first is technique, not pathology
+
+
+def test_a_retrospective_question_reviews_the_coded_procedure():
+    a = assess(
+        "Retrospective review: was the L5-S1 microdiscectomy (63030) done on 02/03/2026 medically necessary? "
+        "Before it she had 10 weeks of S1 radicular pain, a positive straight leg raise and an L5-S1 extrusion "
+        "compressing the S1 root, after 7 weeks of failed physical therapy."
+    )
+    assert a.review == "performed" and a.determination == D.MEDICALLY_NECESSARY
+
+
+# --- region -----------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("text", "code", "region"),
+    [
+        ("Is a T9-T10 microdiscectomy medically necessary?", "63055", "thoracic"),
+        ("Is a C5-6 posterior laminotomy and discectomy medically necessary?", "63020", "cervical"),
+        ("Request: C7-T1 cervicothoracic laminectomy.", "63045", "cervical"),
+        ("Is a posterior cervical laminectomy and fusion C3-C6 medically necessary?", "22600", "cervical"),
+        ("Request: left sacroiliac (SI) joint fusion.", "27279", "sacroiliac"),
+        ("Is T12 balloon kyphoplasty medically necessary?", "22513", "thoracic"),
+    ],
+)
+def test_a_procedure_word_takes_the_region_of_its_levels_or_words(text, code, region):
+    a = assess(text)
+    service = next(s for s in a.services if s.code == code)
+    assert service.region == region
+    assert not {"63030", "63047", "22612"} & {s.code for s in a.services}
+
+
+def test_a_procedure_outside_the_library_names_its_region():
+    a = assess("Is an anterior cervical discectomy and fusion at C6-7 medically necessary?")
+    assert a.determination == D.NO_APPLICABLE_POLICY
+    assert "cervical spine" in a.services[0].reasons[0]
+
+
+def test_codes_and_levels_pair_as_written():
+    case = extract("Request 63030 L5-S1 and 22612 L4-5.")
+    assert {s.code: s.levels for s in case.services} == {"63030": ["L5-S1"], "22612": ["L4-L5"]}
+
+
+# --- revisions, deformity and levels ----------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("Is a redo left L4-5 microdiscectomy medically necessary?", ["63042"]),
+        ("Request: L5-S1 discectomy for a recurrent L5-S1 herniation.", ["63042"]),
+        ("s/p L4-5 microdiscectomy 2021. Request: L4-5 microdiscectomy.", ["63042"]),
+        # a repeat laminectomy for stenosis stays a decompression
+        ("Request: revision L3-4 laminectomy for recurrent stenosis after a 2018 L3-4 laminectomy.", ["63047"]),
+        ("Request: posterior spinal fusion L2 to S1 for adult degenerative scoliosis.", ["22800"]),
+        ("Request: posterior fusion T4-L2 for a 55 degree thoracolumbar scoliosis.", ["22802"]),
+        ("Is a two-level laminectomy medically necessary?", ["63047", "63048"]),
+        ("Plan: laminectomy of L2, L3 and L4.", ["63047", "63048"]),
+        ("Options discussed: L4-5 ALIF or L4-5 total disc replacement. We request the disc replacement.", ["22857"]),
+    ],
+)
+def test_procedures_are_coded_as_a_coder_would(text, expected):
+    assert codes(text) == expected
+
+
+def test_a_two_level_disc_replacement_is_excluded():
+    a = assess("Is a 2-level total disc replacement medically necessary for discogenic back pain?")
+    tda = next(s for s in a.services if s.code == "22857")
+    assert next(c for c in tda.criteria if c.id == "single-level").status == "not_met"
