@@ -1,10 +1,8 @@
-"""Score the engine on folders of labelled cases, in-process, per group and per concept.
+"""Score the engine on folders of labelled cases, per group, with fact recall per concept and the misses.
 
 usage: python bench/score_cases.py [--quiet] [FOLDER ...]
        (default: cases/labelled, cases/real and ../shared/cases/dev)
-Prints determination accuracy per group (the file name's first word), fact recall and false
-positives per concept, and the misses. A label may be one determination or a list of accepted ones;
-`review` and `absent_codes` are checked as in ../shared/tools/check-cases.
+The checks are those of `indicated eval` (indicated.scoring); this adds the facts each case names.
 """
 
 from __future__ import annotations
@@ -16,78 +14,54 @@ from pathlib import Path
 
 import yaml
 
-from indicated.models import Assessment
 from indicated.pipeline import assess
+from indicated.scoring import score_cases
 
 ROOT = Path(__file__).resolve().parents[1]
 
 
-def accepts(want: str | list[str] | None, have: str | None) -> bool:
-    return have in want if isinstance(want, list) else want == have
-
-
-def checks(exp: dict, a: Assessment) -> list[tuple[str, object, object]]:
-    """(what, expected, got) for every determination-level label of a case."""
-    got = {s.code: s.determination.value for s in a.services}
-    out: list[tuple[str, object, object]] = [("overall", exp["determination"], a.determination.value)]
-    out += [(code, want, got.get(code)) for code, want in (exp.get("services") or {}).items()]
-    if exp.get("setting"):
-        have = a.setting.determination.value if a.setting and a.setting.determination else None
-        out.append(("setting", exp["setting"], have))
-    if exp.get("review"):
-        out.append(("review", exp["review"], a.review))
-    out += [(f"code {c} must not be a service", None, c if c in got else None) for c in exp.get("absent_codes") or []]
-    return out
-
-
-def score(folders: list[Path], *, quiet: bool = False) -> None:
-    det = Counter()
-    tp, fp, fn = Counter(), Counter(), Counter()
-    misses: list[str] = []
-    started, n = time.perf_counter(), 0
+def facts(folders: list[Path]) -> tuple[Counter, Counter, Counter, list[str]]:
+    tp, fp, fn, misses = Counter(), Counter(), Counter(), []
     for folder in folders:
         for f in sorted(folder.glob("*.yaml")):
             case = yaml.safe_load(f.read_text())
-            exp, group = case["expected"], folder.name if folder.name == "dev" else f.stem.split("_")[0]
-            a = assess(case["text"])
-            n += 1
-            for what, want, have in checks(exp, a):
-                ok = accepts(want, have)
-                det[(group, ok)] += 1
-                if not ok:
-                    misses.append(f"{f.name}: {what}: expected {want}, got {have}")
-            facts = exp.get("case") or {}
-            present = {x.concept for x in a.case.findings if x.status == "present"}
-            for c in facts.get("present", []):
+            want = case["expected"].get("case") or {}
+            present = {x.concept for x in assess(case["text"]).case.findings if x.status == "present"}
+            for c in want.get("present", []):
                 (tp if c in present else fn)[c] += 1
                 if c not in present:
                     misses.append(f"{f.name}: fact {c} not found present")
-            for c in facts.get("absent", []):
+            for c in want.get("absent", []):
                 if c in present:
                     fp[c] += 1
                     misses.append(f"{f.name}: fact {c} wrongly present")
+    return tp, fp, fn, misses
+
+
+def main(folders: list[Path], quiet: bool) -> None:
+    started = time.perf_counter()
+    score = score_cases(folders)
     elapsed = time.perf_counter() - started
     print("determinations by group:")
-    for g in sorted({g for g, _ in det}):
-        ok, bad = det[(g, True)], det[(g, False)]
-        print(f"  {g:12s} {ok}/{ok + bad}")
-    total_ok = sum(v for (g, ok), v in det.items() if ok)
-    print(f"  {'all':12s} {total_ok}/{sum(det.values())}")
+    for g in sorted(score.total):
+        print(f"  {g:12s} {score.right[g]}/{score.total[g]}")
+    print(f"  {'all':12s} {sum(score.right.values())}/{sum(score.total.values())}")
+    print(f"overall determinations right: {score.overall_right}/{score.cases}")
+    tp, fp, fn, fact_misses = facts(folders)
     if not quiet:
         print("facts per concept (labelled present: recall; labelled absent but found: false positives):")
         for c in sorted(set(tp) | set(fn) | set(fp)):
             print(f"  {c:34s} recall {tp[c]}/{tp[c] + fn[c]}  false-present {fp[c]}")
-    all_tp, all_fn, all_fp = sum(tp.values()), sum(fn.values()), sum(fp.values())
-    print(f"facts: recall {all_tp / max(1, all_tp + all_fn):.3f}, precision {all_tp / max(1, all_tp + all_fp):.3f}")
-    print(f"{n} cases in {elapsed:.1f} s ({1000 * elapsed / max(n, 1):.1f} ms per case, including the first load)")
-    print("\n".join(misses))
+    right, missed, wrong = sum(tp.values()), sum(fn.values()), sum(fp.values())
+    print(f"facts: recall {right / max(1, right + missed):.3f}, precision {right / max(1, right + wrong):.3f}")
+    print(f"{score.cases} cases in {elapsed:.1f} s ({1000 * elapsed / max(score.cases, 1):.1f} ms per case)")
+    print("\n".join(score.misses + ([] if quiet else fact_misses)))
 
 
 if __name__ == "__main__":
-    quiet = "--quiet" in sys.argv
     args = [Path(a) for a in sys.argv[1:] if a != "--quiet"] or [
         ROOT / "cases" / "labelled",
         ROOT / "cases" / "real",
         ROOT.parent / "shared" / "cases" / "dev",
     ]
-    score([a for a in args if a.exists()], quiet=quiet)
+    main([a for a in args if a.exists()], "--quiet" in sys.argv)

@@ -188,3 +188,29 @@ def test_cli_writes_html_for_each_audience(tmp_path):
         assert out.read_text().startswith("<!DOCTYPE html>")
     bad = runner.invoke(app, ["assess", str(case), "--audience", "nurse"])
     assert bad.exit_code == 2 and "unknown audience" in bad.output
+
+
+def test_silence_taken_as_absence_is_said_never_a_bare_tick():
+    a = assess("L4-5 TLIF (22630) for grade 2 isthmic spondylolisthesis with 5 months of failed physical therapy.")
+    md = render(a, "markdown")
+    assert "✓ met, not mentioned (taken as absent)** — No active nicotine use" in md
+    assert "State in the record that this does not apply" in md  # listed under to strengthen the request
+    reviewer = render(a, "markdown", audience="reviewer")
+    assert "not mentioned (taken as absent)" in reviewer
+
+
+def test_a_review_of_a_performed_procedure_says_so_first_and_reports_operative_findings():
+    text = (
+        "OPERATIVE REPORT\n"
+        "PROCEDURE: Left L5-S1 microdiscectomy (63030).\n"
+        "INDICATIONS: 3 months of left S1 leg pain, an L5-S1 extrusion compressing the S1 root on MRI, "
+        "10 weeks of failed physical therapy.\n"
+        "FINDINGS: A large extruded fragment beneath the S1 root.\n"
+    )
+    a = assess(text)
+    md = render(a, "markdown")
+    first = md.splitlines()
+    assert first[0].endswith("review of a procedure already performed")
+    assert "This reviews a procedure already performed" in first[2]
+    assert "## Operative findings (reported, not used as criteria)" in md and "extruded fragment" in md
+    assert "looks back at care you already had" in render(a, "markdown", audience="patient")

@@ -8,45 +8,24 @@ from conftest import SHARED_CASES, load_cases
 from indicated.evaluate.determine import overall
 from indicated.models import Determination, ServiceResult, SettingResult
 from indicated.pipeline import assess
+from indicated.scoring import accepts, checks
 
 D = Determination
 DEV = load_cases(SHARED_CASES) if SHARED_CASES.exists() else []
-
-
-# dev cases the issue "Right on questions and notes written by others" (#15) targets, while it is open
-ISSUE_15: set[str] = set()
-
-
-def _accepts(want: str | list[str], have: str | None) -> bool:
-    """A label is one determination or a list of accepted ones (../shared/cases/README.md)."""
-    return have in want if isinstance(want, list) else have == want
 
 
 def test_shared_dev_cases_are_present():
     assert len(DEV) >= 21, f"expected the shared dev cases in {SHARED_CASES}"
 
 
-@pytest.mark.parametrize(
-    ("name", "case"),
-    [
-        pytest.param(n, c, marks=pytest.mark.xfail(strict=True, reason="issue 15")) if n in ISSUE_15 else (n, c)
-        for n, c in DEV
-    ],
-    ids=[n for n, _ in DEV],
-)
+@pytest.mark.parametrize(("name", "case"), DEV, ids=[n for n, _ in DEV])
 def test_dev_case_determinations_and_facts(name, case):
+    """Every label of a shared dev case: a determination or a list of accepted ones, per service, the
+    setting, the review (prospective or performed), codes of another region that must not appear, facts."""
     exp = case["expected"]
     a = assess(case["text"])
-    assert _accepts(exp["determination"], a.determination.value)
-    if exp.get("review"):
-        assert a.review == exp["review"]
-    got = {s.code: s.determination.value for s in a.services}
-    for code, want in (exp.get("services") or {}).items():
-        assert _accepts(want, got.get(code)), code
-    assert not set(exp.get("absent_codes") or []) & got.keys(), "a procedure given another region's code"
-    if exp.get("setting"):
-        assert a.setting is not None and a.setting.determination is not None
-        assert _accepts(exp["setting"], a.setting.determination.value)
+    wrong = [f"{what}: expected {want}, got {have}" for what, want, have in checks(exp, a) if not accepts(want, have)]
+    assert not wrong
     facts = exp.get("case") or {}
     present = {f.concept for f in a.case.findings if f.status == "present"}
     assert set(facts.get("present", [])) <= present

@@ -161,3 +161,28 @@ def test_a_case_that_does_not_hold_is_reported_with_what_differed():
     problem = check_case("lumbar-tda", wrong)
     assert problem is not None
     assert "overall not_medically_necessary" in problem and "criterion age-18-to-60 not_met" in problem
+
+
+def test_eval_scores_labelled_cases_and_annotated_notes(tmp_path):
+    cases, notes = tmp_path / "cases", tmp_path / "notes"
+    cases.mkdir()
+    notes.mkdir()
+    (cases / "a_01.yaml").write_text(
+        "text: 'Request: L4-5 posterolateral fusion (22612).'\n"
+        "expected: {determination: [insufficient_information], review: prospective}\n"
+    )
+    (cases / "a_02.yaml").write_text(
+        "text: 'Is an anterior cervical discectomy and fusion at C5-6 medically necessary?'\n"
+        "expected: {determination: medically_necessary, absent_codes: ['63030']}\n"
+    )
+    (notes / "n_01.yaml").write_text(
+        "text: 'No bowel or bladder symptoms. Request L5-S1 microdiscectomy (63030).'\n"
+        "annotations: {review: prospective, procedures: [{code: '63030', region: lumbar}],"
+        " present: [], absent: [bowel_bladder_dysfunction]}\n"
+    )
+    out = run("eval", str(cases), str(notes), "--misses")
+    text = out.stdout.decode()
+    assert out.returncode == 0, out.stderr.decode()
+    assert "overall right 1/2" in text and "a_02.yaml: overall: expected medically_necessary" in text
+    assert "precision 1.000, recall 1.000" in text and "review right 1/1" in text
+    assert_clean_failure(run("eval", str(tmp_path / "nothing")), "no *.yaml cases")

@@ -150,3 +150,58 @@ def test_a_fallback_set_prefers_its_own_policy_and_borrows_the_rest(kb):
     assert medicare.index("medicare-lumbar-fusion") < medicare.index("lumbar-fusion")
     assert "lumbar-decompression" in medicare
     assert all(p.policy_set == "clinical" for p in kb.policies_in("clinical"))
+
+
+def edit_yaml(root: Path, name: str, change) -> None:
+    path = root / name
+    data = yaml.safe_load(path.read_text())
+    change(data)
+    path.write_text(yaml.safe_dump(data, sort_keys=False))
+
+
+def test_a_check_closed_given_its_source_must_name_a_known_source(copy):
+    def no_source(d):
+        d["criteria"]["all"][0]["check"].update(world="source")
+
+    edit_policy(copy, "lumbar-discectomy.yaml", no_source)
+    with pytest.raises(KnowledgeError, match=r"names a source exactly when its world is 'source'"):
+        load(copy)
+
+
+def test_an_unknown_record_source_is_rejected(copy):
+    def unknown(d):
+        d["criteria"]["all"][0]["check"].update(world="source", source="x_ray_of_the_knee")
+
+    edit_policy(copy, "lumbar-discectomy.yaml", unknown)
+    with pytest.raises(KnowledgeError, match=r"check.source: unknown source 'x_ray_of_the_knee'"):
+        load(copy)
+
+
+def test_fails_when_denied_names_known_concepts(copy):
+    def unknown(d):
+        d["criteria"]["all"][0]["check"]["fails_when_denied"] = ["leg_ache"]
+
+    edit_policy(copy, "lumbar-discectomy.yaml", unknown)
+    with pytest.raises(KnowledgeError, match=r"unknown concept 'leg_ache'"):
+        load(copy)
+
+
+def test_a_procedure_word_in_an_unknown_region_is_rejected(copy):
+    edit_yaml(copy, "procedures.yaml", lambda d: d["terms"][0].update(by_region={"elbow": "63030"}))
+    with pytest.raises(KnowledgeError, match=r"procedures.yaml: terms.0: unknown region 'elbow'"):
+        load(copy)
+
+
+def test_a_broken_regex_in_the_record_layout_is_rejected(copy):
+    edit_yaml(copy, "record.yaml", lambda d: d["performed"]["questions"].append("(unclosed"))
+    with pytest.raises(KnowledgeError, match=r"record.yaml: performed.questions.\d+: not a valid regular expression"):
+        load(copy)
+
+
+def test_every_code_outside_the_library_names_its_region(kb):
+    covered = {s.code for p in kb.policies.values() for s in p.services}
+    for code in kb.codes.values():
+        if code.code not in covered and not code.add_on:
+            assert code.region is not None or code.family in ("revision", "deformity_fusion", "neurostimulation"), (
+                code.code
+            )

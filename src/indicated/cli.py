@@ -273,6 +273,44 @@ def policies_test(
         raise typer.Exit(1)
 
 
+@app.command("eval")
+def evaluate(
+    folders: Annotated[list[Path], typer.Argument(help="Folders of labelled cases or annotated notes (YAML).")],
+    misses: Annotated[bool, typer.Option("--misses", help="List every check the engine gets wrong.")] = False,
+) -> None:
+    """Score the engine on labelled cases (determinations, review, codes) or annotated notes (findings
+    with polarity, procedures, regions): a folder of notes is one whose files carry `annotations`."""
+    import yaml
+    from rich.console import Console
+
+    from indicated.scoring import score_cases, score_extraction
+
+    console = Console(width=160)
+    with _errors():
+        for folder in folders:
+            files = sorted(folder.glob("*.yaml")) if folder.is_dir() else []
+            if not files:
+                raise InputError(f"{folder}: no *.yaml cases in this folder")
+            if "annotations" in (yaml.safe_load(files[0].read_text()) or {}):
+                x = score_extraction(folder)
+                console.print(
+                    f"{folder}: {x.notes} notes; findings precision {x.precision:.3f}, recall {x.recall:.3f}; "
+                    f"procedures recall {x.procedure_recall:.3f}; codes of another region {x.other_region}; "
+                    f"review right {x.review_right}/{x.notes}"
+                )
+                found = x.misses
+            else:
+                c = score_cases([folder])
+                console.print(
+                    f"{folder}: {c.cases} cases; overall right {c.overall_right}/{c.cases}; "
+                    f"checks right {sum(c.right.values())}/{sum(c.total.values())} ({c.accuracy:.1%})"
+                )
+                found = c.misses
+            if misses:
+                for line in found:
+                    console.print(f"  {line}", markup=False)
+
+
 @app.command()
 def serve(
     host: Annotated[str, typer.Option(help="Address to listen on (loopback by default).")] = "127.0.0.1",

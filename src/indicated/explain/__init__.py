@@ -25,6 +25,14 @@ VERDICT = {
     D.INSUFFICIENT_INFORMATION: "cannot be decided yet: the record is missing required information",
     D.NO_APPLICABLE_POLICY: "is outside the criteria this engine holds: no applicable policy",
 }
+# a review of a procedure already performed says so first, in the past tense
+VERDICT_PERFORMED = {
+    D.MEDICALLY_NECESSARY: "was medically necessary",
+    D.PARTIALLY_MEDICALLY_NECESSARY: "was partially medically necessary",
+    D.NOT_MEDICALLY_NECESSARY: "did not meet the criteria for medical necessity (referred for physician review)",
+    D.INSUFFICIENT_INFORMATION: "cannot be decided yet: the record is missing required information",
+    D.NO_APPLICABLE_POLICY: "is outside the criteria this engine holds: no applicable policy",
+}
 RELATED = 5
 QUOTES = 2  # record quotes per reason in the verdict: enough to show the chart was read, short enough to scan
 # how "what would change the determination" words a turning point ({0}: what to document, {1}: the criterion)
@@ -49,7 +57,7 @@ def explain(case: Case, evaluation: Evaluation, kb: Knowledge, *, policy_set: st
     return Assessment(
         determination=evaluation.determination,
         review=case.review,
-        summary=summary(evaluation),
+        summary=summary(evaluation, case.review),
         services=evaluation.services,
         setting=evaluation.setting,
         case=case,
@@ -89,10 +97,18 @@ def _gaps(ev: Evaluation) -> tuple[list[str], list[str]]:
     return list(missing), list(change)
 
 
-def summary(ev: Evaluation) -> str:
-    """The verdict in one sentence, naming what was requested, then the deciding reasons with the
-    record's own words for those that were met, as a physician reviewer would quote the chart."""
-    text = f"The request for {_names(ev.services) or 'the requested service'} {VERDICT[ev.determination]}."
+def summary(ev: Evaluation, review: str = "prospective") -> str:
+    """The verdict in one sentence, naming what was requested (or, in a review, what was done), then the
+    deciding reasons with the record's own words for those that were met, as a physician reviewer would
+    quote the chart."""
+    names = _names(ev.services)
+    if review == "performed":
+        text = (
+            "This reviews a procedure already performed: "
+            f"{names or 'the procedure'} {VERDICT_PERFORMED[ev.determination]}, judged on what was documented before it."
+        )
+    else:
+        text = f"The request for {names or 'the requested service'} {VERDICT[ev.determination]}."
     lead = {D.NOT_MEDICALLY_NECESSARY: "not met: ", D.INSUFFICIENT_INFORMATION: "not documented: "}
     reasons = []
     for s in ev.services:

@@ -22,6 +22,7 @@ __all__ = ["DISCLAIMER", "SECTIONS", "cites", "to_markdown"]
 D = Determination
 # plain symbols that every common font holds (emoji show as empty boxes where no emoji font is installed)
 STATUS_MARK = {"met": "✓ met", "not_met": "✗ not met", "unknown": "? not documented"}
+TAKEN_AS_ABSENT = "not mentioned (taken as absent)"
 TITLE = {
     D.MEDICALLY_NECESSARY: "Medically necessary",
     D.PARTIALLY_MEDICALLY_NECESSARY: "Partially medically necessary",
@@ -68,11 +69,12 @@ def to_markdown(
         out += _review_table(a) + _audit(a, policies)
     else:
         out += _criteria_section(a)
+    out += _operative(a)
     out += _components(a)
     out += _section("Where the sources agree and disagree", [p.follows for p in policies] or ["No policy applied."])
     out += _section("Common pitfalls", [p for pol in policies for p in pol.pitfalls] or ["None recorded."])
     out += _section("What would change the determination", _would_change(a))
-    if strengthen := [p for pol in policies for p in pol.strengthen]:
+    if strengthen := [p for pol in policies for p in pol.strengthen] + _confirm(a):
         out += _section("To strengthen the request", strengthen)
     out += ["## Final determination", "", *_final(a), ""]
     out += ["## References", "", *([reference_line(r) for r in a.references] or ["None cited."]), ""]
@@ -89,7 +91,8 @@ def title(a: Assessment) -> str:
         return "Medical necessity: no requested service identified"
     where = f" at {', '.join(primary.levels)}" if primary.levels else ""
     side = f", {primary.side}" if primary.side else ""
-    return f"{primary.description or primary.code} ({primary.code}){where}{side}"
+    done = " — review of a procedure already performed" if a.review == "performed" else ""
+    return f"{primary.description or primary.code} ({primary.code}){where}{side}{done}"
 
 
 def footer(a: Assessment, today: date | None) -> str:
@@ -137,10 +140,15 @@ def _service(s: ServiceResult) -> list[str]:
     return lines + _criteria(s.criteria) + [""]
 
 
+def mark(c: CriterionResult) -> str:
+    """The status as the article shows it: silence taken as absence is said, never a bare tick."""
+    return f"{STATUS_MARK[c.status]}, {TAKEN_AS_ABSENT}" if c.assumed else STATUS_MARK[c.status]
+
+
 def _criteria(criteria: list[CriterionResult]) -> list[str]:
     lines = []
     for c in criteria:
-        lines.append(f"{'  ' * c.depth}- **{STATUS_MARK[c.status]}** — {c.statement} {cites(c.citations)}".rstrip())
+        lines.append(f"{'  ' * c.depth}- **{mark(c)}** — {c.statement} {cites(c.citations)}".rstrip())
         if quote := _quote(c):
             lines.append(f"{'  ' * c.depth}  - From the record: {quote}")
     return lines
@@ -159,9 +167,7 @@ def _review_table(a: Assessment) -> list[str]:
     for code, criteria in judged:
         for c in criteria:
             name = f"{'· ' * c.depth}`{c.id}` {c.statement}"
-            rows.append(
-                f"| {code} | {_cell(name)} | {STATUS_MARK[c.status]} | {_cell(_quote(c))} | {cites(c.citations)} |"
-            )
+            rows.append(f"| {code} | {_cell(name)} | {mark(c)} | {_cell(_quote(c))} | {cites(c.citations)} |")
     for s in a.services:
         if not s.criteria:
             rows.append(f"| {s.code} | {_cell(' '.join(s.reasons))} | {_words(s.determination)} |  |  |")
@@ -183,6 +189,23 @@ def _audit(a: Assessment, policies: list[Policy]) -> list[str]:
         f"Facts read from the record: {len(a.case.findings)}; requested services: {len(a.services)}.",
     ]
     return _section("Audit", items)
+
+
+def _operative(a: Assessment) -> list[str]:
+    """What the operation under review found, reported as such: it is not a criterion, since a review
+    judges what was known before the operation."""
+    found = [f for f in a.case.findings if f.operative and f.status == "present"]
+    if not found:
+        return []
+    items = [f"{f.concept.replace('_', ' ')}: “{' '.join(f.evidence[0].text.split())}”" for f in found if f.evidence]
+    return _section("Operative findings (reported, not used as criteria)", items)
+
+
+def _confirm(a: Assessment) -> list[str]:
+    """Contraindications the record does not mention are taken as absent; stating their absence
+    strengthens the request."""
+    leaves = [c for s in a.services for c in s.criteria if c.assumed and c.status == "met" and c.logic == "not"]
+    return [f"State in the record that this does not apply (now {TAKEN_AS_ABSENT}): {c.statement}" for c in leaves]
 
 
 def _components(a: Assessment) -> list[str]:

@@ -50,7 +50,10 @@ DISCLAIMER = (
 def to_patient_markdown(assessment: Assessment, *, kb: Knowledge | None = None, today: date | None = None) -> str:
     kb = kb or bundled()
     a = assessment
-    out = [f"# {_title(a, kb)}", "", "## The short answer", "", SHORT_ANSWER[a.determination], ""]
+    out = [f"# {_title(a, kb)}", "", "## The short answer", ""]
+    if a.review == "performed":
+        out += ["This looks back at care you already had, using what your records said before it.", ""]
+    out += [SHORT_ANSWER[a.determination], ""]
     out += ["## What we checked", ""]
     for s in a.services:
         if s.criteria:
