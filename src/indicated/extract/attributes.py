@@ -331,6 +331,13 @@ _TEST_SIGN = re.compile(
 )
 
 
+_NEGATIVE_LIST = re.compile(
+    rf"(?:{_TESTS})(?:\s+(?:test|sign|maneuver)s?)?(?:\s*(?:,|and|or)\s*(?:{_TESTS})(?:\s+(?:test|sign|maneuver)s?)?)*"
+    r"\s+(?:were|was|are|is)\s+(?:all\s+)?(?:negative|neg|normal|non-?provocative|painless)",
+    re.IGNORECASE,
+)
+
+
 def _provocative(mention: str, window: str) -> Value:
     """Tests positive: "3 of 5 provocative tests", "(2/5)", or the named tests marked + / positive."""
     m = re.search(
@@ -358,6 +365,9 @@ def _provocative(mention: str, window: str) -> Value:
     if n is None:
         named = {x.lower() for x in re.findall(_TESTS, window, re.IGNORECASE)}
         negative = {t.lower() for t, a, b in _TEST_SIGN.findall(window) if (a or b).lower() in {"-", "negative", "neg"}}
+        # "(distraction, compression and Gaenslen were negative)": a list said negative together
+        for group in _NEGATIVE_LIST.finditer(window):
+            negative |= {x.lower() for x in re.findall(_TESTS, group.group(0), re.IGNORECASE)}
         n = float(len(named - negative)) if named else None
     return (f"{int(n)} positive" if n is not None else None), n
 

@@ -181,7 +181,9 @@ def _finding(concept, asserted, ent, kb, text, lo, hi, symptom_spans, as_of) -> 
     # a value is written near its finding, except block results, often told one by one after ("two
     # numbing injections ... the first took away about 80% and the second about 90%"), and a curve's
     # history ("the curve kept getting bigger - from 38 degrees last spring to 52 degrees this month")
-    after = hi if concept in ("si_diagnostic_block", "scoliosis") else min(hi, ent.end_char + 80)
+    after = (
+        hi if concept in ("si_diagnostic_block", "si_provocative_tests", "scoliosis") else min(hi, ent.end_char + 80)
+    )
     window = text[max(lo, ent.start_char - 60) : after]
     value, number = at.value(concept, ent.text, window)
     f = Finding(

@@ -17,6 +17,7 @@ from indicated.kb.loader import Knowledge
 # a line that opens with a heading of its own: "Social history:", "HPI:", "ASSESSMENT AND PLAN:"
 _ANY_HEADING = re.compile(r"^[ \t]*[A-Z][A-Za-z0-9()/&'.,# -]{1,40}:", re.MULTILINE)
 _LISTS = {"history", "family", "allergy"}
+_LIST_LENGTH = 600  # characters: a procedure list longer than this is a narrative of technique
 _PLAIN = re.compile(r"\([^)]*\)|\b\d[\d/.-]*\b")  # what a heading may add: "(05/06/2024)", "#2"
 
 
@@ -29,6 +30,8 @@ class Layout:
     operative_report: bool = False
     # consent and risk talk, from its cue to the end of the sentence: nothing named there is a fact
     consent: list[tuple[int, int]] = field(default_factory=list)
+    # a post-operative visit note
+    follow_up: bool = False
 
     def in_consent(self, char: int) -> bool:
         return any(a <= char < b for a, b in self.consent)
@@ -76,9 +79,15 @@ def layout(doc, kb: Knowledge) -> Layout:
             end = blank
         parts.append((start, end, group.role))
     parts.sort()
+    # "PROCEDURE:" heads the list of what was done, or, in some reports, the whole narrative of how it was
+    # done: a long one is technique
+    parts = [(a, b, "technique" if role == "procedure" and b - a > _LIST_LENGTH else role) for a, b, role in parts]
     titles = [re.compile(rf"^[ \t]*(?:{t})", re.MULTILINE | re.IGNORECASE) for t in kb.record.performed.titles]
     performed = performed or any(rx.search(text) for rx in titles)
-    doc.user_data["layout"] = out = Layout(parts, performed, _consent(doc, kb))
+    follow_up = bool(kb.record.performed.follow_up) and bool(
+        re.search(kb.record.performed.follow_up, text, re.MULTILINE | re.IGNORECASE)
+    )
+    doc.user_data["layout"] = out = Layout(parts, performed, _consent(doc, kb), follow_up)
     return out
 
 

@@ -79,6 +79,9 @@ def review_of(doc, kb: Knowledge, lay: Layout, candidates: list, asks: Callable[
     done = all(found.done.search(e.sent.text) or _WHEN.match(doc.text[e.end_char : e.sent.end_char]) for e in listed)
     if listed and done and not others_asked:
         return Review("performed", listed)
+    # a post-operative visit that asks for nothing new reviews the operation it follows
+    if lay.follow_up and candidates and not any(asks(e.sent.text) for e in candidates):
+        return Review("performed", _not_earlier(candidates, earlier, doc.text))
     asking = [e for e in candidates if asks(e.sent.text)]
     about_past = any(rx.search(doc.text) for rx in found.anywhere) or any(
         rx.search(s.text) for s in doc.sents if asks(s.text) for rx in found.questions

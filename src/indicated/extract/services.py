@@ -128,9 +128,17 @@ _OPTIONS = re.compile(
 )
 
 
+_VERSUS = re.compile(r"\s*(?:versus|vs\.?|or)\b", re.IGNORECASE)
+_TALKED = re.compile(r"\b(?:discussion\s+of|discussed|talked\s+about|considered|weighed)\b", re.IGNORECASE)
+
+
 def _weighed(ent) -> bool:
-    """A procedure named as one of the options talked over ("Options discussed: ..., L5-S1 ALIF, or ...")."""
-    return bool(_OPTIONS.search(ent.doc.text, ent.sent.start_char, ent.start_char))
+    """A procedure named as one of the options talked over ("Options discussed: ..., L5-S1 ALIF, or ...",
+    "after discussion of repeat discectomy versus fusion")."""
+    text = ent.doc.text
+    if _OPTIONS.search(text, ent.sent.start_char, ent.start_char):
+        return True
+    return bool(_TALKED.search(text, ent.sent.start_char, ent.start_char) and _VERSUS.match(text, ent.end_char))
 
 
 def _sentence_asks(doc):
@@ -225,6 +233,9 @@ def _from_words(
     and extension of the L4-5 fusion (63047, 22612)")."""
     text = doc.text
     specific = {(e.sent.start, kb.codes[_term(e, kb).code].family) for e in mentions if not _term(e, kb).generic}
+    # a note whose every level lies in one region (an ACDF note names only C-levels) places the words that
+    # carry no level or region word of their own there
+    record_region = region_of_segments(kb, [s for m in pt.levels(text) for s in m.segments]) if mentions else None
     out: dict[str, RequestedService] = {}
     for ent in mentions:
         term = _term(ent, kb)
@@ -235,7 +246,11 @@ def _from_words(
             text, ent.start_char, ent.end_char, lo, hi, stop=_next_proc(ent, mentions), compact=True
         )
         vertebrae = [] if levels else at.vertebrae_near(text, ent.start_char, ent.end_char)
-        region = place(kb, text, ent.start_char, ent.end_char, lo, levels or vertebrae) or term.region
+        region = (
+            place(kb, text, ent.start_char, ent.end_char, lo, levels or vertebrae)
+            or _only_region(kb, text, record_region)
+            or term.region
+        )
         if vertebrae and term.per_additional_level:
             # "laminectomy of L2, L3 and L4": a lamina is billed as the segment below it
             levels = [seg for v in vertebrae for seg in pt.segments_between(v, pt.next_vertebra(v))]
@@ -314,6 +329,15 @@ def region_of_segments(kb: Knowledge, segments: list[str]) -> str | None:
         if ltr in letters:
             return by_letter.get(ltr)
     return None
+
+
+def _only_region(kb: Knowledge, text: str, region: str | None) -> str | None:
+    """The record's region when every level it names lies there and it is not the lumbar default."""
+    if region is None or region == "lumbar":
+        return None
+    letters = {seg[:1] for m in pt.levels(text) for s in m.segments for seg in s.split("-")}
+    own = {ltr for r in kb.procedures.regions if r.id == region for ltr in r.letters}
+    return region if letters <= own else None
 
 
 _OF_REGION = re.compile(

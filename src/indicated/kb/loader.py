@@ -198,6 +198,7 @@ def load(root: Traversable | Path | None = None) -> Knowledge:
         + [(f"performed.questions.{i}", q) for i, q in enumerate(record.performed.questions)]
         + [(f"performed.anywhere.{i}", q) for i, q in enumerate(record.performed.anywhere)]
         + [(f"consent.{i}", c) for i, c in enumerate(record.consent)]
+        + [("performed.follow_up", record.performed.follow_up or "")]
     ):
         _compiles(rx, f"record.yaml: {where}")
 

@@ -181,6 +181,7 @@ class PerformedCues(Strict):
     """Regexes that tell a review of a performed procedure from a request for one."""
 
     titles: list[str] = Field(min_length=1)
+    follow_up: str | None = None
     anywhere: list[str] = Field(min_length=1)
     questions: list[str] = Field(min_length=1)
     done: str
