@@ -23,6 +23,14 @@ os.environ["XDG_DATA_HOME"] = tempfile.mkdtemp(prefix="indicated-test-data-")
 os.environ.pop("INDICATED_DATABASE_URL", None)
 
 
+def edit_yaml(root: Path, name: str, change) -> None:
+    """Change one YAML file of a knowledge folder in place (``change`` edits the parsed data)."""
+    path = root / name
+    data = yaml.safe_load(path.read_text())
+    change(data)
+    path.write_text(yaml.safe_dump(data, sort_keys=False))
+
+
 def load_cases(folder: Path) -> list[tuple[str, dict]]:
     return [(f.stem, yaml.safe_load(f.read_text())) for f in sorted(folder.glob("*.yaml"))]
 

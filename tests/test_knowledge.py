@@ -7,16 +7,14 @@ from pathlib import Path
 import pytest
 import yaml
 
+from conftest import edit_yaml
 from indicated.errors import KnowledgeError
 from indicated.kb.loader import load
 from indicated.kb.schema import FindingCheck
 
 
 def edit_policy(root: Path, name: str, change) -> None:
-    path = root / "policies" / name
-    data = yaml.safe_load(path.read_text())
-    change(data)
-    path.write_text(yaml.safe_dump(data, sort_keys=False))
+    edit_yaml(root, f"policies/{name}", change)
 
 
 def test_bundled_knowledge_loads_and_cross_references(kb):
@@ -150,13 +148,6 @@ def test_a_fallback_set_prefers_its_own_policy_and_borrows_the_rest(kb):
     assert medicare.index("medicare-lumbar-fusion") < medicare.index("lumbar-fusion")
     assert "lumbar-decompression" in medicare
     assert all(p.policy_set == "clinical" for p in kb.policies_in("clinical"))
-
-
-def edit_yaml(root: Path, name: str, change) -> None:
-    path = root / name
-    data = yaml.safe_load(path.read_text())
-    change(data)
-    path.write_text(yaml.safe_dump(data, sort_keys=False))
 
 
 def test_a_check_closed_given_its_source_must_name_a_known_source(copy):

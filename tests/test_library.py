@@ -11,6 +11,7 @@ import pytest
 import yaml
 from typer.testing import CliRunner
 
+from conftest import edit_yaml
 from indicated.ask import ask
 from indicated.cli import app
 from indicated.errors import KnowledgeError
@@ -119,25 +120,20 @@ def test_ask_cli_markdown_json_and_empty_question():
     assert empty.exit_code == 2 and "empty" in empty.output
 
 
-def _edit(root: Path, name: str, change) -> None:
-    path = root / name
-    data = yaml.safe_load(path.read_text())
-    change(data)
-    path.write_text(yaml.safe_dump(data, sort_keys=False))
-
-
 def test_question_citing_an_unknown_record_is_rejected(copy):
     root = copy
-    _edit(root, "questions.yaml", lambda d: d["questions"][0].update(sources=["no-such-record"]))
+    edit_yaml(root, "questions.yaml", lambda d: d["questions"][0].update(sources=["no-such-record"]))
     with pytest.raises(KnowledgeError, match=r"questions.yaml: questions\..*no-such-record"):
         load(root)
 
 
 def test_component_quoting_an_unknown_statement_is_rejected(copy):
     root = copy
-    _edit(root, "components.yaml", lambda d: d["components"][0].update(evidence=["nope.nothing"]))
+    edit_yaml(root, "components.yaml", lambda d: d["components"][0].update(evidence=["nope.nothing"]))
     with pytest.raises(KnowledgeError, match=r"unknown statement 'nope\.nothing'"):
         load(root)
-    _edit(root, "components.yaml", lambda d: d["components"][0].update(evidence=[]) or d["families"].pop("discectomy"))
+    edit_yaml(
+        root, "components.yaml", lambda d: d["components"][0].update(evidence=[]) or d["families"].pop("discectomy")
+    )
     with pytest.raises(KnowledgeError, match="no plain name for discectomy"):
         load(root)
