@@ -199,3 +199,26 @@ def test_a_two_level_disc_replacement_is_excluded():
     a = assess("Is a 2-level total disc replacement medically necessary for discogenic back pain?")
     tda = next(s for s in a.services if s.code == "22857")
     assert next(c for c in tda.criteria if c.id == "single-level").status == "not_met"
+
+
+# --- the three questions of the founding articles, in our own words ------------------------------
+
+
+def test_a_repeat_microdiscectomy_question_gets_a_substantive_answer():
+    a = assess(
+        "Is a revision right L4-L5 microdiscectomy (63042) medically necessary for a patient with a residual or "
+        "recurrent right paracentral L4-5 extrusion with a fragment in the lateral recess, right leg weakness, "
+        "numbness and pain she cannot manage?"
+    )
+    assert [s.code for s in a.services] == ["63042"]
+    assert a.determination == D.INSUFFICIENT_INFORMATION  # imaging and care to document, nothing failed
+
+
+def test_a_revision_fusion_and_laminectomy_question_is_never_denied_on_silence():
+    a = assess(
+        "Is a revision of the L4-L5 fusion and laminectomy medically indicated for a man with back pain, leg "
+        "numbness and weakness, a dragging foot and falls after an earlier L4-L5 fusion and laminectomy?"
+    )
+    assert {s.code for s in a.services} >= {"22612"}
+    assert all(s.determination != D.NOT_MEDICALLY_NECESSARY for s in a.services)
+    assert all(s.determination != D.NO_APPLICABLE_POLICY for s in a.services)

@@ -92,8 +92,8 @@ def layout(doc, kb: Knowledge) -> Layout:
 
 
 def _consent(doc, kb: Knowledge) -> list[tuple[int, int]]:
-    cues = [re.compile(c, re.IGNORECASE) for c in kb.record.consent]
-    found = [(m.start(), m.end()) for rx in cues for m in rx.finditer(doc.text)]
+    text = doc.text
+    found = [(m.start(), m.end()) for c in kb.record.consent for m in re.finditer(c, text, re.IGNORECASE)]
     out = []
     for start, end in sorted(found):
         span = doc.char_span(start, end, alignment_mode="expand")

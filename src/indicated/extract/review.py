@@ -71,25 +71,26 @@ def review_of(doc, kb: Knowledge, lay: Layout, candidates: list, asks: Callable[
     asks for something."""
     found = cues(kb)
     earlier = found.earlier
+    text = doc.text  # spaCy builds the text anew on every read
     listed = [e for e in candidates if lay.role_at(e.start_char) == "procedure"]
     if lay.operative_report:
-        return Review("performed", listed or _not_earlier(candidates, earlier, doc.text))
+        return Review("performed", listed or _not_earlier(candidates, earlier, text))
     # a follow-up note headed by what was done: "Procedure: L4-5 TLIF, performed 12/03/2024"
     others_asked = any(asks(e.sent.text) for e in candidates if e not in listed)
-    done = all(found.done.search(e.sent.text) or _WHEN.match(doc.text[e.end_char : e.sent.end_char]) for e in listed)
+    done = all(found.done.search(e.sent.text) or _WHEN.match(text[e.end_char : e.sent.end_char]) for e in listed)
     if listed and done and not others_asked:
         return Review("performed", listed)
     # a post-operative visit that asks for nothing new reviews the operation it follows
     if lay.follow_up and candidates and not any(asks(e.sent.text) for e in candidates):
-        return Review("performed", _not_earlier(candidates, earlier, doc.text))
+        return Review("performed", _not_earlier(candidates, earlier, text))
     asking = [e for e in candidates if asks(e.sent.text)]
-    about_past = any(rx.search(doc.text) for rx in found.anywhere) or any(
+    about_past = any(rx.search(text) for rx in found.anywhere) or any(
         rx.search(s.text) for s in doc.sents if asks(s.text) for rx in found.questions
     )
     if about_past and (asking or candidates):
-        return Review("performed", _not_earlier(asking or candidates, earlier, doc.text))
-    if asking and all(_done(e, found.done, doc.text) for e in asking):
-        return Review("performed", _not_earlier(asking, earlier, doc.text))
+        return Review("performed", _not_earlier(asking or candidates, earlier, text))
+    if asking and all(_done(e, found.done, text) for e in asking):
+        return Review("performed", _not_earlier(asking, earlier, text))
     return Review()
 
 

@@ -99,7 +99,7 @@ def requested_services(doc, kb: Knowledge, lay: Layout) -> tuple[list[RequestedS
             mentions = [e for e in mentions if asking(e.sent.text)]
         # "Options discussed: fusion or disc replacement. We will request the disc replacement": what is asked
         # for outright wins over what is weighed or conditional
-        outright = [e for e in mentions if not cued(e, "HYPOTHETICAL") and not _weighed(e)]
+        outright = [e for e in mentions if not cued(e, "HYPOTHETICAL") and not _weighed(e, text)]
         mentions = outright or mentions
     said: dict[tuple[int, str], list[str]] = {}
     priors = [e for e in candidates if e not in mentions and is_prior(e, text)]
@@ -132,10 +132,9 @@ _VERSUS = re.compile(r"\s*(?:versus|vs\.?|or)\b", re.IGNORECASE)
 _TALKED = re.compile(r"\b(?:discussion\s+of|discussed|talked\s+about|considered|weighed)\b", re.IGNORECASE)
 
 
-def _weighed(ent) -> bool:
+def _weighed(ent, text: str) -> bool:
     """A procedure named as one of the options talked over ("Options discussed: ..., L5-S1 ALIF, or ...",
     "after discussion of repeat discectomy versus fusion")."""
-    text = ent.doc.text
     if _OPTIONS.search(text, ent.sent.start_char, ent.start_char):
         return True
     return bool(_TALKED.search(text, ent.sent.start_char, ent.start_char) and _VERSUS.match(text, ent.end_char))
@@ -255,7 +254,7 @@ def _from_words(
             # "laminectomy of L2, L3 and L4": a lamina is billed as the segment below it
             levels = [seg for v in vertebrae for seg in pt.segments_between(v, pt.next_vertebra(v))]
         code = term.code if term.region in (region, "any") else term.by_region.get(region)
-        revision = code == term.code and term.revision and _repeats(kb, doc, ent, levels, priors)
+        revision = code == term.code and term.revision and _repeats(kb, text, ent, levels, priors)
         if revision:
             code = term.revision
         deformity = _deformity(kb, code, ent, levels) if code else None
@@ -296,12 +295,11 @@ _REVISED_FAMILIES = {"discectomy", "decompression"}
 _BETWEEN = r"(?:\s+(?:left|right|bilateral|left-sided|right-sided|lumbar|open|microscopic|micro|minimally|invasive|MIS|tubular|endoscopic|the|a|an|[LTS]\d{1,2}(?:\s*[-/]\s*[LTS]?\d{1,2})?))*"
 
 
-def _repeats(kb: Knowledge, doc, ent, levels: list[str], priors: list) -> bool:
+def _repeats(kb: Knowledge, text: str, ent, levels: list[str], priors: list) -> bool:
     """Whether a procedure word names a repeat operation at an operated level: a revision word right
     before it ("redo left L4-5 microdiscectomy"), a recurrent herniation in its sentence, or an earlier
     discectomy or decompression at one of its levels. A term whose revision is only for some findings
     (``revision_for``) needs one of them named in the sentence."""
-    text = doc.text
     term = _term(ent, kb)
     named = {kb.lexicon.terms[int(e.label_[len(TERM) :])].concept for e in ent.sent.ents if e.label_.startswith(TERM)}
     if term.revision_for:
