@@ -112,3 +112,22 @@ def test_services_without_policy_do_not_count():
     services = [_svc("1", D.MEDICALLY_NECESSARY), _svc("2", D.NO_APPLICABLE_POLICY, policy=False)]
     assert overall(services, None) == D.MEDICALLY_NECESSARY
     assert overall([_svc("2", D.NO_APPLICABLE_POLICY, policy=False)], None) == D.NO_APPLICABLE_POLICY
+
+
+def test_the_headline_agrees_with_the_service_lines():
+    """An article never says "insufficient" overall while its only voting service is "not medically
+    necessary": the headline is the vote of the primaries (and of the setting only when it was judged)."""
+    from conftest import ROOT
+
+    from indicated.evaluate.determine import voters
+
+    for folder in ("real", "heldout"):
+        for name, case in load_cases(ROOT / "cases" / folder):
+            a = assess(case["text"])
+            votes = {s.determination for s in voters(a.services)}
+            if a.setting is not None and a.setting.determination is not None and not a.setting.follows_procedure:
+                votes.add(a.setting.determination)
+            if len(votes) == 1:
+                assert a.determination == votes.pop(), name
+            if a.setting is not None and a.setting.follows_procedure:
+                assert a.setting.determination in {s.determination for s in voters(a.services)}, name
