@@ -118,7 +118,6 @@ def test_the_headline_agrees_with_the_service_lines():
     """An article never says "insufficient" overall while its only voting service is "not medically
     necessary": the headline is the vote of the primaries (and of the setting only when it was judged)."""
     from conftest import ROOT
-
     from indicated.evaluate.determine import voters
 
     for folder in ("real", "heldout"):
