@@ -16,6 +16,7 @@ import types
 import warnings
 from functools import lru_cache
 
+from indicated.extract.needles import can_match, needles
 from indicated.kb.loader import Knowledge, bundled
 
 TERM = "T"  # entity label prefix: a lexicon term (index into lexicon.terms)
@@ -94,7 +95,7 @@ def _rule_for(label: str, phrase: str):
 class RegexTerms:
     """Adds the lexicon's regex terms to ``doc.ents``; the longest span wins an overlap, as in medspaCy."""
 
-    patterns: list[tuple[re.Pattern[str], str]]
+    patterns: list[tuple[re.Pattern[str], str, tuple[frozenset[str], ...]]]
 
     def __init__(self) -> None:
         self.patterns = []
@@ -103,8 +104,11 @@ class RegexTerms:
         from spacy.util import filter_spans
 
         text = doc.text
+        lower = text.lower()
         found = []
-        for rx, label in self.patterns:
+        for rx, label, words in self.patterns:
+            if not can_match(words, lower):
+                continue  # the pattern cannot match without words this note does not use
             for m in rx.finditer(text):
                 span = doc.char_span(m.start(), m.end(), label=label, alignment_mode="expand")
                 if span is not None and len(span):
@@ -166,10 +170,15 @@ def build(kb: Knowledge):
     # Regex terms run in one pass of our own: medspaCy's regex matcher rebuilds the document text for
     # every pattern, which was a third of the time of an assessment.
     regex_terms = nlp.add_pipe("indicated_regex_terms")
+
     regex_terms.patterns = [
-        (re.compile(rx, re.IGNORECASE), f"{TERM}{i}") for i, term in enumerate(kb.lexicon.terms) for rx in term.regex
+        (re.compile(rx, re.IGNORECASE), f"{TERM}{i}", needles(rx))
+        for i, term in enumerate(kb.lexicon.terms)
+        for rx in term.regex
     ] + [
-        (re.compile(rx, re.IGNORECASE), f"{PROC}{i}") for i, proc in enumerate(kb.procedures.terms) for rx in proc.regex
+        (re.compile(rx, re.IGNORECASE), f"{PROC}{i}", needles(rx))
+        for i, proc in enumerate(kb.procedures.terms)
+        for rx in proc.regex
     ]
 
     # Section headings ("PAST MEDICAL HISTORY:", "DESCRIPTION OF PROCEDURE:") at the start of a line.
