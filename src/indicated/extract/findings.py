@@ -7,6 +7,7 @@ from datetime import date
 
 from indicated.extract import attributes as at
 from indicated.extract import patterns as pt
+from indicated.extract.asking import asks, weighed
 from indicated.extract.nlp import PROC, TERM
 from indicated.extract.record import Layout
 from indicated.extract.review import Review, cues, earlier_operations
@@ -128,8 +129,9 @@ def findings(
             f = _finding(concept, term.status, ent, kb, text, lo, hi, symptom_spans, as_of)
             if lay.in_consent(ent.start_char):
                 f.hypothetical, f.status = True, "possible"  # a risk talked over, not a finding
-            if role == "plan" and kb.concepts[concept].group == "conservative_care" and not _GOING_ON.search(sent.text):
-                f.hypothetical, f.status = True, "possible"  # care planned is not care tried
+            care = kb.concepts[concept].group == "conservative_care"
+            if care and ((role == "plan" and not _GOING_ON.search(sent.text)) or weighed(ent, text)):
+                f.hypothetical, f.status = True, "possible"  # care planned or weighed is not care tried
             if role == "history" and not kb.concepts[concept].chronic:
                 f.historical = True  # "PMH: herniated disc" is the past; "PMH: diabetes" still holds
             elif review.performed and role in ("technique", "operative", "findings"):
@@ -238,10 +240,14 @@ def _months_ago(sentence: str) -> float | None:
 PAST_CUES = r"s/p|status post|h/o|history of|hx of|prior(?!\s+auth)|previous|previously|underwent"
 _PAST = re.compile(
     rf"\b(?:{PAST_CUES}|(?:surgical\s+)?history(?=\s*:)|PSH(?=\s*:)|had an?|"
-    r"had (?:an? )?(?:L\d|S1)|healed|solid|(?:above|below|adjacent to) (?:the|his|her|a))\b[^.;]{0,40}$"
-    # "after" and "following" only right before the procedure: "after an L4-5 TLIF", "following her
-    # 2019 microdiscectomy", never "after discussion of decompression alone versus fusion"
-    r"|\b(?:after|following)\s+(?:(?:an?|his|her|the|their|prior|previous|initial|index|first|recent|\d{4})\s+)+"
+    r"had (?:an? )?(?:L\d|S1)|healed|solid|(?:above|below|adjacent to) (?:the|his|her|a))\b[^.;]{0,40}$",
+    re.IGNORECASE,
+)
+# "after" and "following" only right before the procedure ("after an L4-5 TLIF", "following her 2019
+# microdiscectomy", never "after discussion of decompression alone versus fusion"), and not in a request
+# ("two nights are requested for pain control after an instrumented fusion")
+_AFTER = re.compile(
+    r"\b(?:after|following)\s+(?:(?:an?|his|her|the|their|prior|previous|initial|index|first|recent|\d{4})\s+)+"
     r"(?:(?:left|right|bilateral|[LTS]\d{1,2}(?:\s*[-/]\s*[LTS]?\d{1,2})?|lumbar|open|MIS|minimally\s+invasive|instrumented)\s+){0,4}$"
     r"|\b(?:after|following)\s+(?:(?:left|right|bilateral)\s+)?[LTS]\d{1,2}(?:\s*[-/]\s*[LTS]?\d{1,2})?\s+(?:\w+\s+){0,2}$",
     re.IGNORECASE,
@@ -287,6 +293,7 @@ def is_prior(ent, text: str) -> bool:
     return bool(
         ent._.is_historical
         or _PAST.search(text[sent.start_char : ent.start_char])
+        or (_AFTER.search(text[sent.start_char : ent.start_char]) and not asks(sent.text))
         # "L5-S1 microdiscectomy two years ago", not a time said later of another operation in the sentence
         or _months_ago(text[ent.end_char : min(sent.end_char, ent.end_char + 40)])
     )

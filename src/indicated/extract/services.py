@@ -12,6 +12,7 @@ import re
 
 from indicated.extract import attributes as at
 from indicated.extract import patterns as pt
+from indicated.extract.asking import asks, weighed
 from indicated.extract.findings import PAST_CUES, about_family, cued, family_lines, is_prior, span
 from indicated.extract.nlp import PROC, TERM
 from indicated.extract.patterns import number
@@ -24,12 +25,6 @@ CODE_RE = re.compile(
     r"(?:(?<![\d.\-/])|(?<=\d{5}/))(\d{5})(?!\.\d|\d|%|/(?!\d{5}\b)|\s*(?:mm|cm|mg|ml|ng|units?)\b)"
 )  # "63047/63048" is two codes; "10/12345" is not one
 CPT_CUE = re.compile(r"\b(?:CPT|HCPCS|code|codes)\b[^.\n]{0,15}$", re.IGNORECASE)
-REQUEST_CUE = re.compile(
-    r"\b(?:request\w*|plan\w*|propos\w*|schedul\w*|recommend\w*|candidate for|authori[sz]\w*|"
-    r"medically necessary|medical necessity|indicated|to undergo|would like|wishes to|seeking|seeks|"
-    r"consider\w*|offered|booked|pending|surgery:|procedure:|order\w*)\b|\?",
-    re.IGNORECASE,
-)
 INPATIENT_RE = re.compile(
     r"\b(?:inpatient|in-patient|admission|admit(?:ted)?|overnight stay|hospital stay|"
     r"hospitalization|\d+[- ]night stay|IP (?:stay|admission|admit|LOS)|(?:days?|nights?) in the hospital|stay(?:ing)? in the hospital)\b",
@@ -45,14 +40,6 @@ LOS_RE = re.compile(
     r"|\b(?:inpatient|admission|stay|LOS|length of stay)\b[^.\n]{0,20}?\b(?P<m>\d+|one|two|three|four|five)\s*(?:days?|nights?|d)\b",
     re.IGNORECASE,
 )
-
-
-_DENIED = re.compile(r"\b(?:not|no|never)\s+(?:\w+\s+)?$|n't\s+(?:\w+\s+)?$", re.IGNORECASE)
-
-
-def asks(sentence: str) -> bool:
-    """Whether a sentence asks for something: request wording that is not denied ("is not requested")."""
-    return any(not _DENIED.search(sentence[max(0, m.start() - 15) : m.start()]) for m in REQUEST_CUE.finditer(sentence))
 
 
 _ASIDE = {"history", "family", "allergy"}  # roles of sections whose procedures and codes are not requested
@@ -99,7 +86,7 @@ def requested_services(doc, kb: Knowledge, lay: Layout) -> tuple[list[RequestedS
             mentions = [e for e in mentions if asking(e.sent.text)]
         # "Options discussed: fusion or disc replacement. We will request the disc replacement": what is asked
         # for outright wins over what is weighed or conditional
-        outright = [e for e in mentions if not cued(e, "HYPOTHETICAL") and not _weighed(e, text)]
+        outright = [e for e in mentions if not cued(e, "HYPOTHETICAL") and not weighed(e, text)]
         mentions = outright or mentions
     said: dict[tuple[int, str], list[str]] = {}
     priors = [e for e in candidates if e not in mentions and is_prior(e, text)]
@@ -120,24 +107,6 @@ def requested_services(doc, kb: Knowledge, lay: Layout) -> tuple[list[RequestedS
             continue
         out.setdefault(code, svc)
     return list(out.values()), review
-
-
-_OPTIONS = re.compile(
-    r"\b(?:options?|alternatives?|choices)\b[^.;]{0,20}?(?:\b(?:discussed|include[sd]?|including|are|were|reviewed|considered)\b|:)",
-    re.IGNORECASE,
-)
-
-
-_VERSUS = re.compile(r"\s*(?:versus|vs\.?|or)\b", re.IGNORECASE)
-_TALKED = re.compile(r"\b(?:discussion\s+of|discussed|talked\s+about|considered|weighed)\b", re.IGNORECASE)
-
-
-def _weighed(ent, text: str) -> bool:
-    """A procedure named as one of the options talked over ("Options discussed: ..., L5-S1 ALIF, or ...",
-    "after discussion of repeat discectomy versus fusion")."""
-    if _OPTIONS.search(text, ent.sent.start_char, ent.start_char):
-        return True
-    return bool(_TALKED.search(text, ent.sent.start_char, ent.start_char) and _VERSUS.match(text, ent.end_char))
 
 
 def _sentence_asks(doc):
