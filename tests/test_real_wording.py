@@ -1,6 +1,6 @@
-"""The cases written in the wording of real questions and notes (cases/real) hold, and extraction on
-the annotated notes (cases/annotated) stays above its floors. The held-out sets are not tested: they
-measure generalization (bench/score_cases.py, bench/extraction.py)."""
+"""The cases written in the wording of real questions and notes hold (cases/real, and the blind batches
+cases/heldout and cases/final once their first-sight figures were recorded), and extraction on the
+annotated notes stays above its floors."""
 
 from __future__ import annotations
 
@@ -12,11 +12,11 @@ from conftest import ROOT, load_cases
 from indicated.pipeline import assess
 from indicated.scoring import accepts, checks, score_extraction
 
-REAL = load_cases(ROOT / "cases" / "real")
+REAL = [(f"{folder}/{n}", c) for folder in ("real", "heldout", "final") for n, c in load_cases(ROOT / "cases" / folder)]
 
 
-def test_the_real_wording_set_is_present():
-    assert len(REAL) >= 100
+def test_the_real_wording_sets_are_present():
+    assert len(REAL) >= 200
 
 
 @pytest.mark.parametrize(("name", "case"), REAL, ids=[n for n, _ in REAL])
@@ -30,11 +30,15 @@ def test_a_case_in_real_wording_gets_its_labels(name, case):
     assert not wrong
 
 
-def test_extraction_on_annotated_notes_stays_above_its_floors():
-    # measured 0.949 / 0.939 / 0.982 on 36 notes when the floors were set
-    x = score_extraction(Path(ROOT / "cases" / "annotated"))
-    assert x.notes >= 30
-    assert x.precision >= 0.94 and x.recall >= 0.93
-    assert x.procedure_recall >= 0.95
+@pytest.mark.parametrize(
+    ("folder", "precision", "recall"),
+    # floors a little under what each set measured when they were set (0.954/0.945, 0.926/0.926, 0.905/0.920)
+    [("annotated", 0.94, 0.93), ("annotated-heldout", 0.91, 0.91), ("annotated-final", 0.89, 0.90)],
+)
+def test_extraction_on_annotated_notes_stays_above_its_floors(folder, precision, recall):
+    x = score_extraction(Path(ROOT / "cases" / folder))
+    assert x.notes >= 16
+    assert x.precision >= precision and x.recall >= recall
+    assert x.procedure_recall >= 0.94
     assert x.other_region == 0
     assert x.review_right == x.notes

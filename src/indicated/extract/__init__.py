@@ -41,7 +41,7 @@ def extract(text: str, *, kb: Knowledge | None = None, as_of: date | None = None
         symptom_weeks=symptom_weeks(facts),
         findings=facts,
         services=services,
-        setting=requested_setting(doc),
+        setting=requested_setting(doc, lay),
     )
     return _respan(case, text)
 

@@ -220,7 +220,11 @@ _DEG = re.compile(
     r"(\d+(?:\.\d+)?)\s*-?\s*(?:degrees?|deg\b|°)|\bCobb(?:\s+angle)?(?:\s+(?:of|is|was|measures?))?\s*:?\s*(\d+)",
     re.IGNORECASE,
 )
-_AFTER_KEY = r"\s*(?:of|is|was|:|=)?\s*(?:(?:about|approximately|approx\.?|around|roughly|~|measur\w*|now)\s*)*(-?\s*\d+(?:\.\d+)?)"
+# "HbA1c (two weeks ago) was 9.1%": a short bracket may stand between the name and its value
+_AFTER_KEY = (
+    r"\s*(?:\([^)\n]{0,30}\)\s*)?(?:of|is|was|:|=)?\s*(?:(?:about|approximately|approx\.?|around|roughly|~|measur\w*|now)\s*)*"
+    r"(-?\s*\d+(?:\.\d+)?)"
+)
 
 
 def _keyed_number(key: str) -> Callable[[str, str], Value]:
@@ -303,7 +307,8 @@ _NOW = re.compile(
 )
 
 
-_NOW_BEFORE = re.compile(r"\b(?:now|currently|today)\s+(?:\w+\s+){0,2}$", re.IGNORECASE)
+# "progressed from 36 degrees to 54 degrees": the curve it grew to is today's
+_NOW_BEFORE = re.compile(r"\b(?:now|currently|today|to|reaching|reached)\s+(?:\w+\s+){0,2}$", re.IGNORECASE)
 
 
 def _curve(mention: str, window: str) -> Value:

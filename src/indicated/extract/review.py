@@ -74,7 +74,9 @@ def review_of(doc, kb: Knowledge, lay: Layout, candidates: list, asks: Callable[
     text = doc.text  # spaCy builds the text anew on every read
     listed = [e for e in candidates if lay.role_at(e.start_char) == "procedure"]
     if lay.operative_report:
-        return Review("performed", listed or _not_earlier(candidates, earlier, text))
+        # an operative report's earlier operations are its history, never what it reports
+        tied = _tied(candidates, earlier, text)
+        return Review("performed", listed or [e for e in candidates if e not in tied])
     # a follow-up note headed by what was done: "Procedure: L4-5 TLIF, performed 12/03/2024"
     others_asked = any(asks(e.sent.text) for e in candidates if e not in listed)
     done = all(found.done.search(e.sent.text) or _WHEN.match(text[e.end_char : e.sent.end_char]) for e in listed)

@@ -26,7 +26,8 @@ CODE_RE = re.compile(
 )  # "63047/63048" is two codes; "10/12345" is not one
 CPT_CUE = re.compile(r"\b(?:CPT|HCPCS|code|codes)\b[^.\n]{0,15}$", re.IGNORECASE)
 INPATIENT_RE = re.compile(
-    r"\b(?:inpatient|in-patient|admission|admit(?:ted)?|overnight stay|hospital stay|"
+    # "Admission date: 03/02" heads a discharge summary; it asks for no stay
+    r"\b(?:inpatient|in-patient|admission(?!\s+date)|admit(?:ted)?(?!\s+(?:date|on\b))|overnight stay|hospital stay|"
     r"hospitalization|\d+[- ]night stay|IP (?:stay|admission|admit|LOS)|(?:days?|nights?) in the hospital|stay(?:ing)? in the hospital)\b",
     re.IGNORECASE,
 )
@@ -351,9 +352,12 @@ def _service(kb: Knowledge, code: str, levels: list[str], side: str | None, ent)
     )
 
 
-def requested_setting(doc) -> RequestedSetting | None:
-    """Inpatient or outpatient, as asked, with the length of stay when one is given."""
+def requested_setting(doc, lay: Layout | None = None) -> RequestedSetting | None:
+    """Inpatient or outpatient, as asked, with the length of stay when one is given. The course of an
+    operation already done ("admitted after an uncomplicated decompression") asks for no setting."""
     for sent in doc.sents:
+        if lay is not None and lay.role_at(sent.start_char) in ("technique", "operative"):
+            continue
         s = sent.text
         inp, outp = INPATIENT_RE.search(s), OUTPATIENT_RE.search(s)
         m = inp or outp
