@@ -72,6 +72,92 @@ def test_hypothetical_is_flagged():
     } == {True}
 
 
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Plan: T11-T12 discectomy.\nRisks: CSF leak, spinal infection, cord injury, wrong level.",
+        "Risks/benefits of surgery reviewed, including infection and a CSF leak.",
+    ],
+)
+def test_a_list_of_risks_names_nothing_that_happened(text):
+    for concept in ("dural_tear_history", "spinal_infection"):
+        assert ("present", False, False) not in status(text, concept)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Former smoker, 1 ppd for 20 years, quit in 2019.",
+        "Smoked 1 ppd x 30 yrs, quit 2 years ago.",
+        "She smoked a pack a day until last year.",
+        "Tobacco: 1/2 ppd x 10 yrs, quit 14 months ago.",
+        "Smoking history: quit 2015.",
+        "History of smoking, stopped in 2016.",
+    ],
+)
+def test_a_habit_that_stopped_is_former_smoking(text):
+    assert ("present", False, False) not in status(text, "current_smoker")
+    assert ("present", False, False) in status(text, "former_smoker")
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Smokes 1 ppd, trying to quit.",
+        "Smokes 1 ppd, not interested in quitting.",
+        "Quit smoking in 2019 but now vapes daily.",
+        "Former smoker; currently vapes nicotine.",
+        "Stopped gabapentin in May; smokes 10 cigarettes a day.",
+        "Tobacco use: current.",
+    ],
+)
+def test_a_habit_that_goes_on_is_current_smoking(text):
+    assert ("present", False, False) in status(text, "current_smoker")
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Former smoker who quit in 2023 and is not currently smoking or vaping.",
+        "He quit smoking eighteen months ago and does not currently use nicotine.",
+        "Nicotine: none.",
+    ],
+)
+def test_not_currently_smoking_stays_denied(text):
+    assert status(text, "current_smoker") == {("absent", False, False)}
+
+
+def test_a_sentence_goes_on_past_an_abbreviation():
+    text = "Consent discussed incl. vascular injury, nonunion, hardware failure. Pt agrees."
+    assert ("present", False, False) not in status(text, "hardware_failure")
+
+
+@pytest.mark.parametrize(
+    ("text", "concept"),
+    [
+        (
+            "Discussed alternatives incl ESI and continued observation; pt prefers surgery.",
+            "epidural_steroid_injection",
+        ),
+        ("Nonop care not advised given progression.", "conservative_care_general"),
+        ("We advised against further injections.", "conservative_care_general"),
+    ],
+)
+def test_care_weighed_or_advised_is_not_care_tried(text, concept):
+    assert ("present", False, False) not in status(text, concept)
+
+
+@pytest.mark.parametrize(
+    "text", ["Failed >6 wks of conservative tx.", "Failed >6 months nonoperative mgmt.", "Non-op care failed."]
+)
+def test_shorthand_for_conservative_care(text):
+    assert ("present", False, False) in status(text, "conservative_care_general")
+
+
+def test_risk_factors_are_facts():
+    assert ("present", False, False) in status("Risk factors: prior spinal infection at L2-L3.", "spinal_infection")
+
+
 def test_present_mentions_are_present_with_side_value_and_level():
     case = extract(
         "MRI: left paracentral disc extrusion at L4-L5 compressing the traversing left L5 root. EHL 4/5 on the left."

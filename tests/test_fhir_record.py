@@ -108,7 +108,9 @@ def test_condition_statuses_become_present_history_absent_and_possible():
         )
     )
     assert finding(case, "spinal_stenosis").status == "present"
-    assert finding(case, "current_smoker").historical
+    # a resolved nicotine dependence is former smoking (vocabulary: current_smoker's past form)
+    assert finding(case, "former_smoker").status == "present"
+    assert not [f for f in case.findings if f.concept == "current_smoker"]
     assert finding(case, "cauda_equina_syndrome").status == "absent"
     assert finding(case, "pseudarthrosis").status == "possible"
     assert case.part_of(finding(case, "spinal_stenosis").evidence[0]).reference == "Condition/c1"

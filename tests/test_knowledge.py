@@ -183,6 +183,21 @@ def test_a_procedure_word_in_an_unknown_region_is_rejected(copy):
         load(copy)
 
 
+def test_a_context_rule_names_known_concepts(copy):
+    edit_yaml(copy, "lexicon.yaml", lambda d: d["context_rules"][0].update(concepts=["leg_ache"]))
+    with pytest.raises(KnowledgeError, match=r"context_rules.+unknown concept 'leg_ache'"):
+        load(copy)
+
+
+def test_a_past_form_names_a_known_concept(copy):
+    def past(d):
+        next(c for c in d["concepts"] if c["id"] == "current_smoker")["past"] = "ex_habit"
+
+    edit_yaml(copy, "vocabulary.yaml", past)
+    with pytest.raises(KnowledgeError, match=r"current_smoker.past: unknown concept 'ex_habit'"):
+        load(copy)
+
+
 def test_a_broken_regex_in_the_record_layout_is_rejected(copy):
     edit_yaml(copy, "record.yaml", lambda d: d["performed"]["questions"].append("(unclosed"))
     with pytest.raises(KnowledgeError, match=r"record.yaml: performed.questions.\d+: not a valid regular expression"):

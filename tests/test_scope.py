@@ -222,3 +222,23 @@ def test_a_revision_fusion_and_laminectomy_question_is_never_denied_on_silence()
     assert {s.code for s in a.services} >= {"22612"}
     assert all(s.determination != D.NOT_MEDICALLY_NECESSARY for s in a.services)
     assert all(s.determination != D.NO_APPLICABLE_POLICY for s in a.services)
+
+
+# --- a habit described in the past ---------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("smoking", "expected"),
+    [
+        ("Former smoker, 1 ppd for 20 years, quit in 2019.", D.MEDICALLY_NECESSARY),
+        ("Tobacco: 1 ppd x 20 yrs, quit 14 months ago.", D.MEDICALLY_NECESSARY),
+        ("Smokes 1 ppd, not interested in quitting.", D.NOT_MEDICALLY_NECESSARY),
+    ],
+)
+def test_the_pack_years_of_a_former_smoker_do_not_deny_a_fusion(smoking, expected):
+    a = assess(
+        "Is an L4-5 TLIF (22633) medically necessary? 58F with grade 1 degenerative spondylolisthesis at L4-5 "
+        "with 5 mm of motion on flexion-extension films, severe stenosis and neurogenic claudication after 6 "
+        f"months of failed PT and NSAIDs. {smoking}"
+    )
+    assert a.services[0].code == "22633" and a.services[0].determination == expected

@@ -23,7 +23,7 @@ def asks(sentence: str) -> bool:
 
 
 _OPTIONS = re.compile(
-    r"\b(?:options?|alternatives?|choices)\b[^.;]{0,20}?(?:\b(?:discussed|include[sd]?|including|are|were|reviewed|considered)\b|:)",
+    r"\b(?:options?|alternatives?|choices)\b[^.;]{0,20}?(?:\b(?:discussed|include[sd]?|including|incl|such\s+as|are|were|reviewed|considered)\b|:)",
     re.IGNORECASE,
 )
 

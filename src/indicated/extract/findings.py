@@ -8,7 +8,7 @@ from datetime import date
 from indicated.extract import attributes as at
 from indicated.extract import patterns as pt
 from indicated.extract.asking import asks, weighed
-from indicated.extract.nlp import PROC, TERM
+from indicated.extract.nlp import PROC, TERM, text_of
 from indicated.extract.record import Layout
 from indicated.extract.review import Review, cues, earlier_operations
 from indicated.kb.loader import Knowledge
@@ -69,7 +69,7 @@ def family_lines(doc) -> list[tuple[int, int]]:
     """Character ranges of the statements that are family history, read once per document (findings
     and requested services both ask) and from the text: walking spaCy's sentences costs more."""
     if "family_lines" not in doc.user_data:
-        doc.user_data["family_lines"] = [m.span() for m in _FAMILY_SECTION.finditer(doc.text)]
+        doc.user_data["family_lines"] = [m.span() for m in _FAMILY_SECTION.finditer(text_of(doc))]
     return doc.user_data["family_lines"]
 
 
@@ -95,7 +95,7 @@ def findings(
     says which parts are past history, family history or allergies, and, in a review of a performed
     procedure, which parts tell what happened during and after it (operative findings).
     """
-    text = doc.text
+    text = text_of(doc)
     lay = lay or Layout()
     review = review or Review()
     family = family_lines(doc)
@@ -225,6 +225,9 @@ def _finding(concept, asserted, ent, kb, text, lo, hi, symptom_spans, as_of) -> 
     elif concept == "prior_spine_surgery":
         f.historical = True
         f.number = _months_ago(text[lo:hi])
+    past = kb.concepts[concept].past
+    if f.historical and f.status == "present" and past:
+        f.concept, f.historical = past, False  # "1 ppd for 20 years, quit in 2019": former smoking
     return f
 
 

@@ -92,6 +92,15 @@ def _rule_for(label: str, phrase: str):
     return TargetRule(phrase, label)
 
 
+def text_of(doc) -> str:
+    """The note's text, built once: spaCy joins every token anew on each read of ``doc.text``, and
+    the extract stages read it about eight times a note (a twentieth of an assessment)."""
+    text = doc.user_data.get("text")
+    if text is None:
+        text = doc.user_data["text"] = doc.text
+    return text
+
+
 class RegexTerms:
     """Adds the lexicon's regex terms to ``doc.ents``; the longest span wins an overlap, as in medspaCy."""
 
@@ -103,7 +112,7 @@ class RegexTerms:
     def __call__(self, doc):
         from spacy.util import filter_spans
 
-        text = doc.text
+        text = text_of(doc)
         lower = text.lower()
         found = []
         for rx, label, words in self.patterns:
@@ -139,6 +148,7 @@ def build(kb: Knowledge):
     import spacy
     from medspacy.context import ConTextRule
     from spacy.language import Language
+    from spacy.symbols import ORTH
 
     if not Language.has_factory("indicated_note_breaks"):
 
@@ -156,6 +166,11 @@ def build(kb: Knowledge):
         Language.factory("indicated_regex_terms")(lambda nlp, name: RegexTerms())
 
     nlp = spacy.blank("en")
+    # abbreviations that never end a sentence keep their period: "Consent discussed incl. infection, ..."
+    # is one sentence, not two
+    for abbreviation in _NEVER_LAST:
+        for form in {abbreviation, abbreviation.capitalize()}:
+            nlp.tokenizer.add_special_case(form, [{ORTH: form}])
     nlp.add_pipe("sentencizer")
     nlp.add_pipe("indicated_note_breaks")
     matcher = nlp.add_pipe("medspacy_target_matcher")
@@ -193,30 +208,39 @@ def build(kb: Knowledge):
     # Our rules replace medspaCy's default rule of the same literal (its ": no" reads backward only,
     # which misses "Flexion-extension: no listhesis"); every other default rule is kept.
     context = nlp.add_pipe("medspacy_context", config={"rules": None})
-    ours = [_context_rule(r) for r in kb.lexicon.context_rules]
+    ours = [_context_rule(r, kb) for r in kb.lexicon.context_rules]
     replaced = {r.literal.lower() for r in ours}
     defaults = ConTextRule.from_json(context.DEFAULT_RULES_FILEPATH)
     rules = [r for r in defaults if r.literal.lower() not in replaced] + ours
     for r in rules:
-        if r.category == "NEGATED_EXISTENCE":
-            r.terminated_by = {*r.terminated_by, NEGATION_END}
+        if r.category in ENDS.values():
+            r.terminated_by = {*r.terminated_by, *(end for end, ended in ENDS.items() if ended == r.category)}
     with nlp.select_pipes(enable=[]):
         context.add(_phrase_rules(rules))
     return nlp
 
 
 NEGATION_END = "NEGATION_END"
+_NEVER_LAST = ("incl.", "approx.", "esp.", "cf.", "viz.", "eg.", "ie.")
+# modifiers that only end the scope of one category: an end, and the category it ends
+ENDS = {NEGATION_END: "NEGATED_EXISTENCE", "HISTORY_END": "HISTORICAL"}
 
 
-def _context_rule(r):
-    """Our rule as medspaCy's. A negation-only terminator is a modifier that may modify no target
-    (its only effect is to end the negations whose ``terminated_by`` names it): "h/o scoliosis, 35
-    degree curve at age 14" stays history across the comma that ends "no listhesis, 4 months of PT"."""
+def _context_rule(r, kb: Knowledge):
+    """Our rule as medspaCy's. A negation-only (or history-only) terminator is a modifier that may
+    modify no target (its only effect is to end the modifiers whose ``terminated_by`` names it): "h/o scoliosis, 35
+    degree curve at age 14" stays history across the comma that ends "no listhesis, 4 months of PT".
+    A rule for some concepts modifies only the terms (entity labels) of those concepts."""
     from medspacy.context import ConTextRule
 
-    if r.category == NEGATION_END:
-        return ConTextRule(r.literal, NEGATION_END, direction="FORWARD", pattern=r.pattern, allowed_types={"-"})
-    return ConTextRule(r.literal, r.category, direction=r.direction, pattern=r.pattern, max_scope=r.max_scope)
+    if r.category in ENDS:
+        return ConTextRule(r.literal, r.category, direction="FORWARD", pattern=r.pattern, allowed_types={"-"})
+    allowed = None
+    if r.concepts:
+        allowed = {f"{TERM}{i}" for i, t in enumerate(kb.lexicon.terms) if {t.concept, *t.also} & set(r.concepts)}
+    return ConTextRule(
+        r.literal, r.category, direction=r.direction, pattern=r.pattern, max_scope=r.max_scope, allowed_types=allowed
+    )
 
 
 def _line_start(doc, i: int) -> str:

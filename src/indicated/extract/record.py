@@ -12,6 +12,7 @@ import re
 from bisect import bisect_right
 from dataclasses import dataclass, field
 
+from indicated.extract.nlp import text_of
 from indicated.kb.loader import Knowledge
 
 # a line that opens with a heading of its own: "Social history:", "HPI:", "ASSESSMENT AND PLAN:"
@@ -50,7 +51,7 @@ def layout(doc, kb: Knowledge) -> Layout:
     """Read the record's sections once per document (findings and services both ask)."""
     if "layout" in doc.user_data:
         return doc.user_data["layout"]
-    text = doc.text
+    text = text_of(doc)
     groups = {f"{i}": g for i, g in enumerate(kb.record.sections)}
     breaks = [m.start() for m in _ANY_HEADING.finditer(text)]
     parts, performed = [], False
@@ -92,7 +93,7 @@ def layout(doc, kb: Knowledge) -> Layout:
 
 
 def _consent(doc, kb: Knowledge) -> list[tuple[int, int]]:
-    text = doc.text
+    text = text_of(doc)
     found = [(m.start(), m.end()) for c in kb.record.consent for m in re.finditer(c, text, re.IGNORECASE)]
     out = []
     for start, end in sorted(found):

@@ -15,6 +15,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Literal
 
+from indicated.extract.nlp import text_of
 from indicated.extract.record import Layout
 from indicated.kb.loader import Knowledge
 
@@ -71,7 +72,7 @@ def review_of(doc, kb: Knowledge, lay: Layout, candidates: list, asks: Callable[
     asks for something."""
     found = cues(kb)
     earlier = found.earlier
-    text = doc.text  # spaCy builds the text anew on every read
+    text = text_of(doc)
     listed = [e for e in candidates if lay.role_at(e.start_char) == "procedure"]
     if lay.operative_report:
         # an operative report's earlier operations are its history, never what it reports

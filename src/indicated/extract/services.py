@@ -14,7 +14,7 @@ from indicated.extract import attributes as at
 from indicated.extract import patterns as pt
 from indicated.extract.asking import asks, weighed
 from indicated.extract.findings import PAST_CUES, about_family, cued, family_lines, is_prior, span
-from indicated.extract.nlp import PROC, TERM
+from indicated.extract.nlp import PROC, TERM, text_of
 from indicated.extract.patterns import number
 from indicated.extract.record import Layout
 from indicated.extract.review import Review, earlier_operations, review_of
@@ -48,7 +48,7 @@ _ASIDE = {"history", "family", "allergy"}  # roles of sections whose procedures 
 
 def requested_services(doc, kb: Knowledge, lay: Layout) -> tuple[list[RequestedService], Review]:
     """The services requested, or under review when the record reviews a performed procedure."""
-    text = doc.text
+    text = text_of(doc)
     asking = _sentence_asks(doc)
     candidates = _candidates(doc, lay, asking)
     review = review_of(doc, kb, lay, candidates, asking)
@@ -200,7 +200,7 @@ def _from_words(
     """Codes for procedure words. ``said`` collects the levels each family's words name in each
     sentence, so an explicit code can take the levels its words were written with ("L3-4 laminectomy
     and extension of the L4-5 fusion (63047, 22612)")."""
-    text = doc.text
+    text = text_of(doc)
     specific = {(e.sent.start, kb.codes[_term(e, kb).code].family) for e in mentions if not _term(e, kb).generic}
     # a note whose every level lies in one region (an ACDF note names only C-levels) places the words that
     # carry no level or region word of their own there

@@ -286,6 +286,13 @@ def _check_references(kb: Knowledge) -> None:
         for concept in (term.concept, *term.also):
             if concept not in kb.concepts:
                 raise KnowledgeError(f"lexicon.yaml: terms.{i}: unknown concept {concept!r}")
+    for concept in kb.concepts.values():
+        if concept.past is not None and concept.past not in kb.concepts:
+            raise KnowledgeError(f"vocabulary.yaml: concepts.{concept.id}.past: unknown concept {concept.past!r}")
+    for rule in kb.lexicon.context_rules:
+        for concept in rule.concepts:
+            if concept not in kb.concepts:
+                raise KnowledgeError(f"lexicon.yaml: context_rules.{rule.literal}: unknown concept {concept!r}")
     regions = {r.id for r in kb.procedures.regions}
     for c in kb.procedures.deformity.codes if kb.procedures.deformity else []:
         if c.code not in kb.codes:

@@ -26,6 +26,9 @@ class Concept(Strict):
     description: str = ""
     # a lasting condition: listed in a past-history section it is still the patient's ("PMH: diabetes")
     chronic: bool = False
+    # what a mention of this concept in the past stands for ("smoked a pack a day until 2019": former
+    # smoking, not current)
+    past: str | None = None
 
 
 class RecordSource(Strict):
@@ -71,13 +74,17 @@ class Term(Strict):
 
 class ContextRule(Strict):
     """A medspaCy ConText modifier of our own, added to its defaults. ``NEGATION_END`` ends the scope of
-    a negation only, where a ``TERMINATE`` rule ends every modifier (history and family too)."""
+    a negation only and ``HISTORY_END`` that of a history, where a ``TERMINATE`` rule ends every modifier."""
 
     literal: str
-    category: Literal["NEGATED_EXISTENCE", "POSSIBLE_EXISTENCE", "HISTORICAL", "HYPOTHETICAL", "FAMILY", "NEGATION_END"]
+    category: Literal[
+        "NEGATED_EXISTENCE", "POSSIBLE_EXISTENCE", "HISTORICAL", "HYPOTHETICAL", "FAMILY", "NEGATION_END", "HISTORY_END"
+    ]
     direction: Literal["FORWARD", "BACKWARD", "BIDIRECTIONAL", "TERMINATE", "PSEUDO"] = "FORWARD"
     pattern: str | list[dict[str, object]] | None = None
     max_scope: int | None = None
+    # the concepts it may modify (none listed: any); "quit" puts smoking in the past, not the pain beside it
+    concepts: list[str] = Field(default_factory=list)
 
 
 class Lexicon(Strict):
