@@ -599,3 +599,45 @@ def test_a_fifth_batch_of_wording():
         extract("Request: L4-5 laminectomy, and I'd stay in the hospital two nights.").setting.requested == "inpatient"
     )
     assert extract("I did physical therapy and meds for about 10 weeks.").conservative_care_weeks == 10
+
+
+@pytest.mark.parametrize(
+    ("text", "value"),
+    [
+        ("A1c was 9.2 last year, now 6.8.", 6.8),
+        ("HbA1c 8.4, improved to 7.2 after insulin.", 7.2),
+        ("HbA1c 7.1 (down from 9.4 in March).", 7.1),
+        ("A1c 9.1. Now on insulin, BMI 31.", 9.1),
+    ],
+)
+def test_the_later_of_two_hba1c_values_counts(text, value):
+    assert [f.number for f in extract(text).findings if f.concept == "diabetes"] == [value]
+
+
+@pytest.mark.parametrize(
+    ("text", "concept", "expected"),
+    [
+        ("Fibromyalgia was considered and ruled out.", "generalized_pain_disorder", "absent"),
+        ("Rheumatology excluded fibromyalgia.", "generalized_pain_disorder", "absent"),
+        ("Rheumatology ruled out ankylosing spondylitis.", "inflammatory_sacroiliitis", "absent"),
+        ("Pseudarthrosis ruled out on CT.", "pseudarthrosis", "absent"),
+        ("Infection cannot be ruled out.", "spinal_infection", "possible"),
+        ("Infection not ruled out.", "spinal_infection", "possible"),
+    ],
+)
+def test_what_was_ruled_out(text, concept, expected):
+    assert {s[0] for s in status(text, concept)} == {expected}
+
+
+@pytest.mark.parametrize(
+    ("text", "concept", "expected"),
+    [
+        ("Facet joints unremarkable.", "facet_arthropathy", "absent"),
+        ("Facets look healthy on CT.", "facet_arthropathy", "absent"),
+        ("Medial facet preserved during the laminotomy.", "facet_arthropathy", None),
+        ("Mild levoscoliosis of 14 degrees.", "scoliosis", "present"),
+        ("Dextroscoliosis, Cobb 22 degrees.", "scoliosis", "present"),
+    ],
+)
+def test_facets_and_curves_in_other_words(text, concept, expected):
+    assert {s[0] for s in status(text, concept)} == ({expected} if expected else set())

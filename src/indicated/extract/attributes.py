@@ -227,15 +227,26 @@ _AFTER_KEY = (
 )
 
 
+# "A1c was 9.2 last year, now 6.8": a later value in the same clause replaces the earlier one
+_LATER = re.compile(
+    r"(?:(?!\.\s)[^;\n]){0,40}?\b(?:now|currently|most\s+recently|latest|improved\s+to|down\s+to|up\s+to|"
+    r"rose\s+to|fell\s+to|rechecked\s+at|repeat(?:ed)?(?:\s+\w+)?\s+(?:was|is|at|of))\s*(?:is|at|of|was|:)?\s*"
+    r"(\d+(?:\.\d+)?)",
+    re.IGNORECASE,
+)
+
+
 def _keyed_number(key: str) -> Callable[[str, str], Value]:
     rx = re.compile(key + _AFTER_KEY, re.IGNORECASE)
 
     def read(mention: str, window: str) -> Value:
-        m = rx.search(mention) or rx.search(window)
-        if not m:
+        found = [(mention, m) for m in [rx.search(mention)] if m] or [(window, m) for m in [rx.search(window)] if m]
+        if not found:
             return None, None
-        n = float(m.group(1).replace(" ", ""))
-        return m.group(1).replace(" ", ""), n
+        text, m = found[0]
+        later = _LATER.match(text, m.end()) or _LATER.match(window, window.find(m.group(0)) + len(m.group(0)))
+        value = (later or m).group(1).replace(" ", "")
+        return value, float(value)
 
     return read
 
