@@ -641,3 +641,8 @@ def test_what_was_ruled_out(text, concept, expected):
 )
 def test_facets_and_curves_in_other_words(text, concept, expected):
     assert {s[0] for s in status(text, concept)} == ({expected} if expected else set())
+
+
+def test_diagnostic_si_injections_are_blocks():
+    text = "Two diagnostic SI injections with 80% relief each."
+    assert ("present", False, False) in status(text, "si_diagnostic_block")

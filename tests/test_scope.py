@@ -102,6 +102,19 @@ def test_a_question_about_what_the_patient_underwent_reviews_it_as_performed():
     assert not [f for f in a.case.findings if f.concept == "prior_spine_surgery"]
 
 
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Is a spinal cord stimulator trial (63650) indicated for persistent leg pain 2 years after an L4-S1 fusion?",
+        "Is an L3-4 laminectomy indicated for adjacent segment stenosis eighteen months following L4-5 TLIF?",
+    ],
+)
+def test_a_time_since_an_operation_makes_it_the_past_in_a_question(text):
+    a = assess(text)
+    assert not {s.code for s in a.services} & {"22612", "22614", "22630", "22633"}
+    assert [f for f in a.case.findings if f.concept == "prior_spine_surgery"]
+
+
 def test_a_request_that_mentions_an_earlier_operation_stays_prospective():
     a = assess(
         "Is a redo L5-S1 microdiscectomy medically necessary for a woman who had an L5-S1 microdiscectomy two "

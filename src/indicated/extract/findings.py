@@ -249,6 +249,13 @@ _PAST = re.compile(
 # "after" and "following" only right before the procedure ("after an L4-5 TLIF", "following her 2019
 # microdiscectomy", never "after discussion of decompression alone versus fusion"), and not in a request
 # ("two nights are requested for pain control after an instrumented fusion")
+# "two years after L4-S1 fusion", "18 months following her TLIF": a time since it is the past, asked or not
+_TIME_AFTER = re.compile(
+    r"\b(?:\d+|a|an|one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|\w+teen|twenty(?:[- ]\w+)?|"
+    r"thirty|several|a\s+few|many)\s+"
+    r"(?:years?|yrs?|months?|mos?|weeks?|wks?|days?)\s+(?:after|following|since|post)\s+(?:[\w/-]+\s+){0,4}$",
+    re.IGNORECASE,
+)
 _AFTER = re.compile(
     r"\b(?:after|following)\s+(?:(?:an?|his|her|the|their|prior|previous|initial|index|first|recent|\d{4})\s+)+"
     r"(?:(?:left|right|bilateral|[LTS]\d{1,2}(?:\s*[-/]\s*[LTS]?\d{1,2})?|lumbar|open|MIS|minimally\s+invasive|instrumented)\s+){0,4}$"
@@ -297,6 +304,7 @@ def is_prior(ent, text: str) -> bool:
         ent._.is_historical
         or _PAST.search(text[sent.start_char : ent.start_char])
         or (_AFTER.search(text[sent.start_char : ent.start_char]) and not asks(sent.text))
+        or _TIME_AFTER.search(text[sent.start_char : ent.start_char])
         # "L5-S1 microdiscectomy two years ago", not a time said later of another operation in the sentence
         or _months_ago(text[ent.end_char : min(sent.end_char, ent.end_char + 40)])
     )
