@@ -646,3 +646,36 @@ def test_facets_and_curves_in_other_words(text, concept, expected):
 def test_diagnostic_si_injections_are_blocks():
     text = "Two diagnostic SI injections with 80% relief each."
     assert ("present", False, False) in status(text, "si_diagnostic_block")
+
+
+@pytest.mark.parametrize(
+    ("text", "concept"),
+    [
+        ("I have a slipped vertebra at L4-5.", "spondylolisthesis"),
+        ("The slip moves on bending x-rays.", "dynamic_instability"),
+        ("The L4-5 segment is unstable.", "dynamic_instability"),
+        ("Cauda equina from a massive L4-5 disc.", "disc_herniation"),
+        ("My MRI shows a slipped disc at L5-S1.", "disc_herniation"),
+    ],
+)
+def test_a_patients_words_for_structural_findings(text, concept):
+    assert ("present", False, False) in status(text, concept)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "The decompression could render the segments unstable in the future.",
+        "She was hemodynamically unstable overnight.",
+        "A large disc space collapse at L4-5.",
+    ],
+)
+def test_risks_and_other_senses_are_not_structural_findings(text):
+    findings = {(f.concept, f.status) for f in extract(text).findings if not f.hypothetical}
+    assert not findings & {("dynamic_instability", "present"), ("disc_herniation", "present")}
+
+
+def test_the_time_since_the_first_surgery():
+    case = extract("Recurrent L5-S1 herniation 2 years after the first surgery.")
+    prior = [f for f in case.findings if f.concept == "prior_spine_surgery"]
+    assert prior and prior[0].number == 24.0

@@ -255,3 +255,15 @@ def test_the_pack_years_of_a_former_smoker_do_not_deny_a_fusion(smoking, expecte
         f"months of failed PT and NSAIDs. {smoking}"
     )
     assert a.services[0].code == "22633" and a.services[0].determination == expected
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Insurance denied my L5-S1 microdiscectomy. Was the denial right?",
+        "Peer-to-peer for a denied L5-S1 microdiscectomy.",
+        "The L5-S1 microdiscectomy was denied by the plan; we appeal.",
+    ],
+)
+def test_a_payers_denial_names_the_procedure_under_review(text):
+    assert [s.code for s in assess(text).services] == ["63030"]

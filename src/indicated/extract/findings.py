@@ -19,7 +19,11 @@ LEVEL_GROUPS = {"imaging", "history"}
 _GOING_ON = re.compile(r"\b(?:continu\w*|ongoing|resume\w*|failed|tried|completed|despite|after)\b", re.IGNORECASE)
 _HEADS = re.compile(r"[ \t]*(?:\([^)\n]{0,20}\)[ \t]*)?:")  # the words head a list: "Medications (home):"
 SYMPTOMS = {"radicular_pain", "axial_back_pain", "neurogenic_claudication", "sensory_deficit", "motor_weakness"}
-_AGO = re.compile(r"\bago\b|\bpost[- ]?op\w*|\bafter (?:the )?surgery|\bsince (?:the )?surgery", re.IGNORECASE)
+_AGO = re.compile(
+    r"\bago\b|\bpost[- ]?op\w*|\b(?:after|since|following)\s+(?:the\s+|his\s+|her\s+)?"
+    r"(?:(?:first|index|original|initial|prior|previous|last)\s+)?(?:surgery|operation|procedure)",
+    re.IGNORECASE,
+)
 
 
 def span(ent) -> Span:
