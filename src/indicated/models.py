@@ -15,7 +15,7 @@ Status = Literal["met", "not_met", "unknown"]
 FindingStatus = Literal["present", "absent", "possible"]
 Side = Literal["left", "right", "bilateral"]
 SettingKind = Literal["inpatient", "outpatient"]
-Review = Literal["prospective", "performed"]
+ReviewKind = Literal["prospective", "performed"]
 
 
 class Determination(StrEnum):
@@ -105,7 +105,7 @@ class Case(_Model):
     services: list[RequestedService] = Field(default_factory=list)
     setting: RequestedSetting | None = None
     # a request for a procedure (prospective) or a review of one the patient already had (performed)
-    review: Review = "prospective"
+    review: ReviewKind = "prospective"
     parts: list[RecordPart] = Field(default_factory=list)
 
     def part_of(self, span: Span) -> RecordPart | None:
@@ -203,7 +203,7 @@ class Assessment(_Model):
     """The determination article's content, before any rendering."""
 
     determination: Determination
-    review: Review = "prospective"
+    review: ReviewKind = "prospective"
     summary: str = ""
     services: list[ServiceResult] = Field(default_factory=list)
     setting: SettingResult | None = None

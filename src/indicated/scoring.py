@@ -19,7 +19,7 @@ from indicated.kb.loader import Knowledge, bundled
 from indicated.models import Assessment
 from indicated.pipeline import assess
 
-__all__ = ["CaseScore", "ExtractionScore", "checks", "score_cases", "score_extraction"]
+__all__ = ["CaseScore", "ExtractionScore", "checks", "score_cases", "score_extraction", "wrong"]
 
 # concepts added to the vocabulary after the notes were annotated, so no annotation names them
 NOT_ANNOTATED = {"imaging_study"}
@@ -44,6 +44,16 @@ def checks(expected: dict, a: Assessment) -> list[tuple[str, object, object]]:
         (f"code {c} must not be a service", None, c if c in got else None) for c in expected.get("absent_codes") or []
     ]
     return out
+
+
+def wrong(expected: dict, a: Assessment) -> list[str]:
+    """The labels of a case the assessment gets wrong, each as "what: expected X, got Y"."""
+    return [_miss(c) for c in checks(expected, a) if not accepts(c[1], c[2])]
+
+
+def _miss(check: tuple[str, object, object]) -> str:
+    what, want, have = check
+    return f"{what}: expected {want}, got {have}"
 
 
 def _yaml_files(folder: Path) -> list[Path]:
@@ -74,13 +84,13 @@ def score_cases(folders: list[Path], *, kb: Knowledge | None = None) -> CaseScor
             group = folder.name if folder.name == "dev" else f.stem.split("_")[0]
             a = assess(case["text"], kb=kb)
             score.cases += 1
-            for what, want, have in checks(case["expected"], a):
-                ok = accepts(want, have)
+            for check in checks(case["expected"], a):
+                ok = accepts(check[1], check[2])
                 score.total[group] += 1
                 score.right[group] += ok
-                score.overall_right += ok and what == "overall"
+                score.overall_right += ok and check[0] == "overall"
                 if not ok:
-                    score.misses.append(f"{f.name}: {what}: expected {want}, got {have}")
+                    score.misses.append(f"{f.name}: {_miss(check)}")
     return score
 
 

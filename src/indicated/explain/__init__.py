@@ -12,7 +12,7 @@ from indicated.evaluate import Evaluation
 from indicated.explain.components import answer_components
 from indicated.explain.reasons import clause, deciding, decisive, leaves, record_words, turning_points
 from indicated.kb.loader import Knowledge
-from indicated.models import Assessment, Case, CriterionResult, Determination, ServiceResult
+from indicated.models import Assessment, Case, CriterionResult, Determination, ReviewKind, ServiceResult
 
 __all__ = ["explain", "leaves", "summary"]
 
@@ -26,12 +26,10 @@ VERDICT = {
     D.NO_APPLICABLE_POLICY: "is outside the criteria this engine holds: no applicable policy",
 }
 # a review of a procedure already performed says so first, in the past tense
-VERDICT_PERFORMED = {
+VERDICT_PERFORMED = VERDICT | {
     D.MEDICALLY_NECESSARY: "was medically necessary",
     D.PARTIALLY_MEDICALLY_NECESSARY: "was partially medically necessary",
     D.NOT_MEDICALLY_NECESSARY: "did not meet the criteria for medical necessity (referred for physician review)",
-    D.INSUFFICIENT_INFORMATION: "cannot be decided yet: the record is missing required information",
-    D.NO_APPLICABLE_POLICY: "is outside the criteria this engine holds: no applicable policy",
 }
 RELATED = 5
 QUOTES = 2  # record quotes per reason in the verdict: enough to show the chart was read, short enough to scan
@@ -97,7 +95,7 @@ def _gaps(ev: Evaluation) -> tuple[list[str], list[str]]:
     return list(missing), list(change)
 
 
-def summary(ev: Evaluation, review: str = "prospective") -> str:
+def summary(ev: Evaluation, review: ReviewKind = "prospective") -> str:
     """The verdict in one sentence, naming what was requested (or, in a review, what was done), then the
     deciding reasons with the record's own words for those that were met, as a physician reviewer would
     quote the chart."""

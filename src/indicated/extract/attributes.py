@@ -240,13 +240,11 @@ def _keyed_number(key: str) -> Callable[[str, str], Value]:
     rx = re.compile(key + _AFTER_KEY, re.IGNORECASE)
 
     def read(mention: str, window: str) -> Value:
-        found = [(mention, m) for m in [rx.search(mention)] if m] or [(window, m) for m in [rx.search(window)] if m]
-        if not found:
-            return None, None
-        text, m = found[0]
-        later = _LATER.match(text, m.end()) or _LATER.match(window, window.find(m.group(0)) + len(m.group(0)))
-        value = (later or m).group(1).replace(" ", "")
-        return value, float(value)
+        for text in (mention, window):
+            if m := rx.search(text):
+                value = (_LATER.match(text, m.end()) or m).group(1).replace(" ", "")
+                return value, float(value)
+        return None, None
 
     return read
 

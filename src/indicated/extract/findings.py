@@ -10,7 +10,7 @@ from indicated.extract import patterns as pt
 from indicated.extract.asking import asks, weighed
 from indicated.extract.nlp import PROC, TERM, text_of
 from indicated.extract.record import Layout
-from indicated.extract.review import Review, cues, earlier_operations
+from indicated.extract.review import Review, earlier_operations
 from indicated.kb.loader import Knowledge
 from indicated.models import Finding, Span
 
@@ -250,16 +250,11 @@ _PAST = re.compile(
     r"had (?:an? )?(?:L\d|S1)|healed|solid|(?:above|below|adjacent to) (?:the|his|her|a))\b[^.;]{0,40}$",
     re.IGNORECASE,
 )
+# "two years after L4-S1 fusion", "18 months following her TLIF": a time since it is the past, asked or not
+_SINCE = re.compile(r"\s*(?:after|following|since|post)\s+(?:[\w/-]+\s+){0,4}$", re.IGNORECASE)
 # "after" and "following" only right before the procedure ("after an L4-5 TLIF", "following her 2019
 # microdiscectomy", never "after discussion of decompression alone versus fusion"), and not in a request
 # ("two nights are requested for pain control after an instrumented fusion")
-# "two years after L4-S1 fusion", "18 months following her TLIF": a time since it is the past, asked or not
-_TIME_AFTER = re.compile(
-    r"\b(?:\d+|a|an|one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|\w+teen|twenty(?:[- ]\w+)?|"
-    r"thirty|several|a\s+few|many)\s+"
-    r"(?:years?|yrs?|months?|mos?|weeks?|wks?|days?)\s+(?:after|following|since|post)\s+(?:[\w/-]+\s+){0,4}$",
-    re.IGNORECASE,
-)
 _AFTER = re.compile(
     r"\b(?:after|following)\s+(?:(?:an?|his|her|the|their|prior|previous|initial|index|first|recent|\d{4})\s+)+"
     r"(?:(?:left|right|bilateral|[LTS]\d{1,2}(?:\s*[-/]\s*[LTS]?\d{1,2})?|lumbar|open|MIS|minimally\s+invasive|instrumented)\s+){0,4}$"
@@ -271,7 +266,7 @@ _AFTER = re.compile(
 def _only_done_cue(ent, kb: Knowledge) -> bool:
     """Whether every past-tense cue on a mention is one that ties the procedure under review to the
     past ("underwent", "s/p"), so that in a review the words describe why it was done."""
-    done = cues(kb).done
+    done = kb.record_cues.done
     past = [m for m in ent._.modifiers if m.category == "HISTORICAL"]
     return bool(past) and all(done.fullmatch(ent.doc[m.modifier_span[0] : m.modifier_span[1]].text) for m in past)
 
@@ -304,11 +299,12 @@ def _prior_surgery(
 def is_prior(ent, text: str) -> bool:
     """Whether a procedure mention is past history rather than the request."""
     sent = ent.sent
+    before = text[sent.start_char : ent.start_char]
     return bool(
         ent._.is_historical
-        or _PAST.search(text[sent.start_char : ent.start_char])
-        or (_AFTER.search(text[sent.start_char : ent.start_char]) and not asks(sent.text))
-        or _TIME_AFTER.search(text[sent.start_char : ent.start_char])
+        or _PAST.search(before)
+        or (_AFTER.search(before) and not asks(sent.text))
+        or any(_SINCE.match(before, d.end) for d in pt.durations(before))
         # "L5-S1 microdiscectomy two years ago", not a time said later of another operation in the sentence
         or _months_ago(text[ent.end_char : min(sent.end_char, ent.end_char + 40)])
     )

@@ -213,8 +213,8 @@ def build(kb: Knowledge):
     defaults = ConTextRule.from_json(context.DEFAULT_RULES_FILEPATH)
     rules = [r for r in defaults if r.literal.lower() not in replaced] + ours
     for r in rules:
-        if r.category in ENDS.values():
-            r.terminated_by = {*r.terminated_by, *(end for end, ended in ENDS.items() if ended == r.category)}
+        if end := ENDED_BY.get(r.category):
+            r.terminated_by = {*r.terminated_by, end}
     with nlp.select_pipes(enable=[]):
         context.add(_phrase_rules(rules))
     return nlp
@@ -222,8 +222,8 @@ def build(kb: Knowledge):
 
 NEGATION_END = "NEGATION_END"
 _NEVER_LAST = ("incl.", "approx.", "esp.", "cf.", "viz.", "eg.", "ie.")
-# modifiers that only end the scope of one category: an end, and the category it ends
-ENDS = {NEGATION_END: "NEGATED_EXISTENCE", "HISTORY_END": "HISTORICAL"}
+# modifiers that only end the scope of one category: each category, and the end that ends it
+ENDED_BY = {"NEGATED_EXISTENCE": NEGATION_END, "HISTORICAL": "HISTORY_END"}
 
 
 def _context_rule(r, kb: Knowledge):
@@ -233,7 +233,7 @@ def _context_rule(r, kb: Knowledge):
     A rule for some concepts modifies only the terms (entity labels) of those concepts."""
     from medspacy.context import ConTextRule
 
-    if r.category in ENDS:
+    if r.category in ENDED_BY.values():
         return ConTextRule(r.literal, r.category, direction="FORWARD", pattern=r.pattern, allowed_types={"-"})
     allowed = None
     if r.concepts:

@@ -83,18 +83,16 @@ def layout(doc, kb: Knowledge) -> Layout:
     # "PROCEDURE:" heads the list of what was done, or, in some reports, the whole narrative of how it was
     # done: a long one is technique
     parts = [(a, b, "technique" if role == "procedure" and b - a > _LIST_LENGTH else role) for a, b, role in parts]
-    titles = [re.compile(rf"^[ \t]*(?:{t})", re.MULTILINE | re.IGNORECASE) for t in kb.record.performed.titles]
-    performed = performed or any(rx.search(text) for rx in titles)
-    follow_up = bool(kb.record.performed.follow_up) and bool(
-        re.search(kb.record.performed.follow_up, text, re.MULTILINE | re.IGNORECASE)
-    )
+    cues = kb.record_cues
+    performed = performed or any(rx.search(text) for rx in cues.titles)
+    follow_up = any(rx.search(text) for rx in cues.follow_up)
     doc.user_data["layout"] = out = Layout(parts, performed, _consent(doc, kb), follow_up)
     return out
 
 
 def _consent(doc, kb: Knowledge) -> list[tuple[int, int]]:
     text = text_of(doc)
-    found = [(m.start(), m.end()) for c in kb.record.consent for m in re.finditer(c, text, re.IGNORECASE)]
+    found = [(m.start(), m.end()) for rx in kb.record_cues.consent for m in rx.finditer(text)]
     out = []
     for start, end in sorted(found):
         span = doc.char_span(start, end, alignment_mode="expand")

@@ -13,11 +13,11 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Literal
 
 from indicated.extract.nlp import text_of
 from indicated.extract.record import Layout
 from indicated.kb.loader import Knowledge
+from indicated.models import ReviewKind
 
 # an operation tied to a time or place of its own: "... fusion in July 2023", "... 2 years ago", "... at another
 # institution"
@@ -30,7 +30,7 @@ _WHEN = re.compile(
 
 @dataclass(frozen=True)
 class Review:
-    kind: Literal["prospective", "performed"] = "prospective"
+    kind: ReviewKind = "prospective"
     # the procedure mentions (spaCy spans) under review; empty for a prospective request
     mentions: list = field(default_factory=list)
 
@@ -42,35 +42,11 @@ class Review:
         return any(e.start_char == ent.start_char for e in self.mentions)
 
 
-@dataclass(frozen=True)
-class _Cues:
-    anywhere: list[re.Pattern[str]]
-    questions: list[re.Pattern[str]]
-    done: re.Pattern[str]
-    earlier: re.Pattern[str]
-
-
-_COMPILED: dict[int, _Cues] = {}
-
-
-def cues(kb: Knowledge) -> _Cues:
-    """The performed-procedure cues of ``kb`` compiled, once per knowledge object."""
-    key = id(kb.record)
-    if key not in _COMPILED:
-        p = kb.record.performed
-
-        def compiled(rxs: list[str]) -> list[re.Pattern[str]]:
-            return [re.compile(rx, re.IGNORECASE) for rx in rxs]
-
-        _COMPILED[key] = _Cues(compiled(p.anywhere), compiled(p.questions), *compiled([p.done, p.earlier]))
-    return _COMPILED[key]
-
-
 def review_of(doc, kb: Knowledge, lay: Layout, candidates: list, asks: Callable[[str], bool]) -> Review:
     """Decide the review and the mentions under it, from the candidate procedure mentions (those not
     negated, not family history and not in a past-history section); ``asks`` tells a sentence that
     asks for something."""
-    found = cues(kb)
+    found = kb.record_cues
     earlier = found.earlier
     text = text_of(doc)
     listed = [e for e in candidates if lay.role_at(e.start_char) == "procedure"]
@@ -113,7 +89,7 @@ def earlier_operations(kb: Knowledge, mentions: list, text: str) -> list:
     """The mentions tied to an earlier time ("prior L4-5 laminectomy", "microdiscectomy in 2019", "two
     years ago", "at another institution"): in a review, any other past mention tells the operation under
     review again ("she returns six weeks after her microdiscectomy")."""
-    return _tied(mentions, cues(kb).earlier, text)
+    return _tied(mentions, kb.record_cues.earlier, text)
 
 
 def _tied(mentions: list, earlier: re.Pattern[str], text: str) -> list:

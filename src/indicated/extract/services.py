@@ -202,9 +202,7 @@ def _from_words(
     and extension of the L4-5 fusion (63047, 22612)")."""
     text = text_of(doc)
     specific = {(e.sent.start, kb.codes[_term(e, kb).code].family) for e in mentions if not _term(e, kb).generic}
-    # a note whose every level lies in one region (an ACDF note names only C-levels) places the words that
-    # carry no level or region word of their own there
-    record_region = region_of_segments(kb, [s for m in pt.levels(text) for s in m.segments]) if mentions else None
+    record_region = _record_region(kb, text) if mentions else None
     out: dict[str, RequestedService] = {}
     for ent in mentions:
         term = _term(ent, kb)
@@ -215,11 +213,7 @@ def _from_words(
             text, ent.start_char, ent.end_char, lo, hi, stop=_next_proc(ent, mentions), compact=True
         )
         vertebrae = [] if levels else at.vertebrae_near(text, ent.start_char, ent.end_char)
-        region = (
-            place(kb, text, ent.start_char, ent.end_char, lo, levels or vertebrae)
-            or _only_region(kb, text, record_region)
-            or term.region
-        )
+        region = place(kb, text, ent.start_char, ent.end_char, lo, levels or vertebrae) or record_region or term.region
         if vertebrae and term.per_additional_level:
             # "laminectomy of L2, L3 and L4": a lamina is billed as the segment below it
             levels = [seg for v in vertebrae for seg in pt.segments_between(v, pt.next_vertebra(v))]
@@ -291,21 +285,27 @@ def _repeats(kb: Knowledge, text: str, ent, levels: list[str], priors: list) -> 
 def region_of_segments(kb: Knowledge, segments: list[str]) -> str | None:
     """The region motion segments lie in: any cervical vertebra makes it cervical (C7-T1), any lumbar
     or sacral one lumbar (a T10-L2 span), else the region of their letters (T10-T11 is thoracic)."""
-    letters = {seg[:1] for s in segments for seg in s.split("-")}
-    by_letter = {ltr: r.id for r in kb.procedures.regions for ltr in r.letters}
+    letters = _letters(segments)
     for ltr in ("C", "L", "S", "T"):
         if ltr in letters:
-            return by_letter.get(ltr)
+            return kb.region_of_letter.get(ltr)
     return None
 
 
-def _only_region(kb: Knowledge, text: str, region: str | None) -> str | None:
-    """The record's region when every level it names lies there and it is not the lumbar default."""
+def _letters(segments: list[str]) -> set[str]:
+    return {seg[:1] for s in segments for seg in s.split("-")}
+
+
+def _record_region(kb: Knowledge, text: str) -> str | None:
+    """The record's region when every level it names lies in one region other than the lumbar default
+    (an ACDF note names only C-levels): the words that carry no level or region word of their own are
+    placed there."""
+    segments = [s for m in pt.levels(text) for s in m.segments]
+    region = region_of_segments(kb, segments)
     if region is None or region == "lumbar":
         return None
-    letters = {seg[:1] for m in pt.levels(text) for s in m.segments for seg in s.split("-")}
-    own = {ltr for r in kb.procedures.regions if r.id == region for ltr in r.letters}
-    return region if letters <= own else None
+    own = {ltr for ltr, rid in kb.region_of_letter.items() if rid == region}
+    return region if _letters(segments) <= own else None
 
 
 _OF_REGION = re.compile(

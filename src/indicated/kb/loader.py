@@ -70,6 +70,20 @@ _SafeLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _Saf
 
 
 @dataclass(frozen=True)
+class RecordCues:
+    """The record layout's regexes, compiled: what makes a record a review of a performed procedure, and
+    where consent and risk talk begins."""
+
+    titles: list[re.Pattern[str]]  # at the start of a line: "OPERATIVE REPORT", "Date of surgery:"
+    follow_up: list[re.Pattern[str]]  # a post-operative visit (none or one)
+    anywhere: list[re.Pattern[str]]
+    questions: list[re.Pattern[str]]
+    consent: list[re.Pattern[str]]
+    done: re.Pattern[str]
+    earlier: re.Pattern[str]
+
+
+@dataclass(frozen=True)
 class Knowledge:
     """Everything the engine knows, validated and indexed."""
 
@@ -126,6 +140,29 @@ class Knowledge:
                 alts = "|".join(f"(?-i:{w})" if w.isupper() else w for w in r.words)
                 out[r.id] = re.compile(rf"\b(?:{alts})\b", re.IGNORECASE)
         return out
+
+    @cached_property
+    def region_of_letter(self) -> dict[str, str]:
+        """The region of each vertebra letter ("C": cervical, "L" and "S": lumbar)."""
+        return {ltr: r.id for r in self.procedures.regions for ltr in r.letters}
+
+    @cached_property
+    def record_cues(self) -> RecordCues:
+        """The regexes of record.yaml compiled once (the loader has checked that each compiles)."""
+        p = self.record.performed
+
+        def compiled(rxs: list[str], flags: int = re.IGNORECASE) -> list[re.Pattern[str]]:
+            return [re.compile(rx, flags) for rx in rxs]
+
+        return RecordCues(
+            titles=compiled([rf"^[ \t]*(?:{t})" for t in p.titles], re.MULTILINE | re.IGNORECASE),
+            follow_up=compiled([p.follow_up] if p.follow_up else [], re.MULTILINE | re.IGNORECASE),
+            anywhere=compiled(p.anywhere),
+            questions=compiled(p.questions),
+            consent=compiled(self.record.consent),
+            done=re.compile(p.done, re.IGNORECASE),
+            earlier=re.compile(p.earlier, re.IGNORECASE),
+        )
 
     @cached_property
     def add_on_primaries(self) -> dict[str, set[str]]:
