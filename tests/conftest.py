@@ -85,3 +85,9 @@ def database_url(request, tmp_path: Path):
     with admin.connect() as conn:
         conn.execute(text(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
     admin.dispose()
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption(
+        "--refresh-golden", action="store_true", help="rewrite tests/golden/ from today's output (a change on purpose)"
+    )
