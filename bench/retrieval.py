@@ -18,7 +18,7 @@ from pathlib import Path
 
 import yaml
 
-from indicated.kb.loader import bundled
+from indicated.engine import Engine
 
 DATA = Path(__file__).resolve().parents[1] / "tests" / "data"
 SETS = {
@@ -29,11 +29,11 @@ SETS = {
 
 
 def evaluate(path: Path, show_misses: bool = False) -> dict[str, float]:
-    kb = bundled()
+    engine = Engine.bundled()
     queries = yaml.safe_load(path.read_text())["queries"]
     recall = hit = mrr = 0.0
     for q in queries:
-        ranked = [h.id for h in kb.library.suggest(q["query"], k=10)]
+        ranked = [h.id for h in engine.library.suggest(q["query"], k=10)]
         relevant = set(q["relevant"])
         found = relevant & set(ranked[:5])
         recall += len(found) / len(relevant)

@@ -11,7 +11,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-from indicated.kb.loader import Knowledge, bundled
+from indicated.engine import Engine
+from indicated.kb.loader import Knowledge
 
 ROOT = Path(__file__).resolve().parents[1]
 SHARED_CASES = ROOT.parent / "shared" / "cases" / "dev"
@@ -37,7 +38,7 @@ def load_cases(folder: Path) -> list[tuple[str, dict]]:
 
 @pytest.fixture(scope="session")
 def kb() -> Knowledge:
-    return bundled()
+    return Engine.bundled().knowledge
 
 
 @pytest.fixture

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import pytest
 
-from indicated.extract import extract
+from indicated.engine import Engine
 from indicated.extract import patterns as pt
+
+extract = Engine.bundled().extract
 
 
 def status(text: str, concept: str) -> set[tuple[str, bool, bool]]:
@@ -242,8 +244,6 @@ def test_hard_wrapped_phrase_matches_and_quotes_the_original():
 def test_surgery_dated_by_year_counts_months_from_the_note_date():
     from datetime import date
 
-    from indicated.extract import extract
-
     text = "Date of service: 2026-03-02. 58M s/p right L4-5 microdiscectomy in 2018, pain-free for years."
     prior = [f for f in extract(text, as_of=date(2030, 1, 1)).findings if f.concept == "prior_spine_surgery"]
     assert prior and prior[0].number == 86.0  # Jan 2019 .. Mar 2026, counted from the note, not from as_of
@@ -255,28 +255,24 @@ def test_surgery_dated_by_year_counts_months_from_the_note_date():
 
 
 def test_pain_free_interval_does_not_negate_the_prior_operation():
-    from indicated.extract import extract
 
     case = extract("h/o left L5-S1 microdiscectomy, pain-free for 4 years, now recurrent left S1 radicular pain.")
     assert any(f.concept == "prior_spine_surgery" and f.status == "present" for f in case.findings)
 
 
 def test_colon_no_negates_the_finding_after_it():
-    from indicated.extract import extract
 
     case = extract("Flexion-extension: no listhesis, no abnormal motion.")
     assert {f.concept: f.status for f in case.findings}["spondylolisthesis"] == "absent"
 
 
 def test_age_is_not_a_symptom_duration():
-    from indicated.extract import extract
 
     case = extract("34-year-old man with discogenic low back pain for over a year.")
     assert case.symptom_weeks == 52.0
 
 
 def test_negation_inside_a_term_does_not_negate_the_term():
-    from indicated.extract import extract
 
     case = extract("Lumbar MRI without neural compression; pelvic CT without fracture, tumor or infection.")
     status = {f.concept: f.status for f in case.findings}
@@ -285,7 +281,6 @@ def test_negation_inside_a_term_does_not_negate_the_term():
 
 
 def test_provocative_tests_count_only_positive_named_tests():
-    from indicated.extract import extract
 
     case = extract(
         "Thigh thrust +, FABER +, compression -, distraction -, Gaenslen -. Two SI joint blocks gave 80% and 85% relief."
@@ -297,7 +292,6 @@ def test_provocative_tests_count_only_positive_named_tests():
 
 
 def test_since_a_month_or_year_counts_from_the_note_date():
-    from indicated.extract import extract
 
     case = extract("Date: 2026-06-15. Left leg pain since March. Physical therapy since April without relief.")
     assert case.symptom_weeks == 13.0  # March -> June: 3 months
@@ -306,7 +300,6 @@ def test_since_a_month_or_year_counts_from_the_note_date():
 
 
 def test_cotinine_reads_as_nicotine_use():
-    from indicated.extract import extract
 
     status = lambda t: [f.status for f in extract(t).findings if f.concept == "current_smoker"]  # noqa: E731
     assert status("Cotinine 15 ng/mL on 3/2.") == ["present"]

@@ -12,8 +12,8 @@ import yaml
 from typer.testing import CliRunner
 
 from conftest import edit_yaml
-from indicated.ask import ask
 from indicated.cli import app
+from indicated.engine import Engine
 from indicated.errors import KnowledgeError
 from indicated.kb.loader import load
 
@@ -56,7 +56,7 @@ def test_related_question_retrieval_on_the_labelled_sets(kb, name, recall_floor,
     assert len(queries) >= 40
     recalls, hits = [], []
     for q in queries:
-        top = {h.id for h in kb.library.suggest(q["query"], k=5)}
+        top = {h.id for h in Engine.of(kb).library.suggest(q["query"], k=5)}
         assert set(q["relevant"]) <= set(kb.questions), q
         found = set(q["relevant"]) & top
         recalls.append(len(found) / len(q["relevant"]))
@@ -69,7 +69,7 @@ def test_suggestions_cover_the_sides_of_a_query_that_relevance_alone_crowds_out(
     """A case with three sides (the slip, the therapy so far, smoking): ranked by relevance alone the
     smoking questions fill the list; the suggestions keep one about the slip's own criteria too."""
     query = "TLIF L4-5 grade I DS, 3 mo PT, smoker"
-    lib = kb.library
+    lib = Engine.of(kb).library
     relevance = [h.id for h in lib.questions(query, k=5)]
     suggested = [h.id for h in lib.suggest(query, k=5)]
     smoking = {qid for qid, q in kb.questions.items() if "smok" in q.text.lower() or "nicotine" in q.text.lower()}
@@ -93,7 +93,7 @@ def test_ask_answers_from_the_right_records_with_every_sentence_cited(kb):
     statements = {st.text for _, st in kb.statements.values()}
     right = 0
     for item in ASK["answerable"]:
-        answer = ask(item["question"], kb=kb)
+        answer = Engine.of(kb).ask(item["question"])
         assert answer.answered, item["question"]
         numbers = {r.n for r in answer.references}
         for sentence in answer.sentences:
@@ -105,7 +105,7 @@ def test_ask_answers_from_the_right_records_with_every_sentence_cited(kb):
 
 @pytest.mark.parametrize("question", ASK["not_in_library"])
 def test_ask_says_plainly_when_the_library_does_not_hold_the_answer(kb, question):
-    answer = ask(question, kb=kb)
+    answer = Engine.of(kb).ask(question)
     assert not answer.answered and not answer.sentences and not answer.references
     assert "does not hold" in answer.note
 

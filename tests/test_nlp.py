@@ -64,8 +64,8 @@ def test_phrase_rules_mark_what_the_token_patterns_marked(kb, monkeypatch):
 def test_nltk_loads_only_when_used():
     code = (
         "import sys\n"
-        "from indicated.extract.nlp import pipeline\n"
-        "pipeline()('No weakness.')\n"
+        "from indicated.engine import Engine\n"
+        "Engine.bundled().nlp('No weakness.')\n"
         "assert 'nltk.corpus' not in sys.modules, 'NLTK was imported at start-up'\n"
         "import nltk\n"
         "assert callable(nltk.word_tokenize)\n"

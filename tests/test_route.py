@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
-from indicated.extract import extract
+from indicated.engine import Engine
 from indicated.route import route
+
+extract = Engine.bundled().extract
 
 
 def codes(text: str) -> list[str]:

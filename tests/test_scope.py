@@ -5,11 +5,13 @@ from __future__ import annotations
 
 import pytest
 
-from indicated.extract import extract
+from indicated.engine import Engine
 from indicated.models import Determination
 from indicated.pipeline import assess
 
 D = Determination
+
+extract = Engine.bundled().extract
 
 
 def services(text: str) -> dict[str, str]:

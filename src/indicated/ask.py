@@ -9,10 +9,11 @@ it, rather than quoting something near but beside the point.
 from __future__ import annotations
 
 from indicated.errors import InputError
-from indicated.kb.loader import Knowledge, bundled
+from indicated.kb.loader import Knowledge
 from indicated.models import Answer, Cited
+from indicated.search import Library
 
-__all__ = ["ask"]
+__all__ = ["answer"]
 
 MAX_SENTENCES = 4
 PER_SOURCE = 2
@@ -27,12 +28,11 @@ NOT_HELD = (
 )
 
 
-def ask(question: str, kb: Knowledge | None = None) -> Answer:
+def answer(question: str, kb: Knowledge, lib: Library) -> Answer:
+    """The library's statements that answer ``question`` (an engine's :meth:`~indicated.engine.Engine.ask`)."""
     question = " ".join(question.split())
     if not question:
         raise InputError("the question is empty")
-    kb = kb or bundled()
-    lib = kb.library
     nearest = lib.questions(question, k=RELATED + 1)
     # the records of the bank questions nearly as close as the best one: a question worded like a
     # patient's matches the bank better than the library's technical statements

@@ -113,9 +113,9 @@ def ask(
     """Answer a topic question from the evidence library: quoted statements, every one cited."""
     with _errors():
         _check_format(fmt, ("markdown", "json"))
-        from indicated.ask import ask as run
+        from indicated.engine import Engine
 
-        answer = run(question)
+        answer = Engine.bundled().ask(question)
         if fmt == "json":
             typer.echo(answer.model_dump_json(indent=2))
         else:
@@ -211,10 +211,10 @@ def policies_list() -> None:
     from rich.console import Console
     from rich.table import Table
 
-    from indicated.kb.loader import bundled
+    from indicated.engine import Engine
 
     with _errors():
-        kb = bundled()
+        kb = Engine.bundled().knowledge
     console = Console()
     sets = Table("set", "falls back to", "title", title="Policy sets")
     for ps in kb.sets.values():
@@ -232,10 +232,10 @@ def policies_show(
     fmt: Annotated[str, typer.Option("--format", "-f", help="text or json.")] = "text",
 ) -> None:
     """Show one policy: what it follows, its services, its criteria tree with citations, its pitfalls."""
-    from indicated.kb.loader import bundled
+    from indicated.engine import Engine
 
     with _errors():
-        kb = bundled()
+        kb = Engine.bundled().knowledge
         policy = kb.policies.get(policy_id)
         if policy is None:
             raise InputError(f"unknown policy {policy_id!r}; choose one of: {', '.join(sorted(kb.policies))}")

@@ -9,8 +9,9 @@ from __future__ import annotations
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from indicated.engine import Engine
 from indicated.explain.reasons import leaves
-from indicated.kb.loader import Knowledge, bundled
+from indicated.kb.loader import Knowledge
 from indicated.models import Assessment, Case, CriterionResult, Determination, ServiceResult, SettingResult
 
 __all__ = ["Comparison", "ServiceComparison", "SetOutcome", "compare"]
@@ -51,13 +52,10 @@ def _deciding(criteria: list[CriterionResult]) -> list[str]:
 
 def compare(case: str | Case, *, kb: Knowledge | None = None) -> Comparison:
     """Assess ``case`` once per policy set (extracting the text once) and line the answers up."""
-    from indicated.extract import extract
-    from indicated.pipeline import assess
-
-    kb = kb or bundled()
-    parsed = extract(case, kb=kb) if isinstance(case, str) else case
-    sets = kb.policy_sets()
-    runs: dict[str, Assessment] = {s: assess(parsed, policy_set=s, kb=kb) for s in sets}
+    engine = Engine.of(kb) if kb is not None else Engine.bundled()
+    parsed = engine.extract(case) if isinstance(case, str) else case
+    sets = engine.knowledge.policy_sets()
+    runs: dict[str, Assessment] = {s: engine.assess(parsed, policy_set=s) for s in sets}
 
     services = [
         _line_up(

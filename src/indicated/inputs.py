@@ -73,9 +73,9 @@ def case_from_dict(data: object, *, source: str = "input") -> Case:
     if not note.strip():
         return given
     check_text(note, source=source)
-    from indicated.extract import extract
+    from indicated.engine import Engine
 
-    merged = extract(note).model_dump() | given.model_dump(include=set(structured))
+    merged = Engine.bundled().extract(note).model_dump() | given.model_dump(include=set(structured))
     return Case.model_validate(merged)
 
 

@@ -15,7 +15,8 @@ from pathlib import Path
 
 import yaml
 
-from indicated.kb.loader import Knowledge, bundled
+from indicated.engine import Engine
+from indicated.kb.loader import Knowledge
 from indicated.models import Assessment
 from indicated.pipeline import assess
 
@@ -76,7 +77,7 @@ class CaseScore:
 def score_cases(folders: list[Path], *, kb: Knowledge | None = None) -> CaseScore:
     """Every determination-level check of every labelled case in ``folders``; a case's group is the
     first word of its file name (``q_12_...`` is in group ``q``)."""
-    kb = kb or bundled()
+    kb = kb or Engine.bundled().knowledge
     score = CaseScore()
     for folder in folders:
         for f in _yaml_files(folder):
@@ -135,7 +136,7 @@ def _pairs(a: Assessment) -> set[tuple[str, str]]:
 
 def score_extraction(folder: Path, *, kb: Knowledge | None = None) -> ExtractionScore:
     """Findings with polarity, procedures, regions and review on every annotated note in ``folder``."""
-    kb = kb or bundled()
+    kb = kb or Engine.bundled().knowledge
     score = ExtractionScore()
     for f in _yaml_files(folder):
         note = yaml.safe_load(f.read_text())

@@ -5,9 +5,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from indicated.evaluate.determine import combine, overall, status_to_determination, vote, voters
-from indicated.evaluate.predicates import Described, described_sources
+from indicated.evaluate.predicates import World, world_of
 from indicated.evaluate.tree import evaluate_tree
-from indicated.kb.schema import Policy, RecordSource
+from indicated.kb.loader import Knowledge
+from indicated.kb.schema import Policy
 from indicated.models import Case, Determination, PolicyRef, ServiceResult, SettingResult
 from indicated.route import Route
 
@@ -32,14 +33,12 @@ def _requested(r: Route) -> dict[str, object]:
     return r.service.model_dump(include={"code", "system", "description", "levels", "side"}) | {"region": r.region}
 
 
-def evaluate(
-    case: Case, routes: list[Route], setting_policy: Policy | None, sources: dict[str, RecordSource] | None = None
-) -> Evaluation:
+def evaluate(case: Case, routes: list[Route], setting_policy: Policy | None, kb: Knowledge) -> Evaluation:
     """Judge primaries on their criteria, add-ons with the primary they serve, then the setting.
 
-    ``sources`` are the record sources of the vocabulary (an imaging report), for criteria closed given
-    their source."""
-    described = described_sources(case, sources or {})
+    ``kb`` tells which record sources the case describes (an imaging report), for criteria closed given
+    their source, and which concepts are conservative care."""
+    world = world_of(case, kb)
     results: dict[str, ServiceResult] = {}
     for r in routes:
         svc = r.service
@@ -47,7 +46,7 @@ def evaluate(
         if r.policy is None:
             results[svc.code] = ServiceResult(**base, determination=D.NO_APPLICABLE_POLICY, reasons=[r.outside])
         elif not r.spec or not r.spec.add_on_to:
-            criteria = evaluate_tree(r.policy.criteria, case, svc, described)
+            criteria = evaluate_tree(r.policy.criteria, case, svc, world)
             results[svc.code] = ServiceResult(
                 **base,
                 determination=status_to_determination(criteria[0].status),
@@ -76,17 +75,15 @@ def evaluate(
                 reasons=[f"An add-on code: document the primary procedure it serves ({', '.join(r.spec.add_on_to)})."],
             )
     services = [results[r.service.code] for r in routes]
-    setting = _setting(case, services, setting_policy, described)
+    setting = _setting(case, services, setting_policy, world)
     return Evaluation(services, setting, overall(services, setting))
 
 
-def _setting(
-    case: Case, services: list[ServiceResult], policy: Policy | None, described: Described
-) -> SettingResult | None:
+def _setting(case: Case, services: list[ServiceResult], policy: Policy | None, world: World) -> SettingResult | None:
     judged = voters(services)
     if policy is None or not judged:
         return None
-    criteria = evaluate_tree(policy.criteria, case, None, described)
+    criteria = evaluate_tree(policy.criteria, case, None, world)
     recommended = "inpatient" if criteria[0].status == "met" else "outpatient"
     requested = case.setting.requested if case.setting else None
     result = SettingResult(

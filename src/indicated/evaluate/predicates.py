@@ -11,7 +11,7 @@ from functools import singledispatch
 from typing import NamedTuple
 
 from indicated.evaluate.logic import MET, NOT_MET, UNKNOWN
-from indicated.extract.summary import CARE_GROUP, SYMPTOM_CONCEPTS
+from indicated.kb.loader import Knowledge
 from indicated.kb.schema import (
     AgeCheck,
     CareCheck,
@@ -35,6 +35,19 @@ class Outcome(NamedTuple):
 Described = dict[str, list[Span]]
 
 
+class World(NamedTuple):
+    """What a predicate reads beside the case: the record sources it describes, and the vocabulary's
+    groups of concepts that count as conservative care and that date the symptoms."""
+
+    described: Described
+    care: frozenset[str]
+    symptoms: frozenset[str]
+
+
+def world_of(case: Case, kb: Knowledge) -> World:
+    return World(described_sources(case, kb.record_sources), kb.care_concepts, kb.symptom_concepts)
+
+
 def described_sources(case: Case, sources: dict[str, RecordSource]) -> Described:
     """Which record sources the case describes: any finding of a source's own kind, stated and current
     enough to count, shows that the record reports from it."""
@@ -55,7 +68,7 @@ def _spans(findings: list[Finding]) -> list[Span]:
 
 
 @singledispatch
-def check(predicate: object, case: Case, service: RequestedService | None, described: Described) -> Outcome:
+def check(predicate: object, case: Case, service: RequestedService | None, world: World) -> Outcome:
     raise TypeError(f"no evaluator for {type(predicate).__name__}")  # pragma: no cover - schema forbids it
 
 
@@ -66,7 +79,7 @@ def counts(f: Finding) -> bool:
 
 
 @check.register
-def _finding(p: FindingCheck, case: Case, service: RequestedService | None, described: Described) -> Outcome:
+def _finding(p: FindingCheck, case: Case, service: RequestedService | None, world: World) -> Outcome:
     relevant = [
         f for f in case.findings if f.concept in p.concepts and counts(f) and (p.include_historical or not f.historical)
     ]
@@ -125,15 +138,15 @@ def _finding(p: FindingCheck, case: Case, service: RequestedService | None, desc
         return Outcome(UNKNOWN, _spans(absent))
     if p.world == "closed":
         return Outcome(NOT_MET, [], assumed=True)
-    if p.world == "source" and p.source in described:
+    if p.world == "source" and p.source in world.described:
         # the report is described and does not name the finding: its words are the evidence
-        return Outcome(NOT_MET, described[p.source])
+        return Outcome(NOT_MET, world.described[p.source])
     return Outcome(UNKNOWN, [])
 
 
 @check.register
-def _care(p: CareCheck, case: Case, service: RequestedService | None, described: Described) -> Outcome:
-    care = [f for f in case.findings if f.concept in CARE_GROUP and counts(f)]
+def _care(p: CareCheck, case: Case, service: RequestedService | None, world: World) -> Outcome:
+    care = [f for f in case.findings if f.concept in world.care and counts(f)]
     tried = [f for f in care if f.status == "present"]
     modalities = {f.concept for f in tried if f.concept != "conservative_care_general"}
     weeks = case.conservative_care_weeks
@@ -145,7 +158,7 @@ def _care(p: CareCheck, case: Case, service: RequestedService | None, described:
     if tried:
         # care for symptoms that began fewer weeks ago than the floor cannot have lasted long enough
         if case.symptom_weeks is not None and case.symptom_weeks < p.min_weeks:
-            onset = [f for f in case.findings if f.weeks and f.concept in SYMPTOM_CONCEPTS and f.status == "present"]
+            onset = [f for f in case.findings if f.weeks and f.concept in world.symptoms and f.status == "present"]
             return Outcome(NOT_MET, _spans(tried + onset))
         return Outcome(UNKNOWN, _spans(tried))
     declined = [f for f in care if f.status == "absent"]
@@ -160,24 +173,24 @@ def _range(value: float | None, lo: float | None, hi: float | None) -> Status:
 
 
 @check.register
-def _symptoms(p: SymptomDurationCheck, case: Case, service: RequestedService | None, described: Described) -> Outcome:
-    spans = [s for f in case.findings if f.weeks and f.concept in SYMPTOM_CONCEPTS for s in f.evidence]
+def _symptoms(p: SymptomDurationCheck, case: Case, service: RequestedService | None, world: World) -> Outcome:
+    spans = [s for f in case.findings if f.weeks and f.concept in world.symptoms for s in f.evidence]
     return Outcome(_range(case.symptom_weeks, p.min_weeks, None), spans)
 
 
 @check.register
-def _age(p: AgeCheck, case: Case, service: RequestedService | None, described: Described) -> Outcome:
+def _age(p: AgeCheck, case: Case, service: RequestedService | None, world: World) -> Outcome:
     return Outcome(_range(case.age, p.min, p.max), [])
 
 
 @check.register
-def _levels(p: LevelCountCheck, case: Case, service: RequestedService | None, described: Described) -> Outcome:
+def _levels(p: LevelCountCheck, case: Case, service: RequestedService | None, world: World) -> Outcome:
     levels = (service.levels if service and service.levels else None) or case.levels
     count = max(len(levels), (service.level_count if service else None) or 0)
     return Outcome(_range(count or None, p.min, p.max), [])
 
 
 @check.register
-def _service(p: ServiceCheck, case: Case, service: RequestedService | None, described: Described) -> Outcome:
+def _service(p: ServiceCheck, case: Case, service: RequestedService | None, world: World) -> Outcome:
     hits = [s for s in case.services if s.code in p.codes]
     return Outcome(MET if hits else NOT_MET, [e for s in hits for e in s.evidence])

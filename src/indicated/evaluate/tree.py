@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from indicated.evaluate import logic
-from indicated.evaluate.predicates import Described, check
+from indicated.evaluate.predicates import World, check
 from indicated.kb.schema import Node
 from indicated.models import Case, CriterionResult, RequestedService, Status
 
@@ -12,17 +12,17 @@ def evaluate_tree(
     node: Node,
     case: Case,
     service: RequestedService | None,
-    described: Described,
+    world: World,
     *,
     depth: int = 0,
     parent: str | None = None,
 ) -> list[CriterionResult]:
     """Pre-order list of results; the first one is the root's."""
     if node.check is not None:
-        outcome = check(node.check, case, service, described)
+        outcome = check(node.check, case, service, world)
         return [_result(node, outcome.status, outcome.evidence, depth, parent, outcome.assumed)]
     children: list[list[CriterionResult]] = [
-        evaluate_tree(c, case, service, described, depth=depth + 1, parent=node.id) for c in node.children
+        evaluate_tree(c, case, service, world, depth=depth + 1, parent=node.id) for c in node.children
     ]
     statuses = [c[0].status for c in children]
     if node.all is not None:

@@ -13,6 +13,7 @@ from indicated.explain.components import answer_components
 from indicated.explain.reasons import clause, deciding, decisive, leaves, record_words, turning_points
 from indicated.kb.loader import Knowledge
 from indicated.models import Assessment, Case, CriterionResult, Determination, ReviewKind, ServiceResult
+from indicated.search import Library
 
 __all__ = ["explain", "leaves", "summary"]
 
@@ -41,7 +42,9 @@ CHANGE = {
 }
 
 
-def explain(case: Case, evaluation: Evaluation, kb: Knowledge, *, policy_set: str, version: str) -> Assessment:
+def explain(
+    case: Case, evaluation: Evaluation, kb: Knowledge, library: Library, *, policy_set: str, version: str
+) -> Assessment:
     numbers: dict[str, int] = {}
 
     def cite(ref: str) -> int:
@@ -63,7 +66,7 @@ def explain(case: Case, evaluation: Evaluation, kb: Knowledge, *, policy_set: st
         would_change=change,
         components=components,
         references=[kb.reference(ref, n) for ref, n in numbers.items()],
-        related_questions=related_questions(case, evaluation, kb),
+        related_questions=related_questions(case, evaluation, kb, library),
         policy_set=policy_set,
         engine_version=version,
     )
@@ -143,7 +146,7 @@ def _quoted(c: CriterionResult, most: int = QUOTES) -> str:
     return f" ({', '.join(f'“{w}”' for w in words)})" if words else ""
 
 
-def related_questions(case: Case, ev: Evaluation, kb: Knowledge) -> list[str]:
+def related_questions(case: Case, ev: Evaluation, kb: Knowledge, library: Library) -> list[str]:
     """Bank questions nearest to what this request is about: the procedures, the policies applied,
     the findings present and the criteria that decided it."""
     words = [s.description for s in ev.services]
@@ -153,4 +156,4 @@ def related_questions(case: Case, ev: Evaluation, kb: Knowledge) -> list[str]:
     for s in ev.services:
         if s.policy is not None and not s.serves:
             words += deciding(s)[:3]
-    return list(kb.library.related(". ".join(words), k=RELATED))
+    return list(library.related(". ".join(words), k=RELATED))

@@ -4,28 +4,31 @@ from __future__ import annotations
 
 import re
 from datetime import date
+from typing import TYPE_CHECKING
 
 from indicated.extract.demographics import age_and_sex
 from indicated.extract.findings import findings, mark_assertions
-from indicated.extract.nlp import pipeline
 from indicated.extract.patterns import latest_date, note_date
 from indicated.extract.record import layout
 from indicated.extract.services import requested_services, requested_setting
-from indicated.extract.summary import case_levels, conservative_care_weeks, symptom_weeks
-from indicated.kb.loader import Knowledge, bundled
+from indicated.extract.summary import case_levels, summarize
 from indicated.models import Case
+
+if TYPE_CHECKING:  # pragma: no cover
+    from indicated.engine import Engine
 
 __all__ = ["extract"]
 
 
-def extract(text: str, *, kb: Knowledge | None = None, as_of: date | None = None) -> Case:
-    """Read one case text into a Case (deterministic: same text and date, same Case).
+def extract(text: str, *, engine: Engine, as_of: date | None = None) -> Case:
+    """Read one case text into a Case (deterministic: same text and date, same Case) with the
+    engine's knowledge and the pipeline built from it.
 
     Dates written only as a year are counted from the note's own date, else from ``as_of``.
     """
-    kb = kb or bundled()
-    doc = pipeline()(unwrap(text))
-    mark_assertions(doc, kb)
+    kb = engine.knowledge
+    doc = engine.nlp(unwrap(text))
+    mark_assertions(doc)
     lay = layout(doc, kb)
     written = note_date(text) or latest_date(text)  # the note's own date, else the latest it writes
     services, review = requested_services(doc, kb, lay)
@@ -37,13 +40,11 @@ def extract(text: str, *, kb: Knowledge | None = None, as_of: date | None = None
         sex=sex,
         review=review.kind,
         levels=case_levels(text, services, lay),
-        conservative_care_weeks=conservative_care_weeks(facts),
-        symptom_weeks=symptom_weeks(facts),
         findings=facts,
         services=services,
         setting=requested_setting(doc, lay),
     )
-    return _respan(case, text)
+    return summarize(_respan(case, text), kb)
 
 
 _WRAPPED = re.compile(

@@ -8,7 +8,7 @@ from datetime import date
 from indicated.extract import attributes as at
 from indicated.extract import patterns as pt
 from indicated.extract.asking import asks, weighed
-from indicated.extract.nlp import PROC, TERM, text_of
+from indicated.extract.nlp import procedure_of, term_of, text_of
 from indicated.extract.record import Layout
 from indicated.extract.review import Review, earlier_operations
 from indicated.kb.loader import Knowledge
@@ -46,14 +46,10 @@ def cued(ent, *categories: str) -> bool:
     )
 
 
-def mark_assertions(doc, kb: Knowledge) -> None:
+def mark_assertions(doc) -> None:
     """Note, once per document, the token spans of words whose denial is the finding itself ("no bridging
     bone", "did not fuse"), for :func:`cued`."""
-    doc.user_data["asserting"] = [
-        (e.start, e.end)
-        for e in doc.ents
-        if e.label_.startswith(TERM) and kb.lexicon.terms[int(e.label_[len(TERM) :])].keeps_denial
-    ]
+    doc.user_data["asserting"] = [(e.start, e.end) for e in doc.ents if (t := term_of(e)) and t.keeps_denial]
 
 
 def _inside_assertion(doc, span: tuple[int, int]) -> bool:
@@ -106,25 +102,21 @@ def findings(
     ents = [
         e for e in doc.ents if not about_family(e, family) and lay.role_at(e.start_char) not in ("family", "allergy")
     ]
-    symptom_spans = [
-        (e.start_char, e.end_char)
-        for e in ents
-        if e.label_.startswith(TERM) and kb.lexicon.terms[int(e.label_[1:])].concept in SYMPTOMS
-    ]
+    symptom_spans = [(e.start_char, e.end_char) for e in ents if (t := term_of(e)) and t.concept in SYMPTOMS]
     out: list[Finding] = []
     blocks: dict[int, list[Finding]] = {}  # block findings by sentence
     for ent in ents:
         sent = ent.sent
         lo, hi = sent.start_char, sent.end_char
         role = lay.role_at(ent.start_char)
-        if ent.label_.startswith(PROC):
+        term = term_of(ent)
+        if term is None:
             # in a review, a past mention not tied to an earlier time tells the operation under review again
             again = review.performed and not earlier_operations(kb, [ent], text)
             prior = None if review.reviews(ent) or again else _prior_surgery(ent, kb, text, lo, hi, as_of, role)
             if prior:
                 out.append(prior)
             continue
-        term = kb.lexicon.terms[int(ent.label_[len(TERM) :])]
         if not term.as_heading and _HEADS.match(text, ent.end_char):
             continue  # "MEDICATIONS: losartan, metformin" opens a list; the list says what was taken
         if role == "technique" and kb.concepts[term.concept].group == "conservative_care":
@@ -279,7 +271,7 @@ def _prior_surgery(
         return None
     if role != "history" and not is_prior(ent, text):
         return None
-    proc = kb.procedures.terms[int(ent.label_[len(PROC) :])]
+    proc = procedure_of(ent)
     if kb.codes[proc.code].region == "other" or proc.region == "other":
         return None  # "right total knee arthroplasty in 2018" is not an earlier spine operation
     return Finding(

@@ -14,13 +14,16 @@ import re
 import sys
 import types
 import warnings
-from functools import lru_cache
 
 from indicated.extract.needles import can_match, needles
-from indicated.kb.loader import Knowledge, bundled
+from indicated.kb.loader import Knowledge
+from indicated.kb.schema import ProcedureTerm, Term
 
-TERM = "T"  # entity label prefix: a lexicon term (index into lexicon.terms)
-PROC = "P"  # entity label prefix: a procedure term (index into procedures.terms)
+# An entity's label is what it names: a lexicon term's concept id, a procedure term's code. The term
+# itself rides on the span (medspaCy's rule attributes), so no label is an index into one particular
+# knowledge's lists.
+TERM_ATTR = "lexicon_term"
+PROCEDURE_ATTR = "procedure_term"
 
 _HEADING = re.compile(r"^[A-Z][A-Za-z /&-]{1,30}:$")
 
@@ -83,13 +86,30 @@ def _phrase_rules(rules: list) -> list:
     return out
 
 
-def _rule_for(label: str, phrase: str):
+def _rule_for(term: Term | ProcedureTerm, phrase: str):
     from medspacy.ner import TargetRule
 
+    label, attributes = _label(term)
     if phrase.isupper() and " " not in phrase and len(phrase) <= 6:
         # short abbreviations (PT, CES, DM) are case-sensitive: "pt" in notes means "patient"
-        return TargetRule(phrase, label, pattern=[{"TEXT": phrase}])
-    return TargetRule(phrase, label)
+        return TargetRule(phrase, label, pattern=[{"TEXT": phrase}], attributes=attributes)
+    return TargetRule(phrase, label, attributes=attributes)
+
+
+def _label(term: Term | ProcedureTerm) -> tuple[str, dict]:
+    if isinstance(term, Term):
+        return term.concept, {TERM_ATTR: term}
+    return term.code, {PROCEDURE_ATTR: term}
+
+
+def term_of(ent) -> Term | None:
+    """The lexicon term an entity matched; None for a procedure."""
+    return ent._.get(TERM_ATTR)
+
+
+def procedure_of(ent) -> ProcedureTerm | None:
+    """The procedure term an entity matched; None for a finding."""
+    return ent._.get(PROCEDURE_ATTR)
 
 
 def text_of(doc) -> str:
@@ -104,7 +124,7 @@ def text_of(doc) -> str:
 class RegexTerms:
     """Adds the lexicon's regex terms to ``doc.ents``; the longest span wins an overlap, as in medspaCy."""
 
-    patterns: list[tuple[re.Pattern[str], str, tuple[frozenset[str], ...]]]
+    patterns: list[tuple[re.Pattern[str], Term | ProcedureTerm, tuple[frozenset[str], ...]]]
 
     def __init__(self) -> None:
         self.patterns = []
@@ -115,12 +135,15 @@ class RegexTerms:
         text = text_of(doc)
         lower = text.lower()
         found = []
-        for rx, label, words in self.patterns:
+        for rx, term, words in self.patterns:
             if not can_match(words, lower):
                 continue  # the pattern cannot match without words this note does not use
+            label, attributes = _label(term)
             for m in rx.finditer(text):
                 span = doc.char_span(m.start(), m.end(), label=label, alignment_mode="expand")
                 if span is not None and len(span):
+                    for name, value in attributes.items():
+                        span._.set(name, value)
                     found.append(span)
         if found:
             doc.ents = filter_spans([*doc.ents, *found])
@@ -143,12 +166,18 @@ class QuietSectionizer:
 
 
 def build(kb: Knowledge):
-    """A fresh pipeline for ``kb``; use :func:`pipeline` for the shared one."""
+    """A fresh pipeline for ``kb`` (about 1 s); an :class:`~indicated.engine.Engine` builds it once."""
+    _quiet_loguru()
     _defer("nltk")
     import spacy
     from medspacy.context import ConTextRule
     from spacy.language import Language
     from spacy.symbols import ORTH
+    from spacy.tokens import Span
+
+    for name in (TERM_ATTR, PROCEDURE_ATTR):
+        if not Span.has_extension(name):
+            Span.set_extension(name, default=None)
 
     if not Language.has_factory("indicated_note_breaks"):
 
@@ -175,10 +204,8 @@ def build(kb: Knowledge):
     nlp.add_pipe("indicated_note_breaks")
     matcher = nlp.add_pipe("medspacy_target_matcher")
     rules = []
-    for i, term in enumerate(kb.lexicon.terms):
-        rules += [_rule_for(f"{TERM}{i}", p) for p in term.phrases]
-    for i, proc in enumerate(kb.procedures.terms):
-        rules += [_rule_for(f"{PROC}{i}", p) for p in proc.phrases]
+    for term in [*kb.lexicon.terms, *kb.procedures.terms]:
+        rules += [_rule_for(term, p) for p in term.phrases]
     # medspaCy runs each phrase through the whole pipeline to tokenize it; the tokenizer alone will do.
     with nlp.select_pipes(enable=[]):
         matcher.add(rules)
@@ -187,13 +214,9 @@ def build(kb: Knowledge):
     regex_terms = nlp.add_pipe("indicated_regex_terms")
 
     regex_terms.patterns = [
-        (re.compile(rx, re.IGNORECASE), f"{TERM}{i}", needles(rx))
-        for i, term in enumerate(kb.lexicon.terms)
+        (re.compile(rx, re.IGNORECASE), term, needles(rx))
+        for term in [*kb.lexicon.terms, *kb.procedures.terms]
         for rx in term.regex
-    ] + [
-        (re.compile(rx, re.IGNORECASE), f"{PROC}{i}", needles(rx))
-        for i, proc in enumerate(kb.procedures.terms)
-        for rx in proc.regex
     ]
 
     # Section headings ("PAST MEDICAL HISTORY:", "DESCRIPTION OF PROCEDURE:") at the start of a line.
@@ -208,7 +231,7 @@ def build(kb: Knowledge):
     # Our rules replace medspaCy's default rule of the same literal (its ": no" reads backward only,
     # which misses "Flexion-extension: no listhesis"); every other default rule is kept.
     context = nlp.add_pipe("medspacy_context", config={"rules": None})
-    ours = [_context_rule(r, kb) for r in kb.lexicon.context_rules]
+    ours = [_context_rule(r) for r in kb.lexicon.context_rules]
     replaced = {r.literal.lower() for r in ours}
     defaults = ConTextRule.from_json(context.DEFAULT_RULES_FILEPATH)
     rules = [r for r in defaults if r.literal.lower() not in replaced] + ours
@@ -226,7 +249,7 @@ _NEVER_LAST = ("incl.", "approx.", "esp.", "cf.", "viz.", "eg.", "ie.")
 ENDED_BY = {"NEGATED_EXISTENCE": NEGATION_END, "HISTORICAL": "HISTORY_END"}
 
 
-def _context_rule(r, kb: Knowledge):
+def _context_rule(r):
     """Our rule as medspaCy's. A negation-only (or history-only) terminator is a modifier that may
     modify no target (its only effect is to end the modifiers whose ``terminated_by`` names it): "h/o scoliosis, 35
     degree curve at age 14" stays history across the comma that ends "no listhesis, 4 months of PT".
@@ -235,9 +258,7 @@ def _context_rule(r, kb: Knowledge):
 
     if r.category in ENDED_BY.values():
         return ConTextRule(r.literal, r.category, direction="FORWARD", pattern=r.pattern, allowed_types={"-"})
-    allowed = None
-    if r.concepts:
-        allowed = {f"{TERM}{i}" for i, t in enumerate(kb.lexicon.terms) if {t.concept, *t.also} & set(r.concepts)}
+    allowed = set(r.concepts) or None  # entity labels are concept ids
     return ConTextRule(
         r.literal, r.category, direction=r.direction, pattern=r.pattern, max_scope=r.max_scope, allowed_types=allowed
     )
@@ -251,13 +272,6 @@ def _line_start(doc, i: int) -> str:
         if tok.text == ":" or "\n" in tok.whitespace_:
             break
     return "".join(w if w == ":" else f" {w}" for w in words).strip().replace(" :", ":")
-
-
-@lru_cache(maxsize=1)
-def pipeline():
-    """The shared pipeline over the bundled knowledge, built on first use (about 1 s)."""
-    _quiet_loguru()
-    return build(bundled())
 
 
 def _quiet_loguru() -> None:

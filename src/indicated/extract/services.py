@@ -14,7 +14,7 @@ from indicated.extract import attributes as at
 from indicated.extract import patterns as pt
 from indicated.extract.asking import asks, weighed
 from indicated.extract.findings import PAST_CUES, about_family, cued, family_lines, is_prior, span
-from indicated.extract.nlp import PROC, TERM, text_of
+from indicated.extract.nlp import procedure_of, term_of, text_of
 from indicated.extract.patterns import number
 from indicated.extract.record import Layout
 from indicated.extract.review import Review, earlier_operations, review_of
@@ -134,7 +134,7 @@ def _candidates(doc, lay: Layout, asking) -> list:
     return [
         e
         for e in doc.ents
-        if e.label_.startswith(PROC)
+        if procedure_of(e)
         and lay.role_at(e.start_char) not in (*_ASIDE, "technique", "operative")
         and not lay.in_consent(e.start_char)
         and not about_family(e, family)
@@ -201,11 +201,11 @@ def _from_words(
     sentence, so an explicit code can take the levels its words were written with ("L3-4 laminectomy
     and extension of the L4-5 fusion (63047, 22612)")."""
     text = text_of(doc)
-    specific = {(e.sent.start, kb.codes[_term(e, kb).code].family) for e in mentions if not _term(e, kb).generic}
+    specific = {(e.sent.start, kb.codes[procedure_of(e).code].family) for e in mentions if not procedure_of(e).generic}
     record_region = _record_region(kb, text) if mentions else None
     out: dict[str, RequestedService] = {}
     for ent in mentions:
-        term = _term(ent, kb)
+        term = procedure_of(ent)
         if term.generic and (ent.sent.start, kb.codes[term.code].family) in specific:
             continue
         lo, hi = ent.sent.start_char, ent.sent.end_char
@@ -264,8 +264,8 @@ def _repeats(kb: Knowledge, text: str, ent, levels: list[str], priors: list) -> 
     before it ("redo left L4-5 microdiscectomy"), a recurrent herniation in its sentence, or an earlier
     discectomy or decompression at one of its levels. A term whose revision is only for some findings
     (``revision_for``) needs one of them named in the sentence."""
-    term = _term(ent, kb)
-    named = {kb.lexicon.terms[int(e.label_[len(TERM) :])].concept for e in ent.sent.ents if e.label_.startswith(TERM)}
+    term = procedure_of(ent)
+    named = {t.concept for e in ent.sent.ents if (t := term_of(e))}
     if term.revision_for:
         return bool(named & set(term.revision_for))
     before = text[max(ent.sent.start_char, ent.start_char - 60) : ent.start_char]
@@ -274,7 +274,7 @@ def _repeats(kb: Knowledge, text: str, ent, levels: list[str], priors: list) -> 
     if "recurrent_disc_herniation" in named:
         return True
     for p in priors:
-        if kb.codes[_term(p, kb).code].family not in _REVISED_FAMILIES:
+        if kb.codes[procedure_of(p).code].family not in _REVISED_FAMILIES:
             continue
         said = at.segments_near(text, p.start_char, p.end_char, p.sent.start_char, p.sent.end_char)
         if levels and set(said) & set(levels):
@@ -331,10 +331,6 @@ def place(kb: Knowledge, text: str, start: int, end: int, lo: int, levels: list[
         default=None,
     )
     return nearest[1] if nearest else None
-
-
-def _term(ent, kb: Knowledge):
-    return kb.procedures.terms[int(ent.label_[len(PROC) :])]
 
 
 def _next_proc(ent, mentions) -> int | None:

@@ -1,27 +1,11 @@
-"""Case-level facts derived from the findings: levels, conservative-care weeks, symptom weeks."""
+"""Case-level facts derived from the findings in one place: levels, conservative-care weeks, symptom weeks."""
 
 from __future__ import annotations
 
 from indicated.extract import patterns as pt
 from indicated.extract.record import Layout
-from indicated.models import Finding, RequestedService
-
-CARE_GROUP = {
-    "physical_therapy",
-    "nsaids",
-    "opioids",
-    "neuropathic_agents",
-    "epidural_steroid_injection",
-    "chiropractic_care",
-    "activity_modification",
-    "home_exercise",
-    "si_joint_injection",
-    "facet_injection",
-    "medication_trial",
-    "conservative_care_general",
-}
-SYMPTOM_CONCEPTS = {"radicular_pain", "axial_back_pain", "neurogenic_claudication"}
-
+from indicated.kb.loader import Knowledge
+from indicated.models import Case, Finding, RequestedService
 
 # parts of a record whose levels are not the patient's pathology: operative technique ("the needle was
 # localized at L3-L4"), family history, allergies
@@ -32,18 +16,38 @@ def case_levels(text: str, services: list[RequestedService], lay: Layout | None 
     """Every motion segment the record names about the patient's spine, in spinal order."""
     segs = {s for m in pt.levels(text) if not lay or lay.role_at(m.start) not in _NOT_PATHOLOGY for s in m.segments}
     segs |= {lv for svc in services for lv in svc.levels}
-    order = {f"{a}-{b}": i for i, (a, b) in enumerate(zip(pt.VERTEBRAE, pt.VERTEBRAE[1:], strict=False))}
-    return sorted(segs, key=lambda s: order.get(s, 999))
+    return sorted(segs, key=_segment_order)
 
 
-def conservative_care_weeks(facts: list[Finding]) -> float | None:
+_ORDER = {f"{a}-{b}": i for i, (a, b) in enumerate(zip(pt.VERTEBRAE, pt.VERTEBRAE[1:], strict=False))}
+
+
+def _segment_order(segment: str) -> int:
+    return _ORDER.get(segment, 999)
+
+
+def summarize(case: Case, kb: Knowledge) -> Case:
+    """The case with its summaries derived from its findings, whatever their source (a note, a JSON
+    case, a FHIR record); a summary the case states itself is kept."""
+    derived = {
+        "conservative_care_weeks": conservative_care_weeks(case.findings, kb),
+        "symptom_weeks": symptom_weeks(case.findings, kb),
+        "levels": sorted({lv for x in [*case.services, *case.findings] for lv in x.levels}, key=_segment_order),
+    }
+    update = {k: v for k, v in derived.items() if v and not getattr(case, k)}
+    return case.model_copy(update=update) if update else case
+
+
+def conservative_care_weeks(facts: list[Finding], kb: Knowledge) -> float | None:
     """The longest documented course: concurrent treatments run side by side, so never add them up."""
     weeks = [
-        f.weeks for f in facts if f.concept in CARE_GROUP and f.status == "present" and not f.hypothetical and f.weeks
+        f.weeks
+        for f in facts
+        if f.concept in kb.care_concepts and f.status == "present" and not f.hypothetical and f.weeks
     ]
     return max(weeks) if weeks else None
 
 
-def symptom_weeks(facts: list[Finding]) -> float | None:
-    weeks = [f.weeks for f in facts if f.concept in SYMPTOM_CONCEPTS and f.status == "present" and f.weeks]
+def symptom_weeks(facts: list[Finding], kb: Knowledge) -> float | None:
+    weeks = [f.weeks for f in facts if f.concept in kb.symptom_concepts and f.status == "present" and f.weeks]
     return max(weeks) if weeks else None

@@ -20,6 +20,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, ValidationError
 
+from indicated.engine import Engine
 from indicated.errors import InputError, MissingData, first_problem
 from indicated.fhir.coverage import CARD_TYPES, coverage_information, judge, to_document, unmet
 from indicated.fhir.record import (
@@ -30,7 +31,7 @@ from indicated.fhir.record import (
     requested_services,
     validate_bundle,
 )
-from indicated.kb.loader import Knowledge, bundled
+from indicated.kb.loader import Knowledge
 from indicated.models import Assessment, Case, Determination, ServiceResult
 
 D = Determination
@@ -98,7 +99,7 @@ def respond(
     from indicated.pipeline import assess
 
     spec = SERVICES[service_id]
-    kb = kb or bundled()
+    kb = kb or Engine.bundled().knowledge
     request = _request(body, spec["hook"])
     orders, originals = _orders(request)
     covered = {c for p in kb.policies_in(policy_set) if p.kind == "procedure" for c in (s.code for s in p.services)}

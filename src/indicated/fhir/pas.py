@@ -21,6 +21,7 @@ from typing import Any
 
 from pydantic import BaseModel, Field
 
+from indicated.engine import Engine
 from indicated.errors import InputError
 from indicated.fhir.coverage import (
     ADJUDICATION,
@@ -33,7 +34,7 @@ from indicated.fhir.coverage import (
     unmet,
 )
 from indicated.fhir.record import billing_codes, bundle_resources, case_from_resources, validate_bundle
-from indicated.kb.loader import Knowledge, bundled
+from indicated.kb.loader import Knowledge
 from indicated.models import Assessment, Determination, RequestedSetting
 
 # CMS place-of-service codes on a Claim item that say where the procedure is done
@@ -122,7 +123,7 @@ def submit(
     """Assess a PAS request Bundle; the response Bundle (ClaimResponse first)."""
     from indicated.pipeline import assess
 
-    kb = kb or bundled()
+    kb = kb or Engine.bundled().knowledge
     bundle = validate_bundle(body, source="request")
     entries = [e for e in bundle.entry or [] if e.resource is not None]
     if not entries or entries[0].resource.get_resource_type() != "Claim":

@@ -23,8 +23,9 @@ from typing import Any
 
 from pydantic import ValidationError
 
+from indicated.engine import Engine
 from indicated.errors import InputError, first_problem
-from indicated.kb.loader import Knowledge, bundled
+from indicated.kb.loader import Knowledge
 from indicated.models import Case, RecordPart, RequestedService, RequestedSetting
 
 CPT = {"http://www.ama-assn.org/go/cpt", "urn:oid:2.16.840.1.113883.6.12", "CPT"}
@@ -97,9 +98,8 @@ def case_from_resources(
     setting: RequestedSetting | None = None,
 ) -> Case:
     """R4B resources of one patient -> Case; the ServiceRequests among them are what is requested."""
-    from indicated.extract import extract
-
-    kb = kb or bundled()
+    engine = Engine.of(kb) if kb is not None else Engine.bundled()
+    kb = engine.knowledge
     by_type: dict[str, list] = {}
     for r in resources:
         by_type.setdefault(r.get_resource_type(), []).append(r)
@@ -117,7 +117,7 @@ def case_from_resources(
     if not text.strip():
         raise InputError("bundle: no clinical content (no notes, conditions, procedures, observations or orders)")
 
-    case = extract(text, kb=kb, as_of=as_of)
+    case = engine.extract(text, as_of=as_of)
     patient = next(iter(by_type.get("Patient", [])), None)
     age, sex = _age_and_sex(patient, as_of)
     return case.model_copy(

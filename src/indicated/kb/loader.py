@@ -7,13 +7,14 @@ known), so a broken policy can never reach an assessment.
 
 from __future__ import annotations
 
+import hashlib
 import re
-from dataclasses import dataclass, field
-from functools import cached_property, lru_cache
+from dataclasses import dataclass, field, fields
+from functools import cached_property
 from importlib import resources
 from importlib.abc import Traversable
 from pathlib import Path
-from typing import TYPE_CHECKING, TypeVar
+from typing import TypeVar
 
 import yaml
 from pydantic import BaseModel, ValidationError
@@ -42,9 +43,6 @@ from indicated.kb.schema import (
     Vocabulary,
 )
 from indicated.models import Reference
-
-if TYPE_CHECKING:  # pragma: no cover
-    from indicated.search import Library
 
 M = TypeVar("M", bound=BaseModel)
 
@@ -120,11 +118,26 @@ class Knowledge:
         )
 
     @cached_property
-    def library(self) -> Library:
-        """The question bank and evidence statements indexed for retrieval, built on first use."""
-        from indicated.search import Library
+    def digest(self) -> str:
+        """A key for the content of this knowledge: equal for two loads of the same files, different
+        after one changed term, so what is built from the knowledge can be shared by content."""
+        h = hashlib.sha256()
+        for f in fields(self):
+            value = getattr(self, f.name)
+            for key, item in sorted(value.items()) if isinstance(value, dict) else [("", value)]:
+                h.update(f"{f.name}/{key}\x00".encode())
+                h.update(item.model_dump_json().encode() if isinstance(item, BaseModel) else str(item).encode())
+        return h.hexdigest()
 
-        return Library(self)
+    @cached_property
+    def care_concepts(self) -> frozenset[str]:
+        """The treatments that count as conservative care tried before surgery."""
+        return frozenset(c.id for c in self.concepts.values() if c.group == "conservative_care")
+
+    @cached_property
+    def symptom_concepts(self) -> frozenset[str]:
+        """The findings whose duration dates the symptoms."""
+        return frozenset(c.id for c in self.concepts.values() if c.dates_symptoms)
 
     @cached_property
     def regions(self) -> dict[str, Region]:
@@ -391,9 +404,3 @@ def load_policy_cases(root: Traversable | Path | None = None) -> dict[str, Polic
             suite = parse(PolicyCases, read_yaml(f, where), where)
             out[suite.policy] = suite
     return out
-
-
-@lru_cache(maxsize=1)
-def bundled() -> Knowledge:
-    """The bundled knowledge, parsed once per process."""
-    return load()

@@ -29,6 +29,8 @@ class Concept(Strict):
     # what a mention of this concept in the past stands for ("smoked a pack a day until 2019": former
     # smoking, not current)
     past: str | None = None
+    # its duration is how long the patient has had the symptoms (the case's symptom weeks)
+    dates_symptoms: bool = False
 
 
 class RecordSource(Strict):

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from indicated.engine import Engine
 from indicated.errors import InputError
-from indicated.kb.loader import Knowledge, bundled, load_policy_cases
+from indicated.kb.loader import Knowledge, load_policy_cases
 from indicated.kb.schema import PolicyCase
 
 __all__ = ["SuiteResult", "check_case", "run_suites"]
@@ -26,7 +27,7 @@ def check_case(policy_id: str, case: PolicyCase, kb: Knowledge | None = None) ->
     """Assess the case under its policy's set; a description of what did not hold, or None."""
     from indicated.pipeline import assess
 
-    kb = kb or bundled()
+    kb = kb or Engine.bundled().knowledge
     a = assess(case.text, policy_set=kb.policies[policy_id].policy_set, kb=kb)
     problems = []
     if a.determination.value != case.determination:
@@ -55,7 +56,7 @@ def check_case(policy_id: str, case: PolicyCase, kb: Knowledge | None = None) ->
 
 def run_suites(policy_ids: list[str] | None = None, kb: Knowledge | None = None) -> list[SuiteResult]:
     """Every named case of the chosen policies (all by default), in policy order."""
-    kb = kb or bundled()
+    kb = kb or Engine.bundled().knowledge
     suites = load_policy_cases()
     wanted = policy_ids or sorted(kb.policies)
     unknown = [p for p in wanted if p not in kb.policies]

@@ -12,8 +12,9 @@ from __future__ import annotations
 import hashlib
 from datetime import date
 
+from indicated.engine import Engine
 from indicated.explain.reasons import deciding, record_words
-from indicated.kb.loader import Knowledge, bundled
+from indicated.kb.loader import Knowledge
 from indicated.kb.schema import Policy
 from indicated.models import Assessment, Cited, CriterionResult, Determination, Reference, ServiceResult
 
@@ -61,7 +62,7 @@ def to_markdown(
         from indicated.render.patient import to_patient_markdown
 
         return to_patient_markdown(assessment, kb=kb, today=today)
-    kb = kb or bundled()
+    kb = kb or Engine.bundled().knowledge
     a = assessment
     policies = _policies(a, kb)
     out = [f"# {title(a)}", "", f"**{TITLE[a.determination]}.** {a.summary}", ""]

@@ -10,8 +10,9 @@ from __future__ import annotations
 import re
 from datetime import date
 
+from indicated.engine import Engine
 from indicated.explain.reasons import met_through, turning_points
-from indicated.kb.loader import Knowledge, bundled
+from indicated.kb.loader import Knowledge
 from indicated.models import Assessment, CriterionResult, Determination, ServiceResult
 from indicated.render.markdown import cites, footer, reference_line
 
@@ -48,7 +49,7 @@ DISCLAIMER = (
 
 
 def to_patient_markdown(assessment: Assessment, *, kb: Knowledge | None = None, today: date | None = None) -> str:
-    kb = kb or bundled()
+    kb = kb or Engine.bundled().knowledge
     a = assessment
     out = [f"# {_title(a, kb)}", "", "## The short answer", ""]
     if a.review == "performed":

@@ -33,11 +33,11 @@ def index(request: Request, reviewer: MaybeReviewer) -> HTMLResponse:
 
 
 def _form(request: Request, reviewer, **context) -> HTMLResponse:
-    from indicated.kb.loader import bundled
+    from indicated.engine import Engine
 
     settings = request.app.state.settings
     context.setdefault("policy_set", settings.policy_set)
-    return page(request, "index.html", reviewer, policy_sets=list(bundled().policy_sets()), **context)
+    return page(request, "index.html", reviewer, policy_sets=list(Engine.bundled().knowledge.policy_sets()), **context)
 
 
 @router.post("/ui/assess")
