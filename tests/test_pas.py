@@ -10,11 +10,13 @@ from fastapi.testclient import TestClient
 from fhir.resources.R4B.bundle import Bundle
 
 from conftest import ROOT, SHARED_CASES, load_cases, make_client
+from indicated.errors import IndicatedError, NotFound, WorkflowError
 from indicated.fhir.coverage import HUMAN_REVIEW, REVIEW_ACTION, X12_306
-from indicated.fhir.pas import PriorAuths, submit
 from indicated.fhir.samples import pas_request, record_bundle
 from indicated.models import Determination
 from indicated.pipeline import assess
+from indicated.service.pas import submit
+from indicated.service.prior_auths import PriorAuths
 
 DEV = [(n, c) for n, c in load_cases(SHARED_CASES) if assess(c["text"]).services]
 
@@ -112,3 +114,66 @@ def test_examples_folder_bundle_is_answered(client):
     body = json.loads((ROOT / "examples" / "pas-bundle.json").read_text())
     response = claim_response(client.post("/fhir/Claim/$submit", json=body).json())
     assert actions(response)
+
+
+def test_a_key_bug_is_a_500_and_an_unknown_claim_a_404(client, monkeypatch):
+    """A KeyError is a bug, never the signal for "no such claim": only NotFound answers 404."""
+    case = dict(DEV)["d01_discectomy_failed_conservative"]
+    body = pas_request(record_bundle(case["text"], ["63030"]), claim_id="k1")
+    assert client.post("/fhir/Claim/$submit", json=body).status_code == 200
+    inquiry = {"resourceType": "Bundle", "type": "collection", "entry": [body["entry"][0]]}
+    assert client.post("/fhir/Claim/$inquire", json=inquiry).status_code == 200
+
+    def buggy(key):
+        raise KeyError(key)
+
+    monkeypatch.setattr(client.app.state.auths, "find", buggy)
+    res = client.post("/fhir/Claim/$inquire", json=inquiry)
+    assert res.status_code == 500, res.text
+    assert res.json()["issue"][0]["code"] == "exception" and "k1" not in res.text
+    monkeypatch.undo()
+
+    import indicated.service.pas
+
+    monkeypatch.setattr(indicated.service.pas, "response_bundle", lambda auth: {}["entry"])
+    assert client.post("/fhir/Claim/$inquire", json=inquiry).status_code == 500
+    monkeypatch.undo()
+
+    unknown = json.loads(json.dumps(inquiry))
+    unknown["entry"][0]["resource"]["identifier"][0]["value"] = "never-sent"
+    res = client.post("/fhir/Claim/$inquire", json=unknown)
+    assert res.status_code == 404
+    issue = res.json()["issue"][0]
+    assert issue["code"] == "not-found" and "never-sent" in issue["diagnostics"]
+
+
+def test_deciding_an_unknown_request_or_item_is_not_found():
+    store = PriorAuths()
+    case = dict(DEV)["d01_discectomy_failed_conservative"]
+    submit(pas_request(record_bundle(case["text"], ["63030"]), claim_id="n1"), store=store)
+    key = "urn:example:provider-claims|n1"
+    with pytest.raises(NotFound, match="no prior-authorization request for claim x"):
+        store.decide("x", 1, "A1", reviewer="r")
+    with pytest.raises(NotFound, match="no item 9"):
+        store.decide(key, 9, "A1", reviewer="r")
+    assert [i.decision for i in store.decide(key, 1, "A1", reviewer="r").items] == ["A1"]
+
+
+def test_pas_errors_sit_in_the_tree_and_are_no_lookup_errors():
+    for cls in (NotFound, WorkflowError):
+        assert issubclass(cls, IndicatedError) and not issubclass(cls, LookupError)
+    from indicated.service import fhir_routes, repo
+
+    assert repo.WorkflowError is WorkflowError and repo.NotFound is NotFound and fhir_routes.NotFound is NotFound
+
+
+def test_fhir_modules_do_not_import_the_service():
+    """Imports point one way: the service uses the FHIR readers and writers, never the reverse."""
+    import ast
+
+    for path in sorted((ROOT / "src" / "indicated" / "fhir").glob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text())):
+            names = [a.name for a in node.names] if isinstance(node, ast.Import) else []
+            if isinstance(node, ast.ImportFrom):
+                names = [node.module or ""]
+            assert not any(n.startswith("indicated.service") for n in names), path.name

@@ -163,3 +163,24 @@ def test_openapi_document_lists_the_routes(client):
     ):
         assert path in paths, path
     assert json.dumps(paths).count("/ui/") == 0  # the web page is not part of the API
+
+
+def test_domain_errors_map_to_their_codes_and_a_key_bug_to_500(client, monkeypatch):
+    """An article gone between the check and the change is NotFound (404); a KeyError from a bug in
+    the same path is a 500, never a 404."""
+    from indicated.service import workflow
+
+    auth = login(client)
+    monkeypatch.setattr(repo, "get_assessment", lambda db, *, assessment_id: object())
+    res = client.post("/assessments/gone/review", json={"action": "approve"}, headers=auth)
+    assert res.status_code == 404 and res.json() == {"detail": "no assessment 'gone'"}
+    monkeypatch.undo()
+
+    aid = client.post("/assessments", content=NOTE, headers={"content-type": "text/plain"}).json()["id"]
+
+    def buggy(*args, **kwargs):
+        raise KeyError("approved")
+
+    monkeypatch.setattr(workflow, "review", buggy)
+    res = client.post(f"/assessments/{aid}/review", json={"action": "approve"}, headers=auth)
+    assert res.status_code == 500 and res.json() == {"detail": "internal error; the request was not processed"}

@@ -7,6 +7,7 @@ import pytest
 from sqlalchemy import inspect, text
 from sqlalchemy.exc import DBAPIError
 
+from indicated.errors import NotFound
 from indicated.pipeline import assess
 from indicated.service import db, repo
 
@@ -81,7 +82,7 @@ def test_review_workflow_and_append_only_audit(session):
     with pytest.raises(repo.WorkflowError, match="approved cannot become rejected"):
         repo.transition(session, assessment_id=row.id, to_state="rejected", reviewer="bo")
     assert repo.get_assessment(session, assessment_id=row.id).state == "approved"
-    with pytest.raises(LookupError):
+    with pytest.raises(NotFound, match="no assessment 'nope'"):
         repo.transition(session, assessment_id="nope", to_state="approved", reviewer="bo")
     for statement in ("UPDATE audit_log SET why = 'changed'", "DELETE FROM audit_log"):
         with pytest.raises(DBAPIError, match="append-only"):
@@ -93,9 +94,9 @@ def test_review_workflow_and_append_only_audit(session):
 
 
 def test_prior_authorization_requests_survive_in_the_database(database_url):
-    from indicated.fhir.pas import PriorAuths, submit
     from indicated.fhir.samples import pas_request, record_bundle
-    from indicated.service.prior_auths import StoredPriorAuths
+    from indicated.service.pas import submit
+    from indicated.service.prior_auths import PriorAuths, StoredPriorAuths
 
     engine = db.engine_for(database_url)
     db.upgrade(engine)

@@ -5,11 +5,17 @@ One root so callers can catch everything the engine raises on purpose::
     IndicatedError
      ├── KnowledgeError   a knowledge file (vocabulary, lexicon, policy, evidence) is invalid
      ├── InputError       a case cannot be read (empty, binary, too large, malformed JSON case or FHIR)
-     └── MissingData      a request lacks data the engine cannot do without (CDS Hooks: HTTP 412)
+     ├── MissingData      a request lacks data the engine cannot do without (CDS Hooks: HTTP 412)
+     ├── NotFound         what a request names does not exist: a CDS service, a prior-authorization
+     │                    request or one of its items, an article (HTTP 404)
+     └── WorkflowError    a change the review workflow does not allow: rejecting an approved article,
+                          a reviewer who already exists (HTTP 409)
 
 An *unknown* criterion is a result, never an exception: it becomes a documentation request.
 Foreign exceptions (YAML, pydantic, OS errors) are translated once, at the boundary that meets
-them, with ``raise ... from exc``.
+them, with ``raise ... from exc``. Built-in lookup errors are never a signal: "no such claim" is
+a `NotFound` raised where the lookup failed, so a ``KeyError`` from a bug stays a bug (HTTP 500).
+The service maps each class to its HTTP answer in one place (``indicated.service.app``).
 """
 
 from __future__ import annotations
@@ -38,3 +44,13 @@ def first_problem(exc) -> tuple[str, str]:
 
 class MissingData(IndicatedError):
     """A request left out data the engine needs and cannot fetch itself (a CDS Hooks prefetch)."""
+
+
+class NotFound(IndicatedError):
+    """What a request names does not exist (an unknown CDS service, claim or article); the message
+    names it, so it can be shown as is."""
+
+
+class WorkflowError(IndicatedError):
+    """A change the review workflow does not allow (rejecting an approved article, adding a
+    reviewer twice)."""

@@ -16,9 +16,9 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 
-from indicated.errors import InputError, MissingData, first_problem
+from indicated.errors import InputError, MissingData, NotFound, WorkflowError, first_problem
 from indicated.fhir import crd
-from indicated.service import api, db, fhir_routes, repo, web
+from indicated.service import api, db, fhir_routes, web
 from indicated.service.prior_auths import StoredPriorAuths
 from indicated.service.settings import Settings
 
@@ -82,12 +82,12 @@ def create_app(settings: Settings | None = None, *, warm: bool = True) -> FastAP
     def precondition(request: Request, exc: MissingData) -> JSONResponse:
         return _error(request, 412, "required", str(exc))
 
-    @app.exception_handler(fhir_routes.NotFound)
-    def not_found(request: Request, exc: fhir_routes.NotFound) -> JSONResponse:
+    @app.exception_handler(NotFound)
+    def not_found(request: Request, exc: NotFound) -> JSONResponse:
         return _error(request, 404, "not-found", str(exc))
 
-    @app.exception_handler(repo.WorkflowError)
-    def conflict(request: Request, exc: repo.WorkflowError) -> JSONResponse:
+    @app.exception_handler(WorkflowError)
+    def conflict(request: Request, exc: WorkflowError) -> JSONResponse:
         return _error(request, 409, "conflict", str(exc))
 
     @app.exception_handler(RequestValidationError)

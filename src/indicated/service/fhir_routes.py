@@ -10,16 +10,12 @@ from fastapi import APIRouter, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse
 
-from indicated.errors import IndicatedError, InputError
-from indicated.fhir import crd, pas
-from indicated.service import workflow
+from indicated.errors import InputError, NotFound
+from indicated.fhir import crd
+from indicated.service import pas, workflow
 from indicated.service.deps import SessionDep
 
 router = APIRouter()
-
-
-class NotFound(IndicatedError):
-    """An unknown CDS service or prior-authorization request (404 with an OperationOutcome)."""
 
 
 async def body_of(request: Request) -> Any:
@@ -75,7 +71,4 @@ async def claim_submit(request: Request, db: SessionDep) -> JSONResponse:
 @router.post("/fhir/Claim/$inquire", tags=["PAS"])
 async def claim_inquire(request: Request) -> JSONResponse:
     body = await body_of(request)
-    try:
-        return fhir_json(pas.inquire(body, store=request.app.state.auths))
-    except KeyError as exc:
-        raise NotFound(f"no prior-authorization request for claim {exc.args[0]}") from exc
+    return fhir_json(await run_in_threadpool(pas.inquire, body, store=request.app.state.auths))

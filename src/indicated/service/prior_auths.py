@@ -1,16 +1,76 @@
-"""PAS requests in the service's database (the engine's in-memory store, made durable)."""
+"""Prior-authorization requests by claim key, and a person's decisions on their items: kept in
+memory (bounded) by ``PriorAuths``, in the service's database by ``StoredPriorAuths``."""
 
 from __future__ import annotations
+
+import threading
+from collections import OrderedDict
 
 from sqlalchemy import select
 from sqlalchemy.orm import sessionmaker
 
-from indicated.fhir.pas import PriorAuth, PriorAuths
+from indicated.errors import InputError, NotFound
+from indicated.fhir.claim_response import PriorAuth
+from indicated.fhir.coverage import REVIEW_ACTIONS
 from indicated.service.repo import now
 from indicated.service.tables import PriorAuthRow
 
 
+class PriorAuths:
+    """Requests by claim key. This one keeps them in memory (bounded); ``StoredPriorAuths`` keeps
+    them in the database, overriding ``save``, ``find`` and ``keys_for``."""
+
+    def __init__(self, limit: int = 10_000) -> None:
+        self._items: OrderedDict[str, PriorAuth] = OrderedDict()
+        self._lock = threading.Lock()
+        self._limit = limit
+
+    def save(self, key: str, auth: PriorAuth) -> None:
+        with self._lock:
+            self._items[key] = auth.model_copy(deep=True)
+            self._items.move_to_end(key)
+            while len(self._items) > self._limit:
+                self._items.popitem(last=False)
+
+    def find(self, key: str) -> PriorAuth | None:
+        with self._lock:
+            auth = self._items.get(key)
+            return auth.model_copy(deep=True) if auth else None
+
+    def keys_for(self, assessment_id: str) -> list[str]:
+        with self._lock:
+            return [k for k, a in self._items.items() if a.assessment_id == assessment_id]
+
+    def get(self, key: str) -> PriorAuth:
+        """The request with this key, or NotFound."""
+        auth = self.find(key)
+        if auth is None:
+            raise NotFound(f"no prior-authorization request for claim {key}")
+        return auth
+
+    def decide_all(self, assessment_id: str, code: str, *, reviewer: str) -> None:
+        """A person's decision on every item of the request an article came from (if any)."""
+        for key in self.keys_for(assessment_id):
+            auth = self.find(key)
+            for item in auth.items if auth else []:
+                self.decide(key, item.sequence, code, reviewer=reviewer)
+
+    def decide(self, key: str, sequence: int, code: str, *, reviewer: str) -> PriorAuth:
+        """A person's decision on one item (A1 or A3); only people may answer A3."""
+        if code not in REVIEW_ACTIONS:
+            raise InputError(f"decision: {code!r} is not one of {', '.join(REVIEW_ACTIONS)}")
+        auth = self.get(key)
+        item = next((i for i in auth.items if i.sequence == sequence), None)
+        if item is None:
+            raise NotFound(f"no item {sequence} in the prior-authorization request for claim {key}")
+        item.decision, item.reviewer = code, reviewer
+        self.save(key, auth)
+        return auth
+
+
 class StoredPriorAuths(PriorAuths):
+    """The requests in the service's database, so `$inquire` answers after a restart."""
+
     def __init__(self, sessions: sessionmaker) -> None:
         super().__init__()
         self._sessions = sessions

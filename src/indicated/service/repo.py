@@ -8,16 +8,13 @@ from datetime import UTC, datetime, timedelta
 from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
+from indicated.errors import NotFound, WorkflowError
 from indicated.models import Assessment
 from indicated.service import auth
 from indicated.service.tables import AssessmentRow, AuditEntry, Comment, LoginSession, Reviewer
 
 # the editorial workflow: which state may follow which
 TRANSITIONS = {"submitted": {"under_review"}, "under_review": {"approved", "rejected"}}
-
-
-class WorkflowError(Exception):
-    """A state change the workflow does not allow (approving an article never reviewed, ...)."""
 
 
 def now() -> datetime:
@@ -114,7 +111,7 @@ def transition(db: Session, *, assessment_id: str, to_state: str, reviewer: str,
     rejecting an article still ``submitted`` opens the review first (two entries)."""
     row = db.get(AssessmentRow, assessment_id, with_for_update=True)
     if row is None:
-        raise LookupError(assessment_id)
+        raise NotFound(f"no assessment {assessment_id!r}")
     steps = [to_state]
     if row.state == "submitted" and to_state in TRANSITIONS["under_review"]:
         steps = ["under_review", to_state]

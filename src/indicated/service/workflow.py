@@ -6,9 +6,9 @@ from __future__ import annotations
 from sqlalchemy.orm import Session
 
 from indicated.errors import InputError
-from indicated.fhir.pas import PriorAuths
 from indicated.models import Assessment
 from indicated.service import repo
+from indicated.service.prior_auths import PriorAuths
 from indicated.service.tables import AssessmentRow
 
 # what a reviewer asks for, as the state it leads to
