@@ -18,9 +18,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from indicated.engine import Engine
 from indicated.errors import InputError
 from indicated.fhir.record import billing_codes, bundle_resources, case_from_resources, validate_bundle
-from indicated.kb.loader import Knowledge, bundled
+from indicated.kb.loader import Knowledge
 from indicated.models import Case, RequestedSetting
 
 # CMS place-of-service codes on a Claim item that say where the procedure is done
@@ -42,7 +43,7 @@ class PasRequest:
 
 def read_request(body: Any, *, kb: Knowledge | None = None) -> PasRequest:
     """A `Claim/$submit` Bundle read, or one InputError naming what is wrong and where."""
-    kb = kb or bundled()
+    kb = kb or Engine.bundled().knowledge
     bundle = validate_bundle(body, source="request")
     entries = [e for e in bundle.entry or [] if e.resource is not None]
     if not entries or entries[0].resource.get_resource_type() != "Claim":

@@ -12,9 +12,10 @@ import uuid
 from collections.abc import Callable
 from typing import Any
 
+from indicated.engine import Engine
 from indicated.fhir.claim_response import PriorAuth, judge_item, now, response_bundle
 from indicated.fhir.pas import inquiry_key, read_request
-from indicated.kb.loader import Knowledge, bundled
+from indicated.kb.loader import Knowledge
 from indicated.models import Assessment
 from indicated.service.prior_auths import PriorAuths
 
@@ -31,7 +32,7 @@ def submit(
     ``keep(id, assessment)`` stores the article the request's items were judged by."""
     from indicated.pipeline import assess
 
-    kb = kb or bundled()
+    kb = kb or Engine.bundled().knowledge
     request = read_request(body, kb=kb)
     assessment = assess(request.case, policy_set=policy_set, kb=kb)
     aid = uuid.uuid4().hex
