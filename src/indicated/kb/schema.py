@@ -10,6 +10,8 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from indicated.models import Case
+
 
 class Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
@@ -441,14 +443,29 @@ class Policy(Strict):
 
 
 class PolicyCase(Strict):
-    """A named example that pins a policy's behaviour (OPA style: the policy sits beside its tests)."""
+    """A named example that pins a policy's behaviour (OPA style: the policy sits beside its tests).
+
+    The case is given either as ``text`` (a note or question, read by the extractor) or as ``facts``
+    (a structured :class:`~indicated.models.Case`, OPA's ``with input as``): a facts case tests the
+    policy's logic alone, so a change to the lexicon cannot break it.
+    """
 
     name: str
-    text: str
+    text: str | None = None
+    facts: Case | None = None
     determination: str
     services: dict[str, str] = Field(default_factory=dict)
     setting: str | None = None
     criteria: dict[str, Literal["met", "not_met", "unknown"]] = Field(default_factory=dict)
+
+    @model_validator(mode="after")
+    def _text_or_facts(self) -> PolicyCase:
+        if (self.text is None) == (self.facts is None):
+            raise ValueError(
+                f"case {self.name!r} gives {'both text and' if self.text is not None else 'neither text nor'} facts; "
+                "give exactly one: text (a note to read) or facts (a structured case)"
+            )
+        return self
 
 
 class PolicyCases(Strict):
