@@ -2,20 +2,28 @@
 
 from __future__ import annotations
 
+import ast
 import re
 import statistics
 from datetime import date
 from html.parser import HTMLParser
+from pathlib import Path
 
 import pytest
 import textstat
 from typer.testing import CliRunner
 
-from conftest import SHARED_CASES, load_cases
+import indicated.render
+from conftest import SHARED_CASES, edit_yaml, load_cases
 from indicated.cli import app
+from indicated.kb.loader import load
+from indicated.models import Assessment, Determination
 from indicated.pipeline import assess
 from indicated.render import render
 from indicated.render.markdown import SECTIONS
+from indicated.wording import RANK, WORDING, best, worst
+
+D = Determination
 
 DEV = load_cases(SHARED_CASES)
 AS_OF = date(2026, 11, 22)
@@ -36,8 +44,8 @@ def reference_numbers(md: str) -> list[int]:
 
 
 @pytest.mark.parametrize("name", [n for n, _ in DEV])
-def test_clinician_article_has_every_section_in_order_and_resolving_citations(assessed, kb, name):
-    md = render(assessed[name], "markdown", kb=kb)
+def test_clinician_article_has_every_section_in_order_and_resolving_citations(assessed, name):
+    md = render(assessed[name], "markdown")
     found = [h for h in headings(md) if h in SECTIONS]
     assert found == list(SECTIONS), f"{name}: sections {headings(md)}"
     assert md.startswith("# ") and "Policy set: clinical" in md.splitlines()[-1]
@@ -48,15 +56,15 @@ def test_clinician_article_has_every_section_in_order_and_resolving_citations(as
     assert cited == set(numbers), f"{name}: cited {sorted(cited)} vs references {numbers}"
 
 
-def test_verdict_comes_first_with_its_reasons(assessed, kb):
+def test_verdict_comes_first_with_its_reasons(assessed):
     a = assessed["d08_fusion_ddd_axial_pain"]
-    first = render(a, "markdown", kb=kb).split("\n\n")[1]
+    first = render(a, "markdown").split("\n\n")[1]
     assert first.startswith("**Criteria not met")
     assert "22558" in first and "not met:" in first
 
 
-def test_title_names_procedure_level_and_side(assessed, kb):
-    md = render(assessed["d01_discectomy_failed_conservative"], "markdown", kb=kb)
+def test_title_names_procedure_level_and_side(assessed):
+    md = render(assessed["d01_discectomy_failed_conservative"], "markdown")
     title = md.splitlines()[0]
     assert "63030" in title and "L4-L5" in title and title.endswith("left")
 
@@ -94,9 +102,9 @@ def test_what_would_change_names_documentation_or_the_flipping_finding(assessed)
     assert any(w.startswith("Would change if met:") for w in failed)
 
 
-def test_patient_version_reads_at_grade_8_or_below(assessed, kb):
+def test_patient_version_reads_at_grade_8_or_below(assessed):
     grades = [
-        textstat.flesch_kincaid_grade(re.sub(r"[#*`>|]", "", render(a, "markdown", kb=kb, audience="patient")))
+        textstat.flesch_kincaid_grade(re.sub(r"[#*`>|]", "", render(a, "markdown", audience="patient")))
         for a in assessed.values()
     ]
     assert statistics.median(grades) <= 8, grades
@@ -106,8 +114,8 @@ JARGON = ["radiculopathy", "arthrodesis", "laminectomy", "foraminotomy", "claudi
 
 
 @pytest.mark.parametrize("name", [n for n, _ in DEV])
-def test_patient_version_avoids_or_explains_jargon(assessed, kb, name):
-    md = render(assessed[name], "markdown", kb=kb, audience="patient")
+def test_patient_version_avoids_or_explains_jargon(assessed, name):
+    md = render(assessed[name], "markdown", audience="patient")
     body = md.split("\n## Sources\n")[0]
     for word in JARGON:
         assert word.lower() not in body.lower(), f"{name}: {word!r} in the patient article"
@@ -123,9 +131,9 @@ def reference_numbers_patient(md: str) -> list[int]:
     return [int(n) for n in re.findall(r"^(\d+)\. ", refs, re.MULTILINE)]
 
 
-def test_reviewer_version_opens_with_the_criteria_table_and_audit(assessed, kb):
+def test_reviewer_version_opens_with_the_criteria_table_and_audit(assessed):
     a = assessed["d06_fusion_degenerative_spondylolisthesis"]
-    md = render(a, "markdown", kb=kb, audience="reviewer")
+    md = render(a, "markdown", audience="reviewer")
     assert headings(md)[:2] == ["Criteria", "Audit"]
     table = md.split("## Criteria\n\n", 1)[1].split("\n\n", 1)[0].splitlines()
     assert table[0].startswith("| service | criterion | status")
@@ -158,8 +166,8 @@ class _Page(HTMLParser):
             self.marks.append(a.get("class", ""))
 
 
-def test_html_page_is_self_contained_with_working_citation_links_and_highlights(assessed, kb):
-    page = render(assessed["d06_fusion_degenerative_spondylolisthesis"], "html", kb=kb)
+def test_html_page_is_self_contained_with_working_citation_links_and_highlights(assessed):
+    page = render(assessed["d06_fusion_degenerative_spondylolisthesis"], "html")
     parser = _Page()
     parser.feed(page)
     assert page.startswith("<!DOCTYPE html>") and "<title>" in page and "<style>" in page
@@ -171,7 +179,7 @@ def test_html_page_is_self_contained_with_working_citation_links_and_highlights(
 
 def test_case_text_cannot_inject_markup_into_the_page(kb):
     text = 'L5-S1 microdiscectomy (63030) for <script>alert("x")</script> left sciatica, extrusion on MRI.'
-    page = render(assess(text, kb=kb, as_of=AS_OF), "html", kb=kb)
+    page = render(assess(text, kb=kb, as_of=AS_OF), "html")
     assert "<script>" not in page and "&lt;script&gt;" in page
 
 
@@ -214,3 +222,91 @@ def test_a_review_of_a_performed_procedure_says_so_first_and_reports_operative_f
     assert "This reviews a procedure already performed" in first[2]
     assert "## Operative findings (reported, not used as criteria)" in md and "extruded fragment" in md
     assert "looks back at care you already had" in render(a, "markdown", audience="patient")
+
+
+def _renamed(a, new_id: str):
+    """The stored JSON of ``a`` with its policy renamed, as it reads once the knowledge renamed or
+    withdrew that policy."""
+    data = a.model_dump(mode="json")
+    old = data["services"][0]["policy"]["id"]
+    for ref in [s["policy"] for s in data["services"]] + [p for p in data["policies"]]:
+        if ref and ref["id"] == old:
+            ref["id"] = new_id
+    return Assessment.model_validate(data)
+
+
+def test_a_stored_article_renders_from_its_snapshot_after_the_policy_changes(copy):
+    """An article keeps the policy text it was decided under: renamed or withdrawn since, or reworded,
+    the article renders as it was (render never reads today's knowledge)."""
+    then = "A pitfall as the policy stated it when this request was judged."
+
+    def reword(data):
+        data["pitfalls"] = [then]
+        data["follows"] = "The policy's sources as they stood then."
+
+    edit_yaml(copy / "policies", "lumbar-discectomy.yaml", reword)
+    text = dict(DEV)["d01_discectomy_failed_conservative"]["text"]
+    stored = _renamed(assess(text, kb=load(copy), as_of=AS_OF), "lumbar-discectomy-2019")
+    assert stored.policies[0].pitfalls == [then]
+    md = render(stored, "markdown")
+    assert f"- {then}" in md and "The policy's sources as they stood then." in md
+    assert "`lumbar-discectomy-2019`" in render(stored, "markdown", audience="reviewer")
+    today = load().policies["lumbar-discectomy"].pitfalls[0]
+    assert today not in md, "an old article shows the pitfalls of its own version"
+    for audience in ("clinician", "reviewer", "patient"):
+        assert render(stored, "html", audience=audience).startswith("<!DOCTYPE html>")
+    patient = render(stored, "markdown", audience="patient")
+    assert "surgery to remove the part of a disc" in patient.lower() and "**disc**" in patient
+
+
+def test_an_article_stored_before_snapshots_still_loads_and_renders(assessed):
+    data = assessed["d06_fusion_degenerative_spondylolisthesis"].model_dump(mode="json")
+    del data["policies"], data["glossary"]
+    for s in data["services"]:
+        del s["plain_description"]
+    old = Assessment.model_validate(data)
+    md = render(old, "markdown")
+    assert "## Where the sources agree and disagree\n\n- Not stored with this article." in md
+    assert "## Common pitfalls\n\n- None recorded." in md
+    assert "`lumbar-fusion` version" in render(old, "markdown", audience="reviewer")
+    patient = render(old, "markdown", audience="patient")
+    assert "## Words used here" not in patient and "(code 22612)" in patient
+    assert render(old, "html", audience="patient").startswith("<!DOCTYPE html>")
+
+
+def test_render_imports_neither_explain_nor_the_knowledge():
+    """Layers point one way (knowledge <- extract <- evaluate <- explain <- render): render reads the
+    Assessment, the wording table and the reasons beside the models, nothing above or beside them."""
+    banned = ("indicated.explain", "indicated.kb", "indicated.engine", "indicated.pipeline", "indicated.evaluate")
+    for path in sorted(Path(indicated.render.__file__).parent.glob("*.py")):
+        bad = [m for m in _runtime_imports(path) if m.startswith(banned)]
+        assert not bad, f"{path.name} imports {bad}"
+
+
+def _runtime_imports(path: Path) -> list[str]:
+    """The modules a file imports when it runs (those under ``if TYPE_CHECKING:`` serve annotations only)."""
+    tree = ast.parse(path.read_text())
+    typing_only = {
+        id(n)
+        for block in ast.walk(tree)
+        if isinstance(block, ast.If) and "TYPE_CHECKING" in ast.unparse(block.test)
+        for n in ast.walk(block)
+    }
+    out: list[str] = []
+    for n in ast.walk(tree):
+        if isinstance(n, ast.ImportFrom) and id(n) not in typing_only:
+            out.append(n.module or "")
+        elif isinstance(n, ast.Import) and id(n) not in typing_only:
+            out += [alias.name for alias in n.names]
+    return out
+
+
+def test_one_table_words_every_determination_and_one_ranking_orders_them():
+    assert set(WORDING) == set(Determination) and set(RANK) == set(Determination) and len(RANK) == len(Determination)
+    assert (
+        worst([D.MEDICALLY_NECESSARY, D.INSUFFICIENT_INFORMATION, D.NOT_MEDICALLY_NECESSARY])
+        == D.NOT_MEDICALLY_NECESSARY
+    )
+    assert best([D.INSUFFICIENT_INFORMATION, D.MEDICALLY_NECESSARY]) == D.MEDICALLY_NECESSARY
+    for d, w in WORDING.items():
+        assert w.words == d.value.replace("_", " ")

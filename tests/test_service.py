@@ -184,3 +184,36 @@ def test_domain_errors_map_to_their_codes_and_a_key_bug_to_500(client, monkeypat
     monkeypatch.setattr(workflow, "review", buggy)
     res = client.post(f"/assessments/{aid}/review", json={"action": "approve"}, headers=auth)
     assert res.status_code == 500 and res.json() == {"detail": "internal error; the request was not processed"}
+
+
+def test_a_stored_article_renders_after_its_policy_is_renamed_or_withdrawn(client, settings):
+    """A stored article renders from what it stored: its policy renamed or withdrawn from the knowledge
+    since (here: an id today's knowledge does not hold), or stored before policies travelled with
+    articles, every format and audience still answers 200 with the words it was decided under."""
+    from indicated.service.tables import AssessmentRow
+
+    renamed = client.post("/assessments", content=NOTE, headers={"content-type": "text/plain"}).json()["id"]
+    old = client.post("/assessments", content=NOTE, headers={"content-type": "text/plain"}).json()["id"]
+    with db.sessions(db.engine_for(settings.database_url))() as s:
+        row = s.get(AssessmentRow, renamed)
+        data = json.loads(row.result)
+        pitfall = data["policies"][0]["pitfalls"][0]
+        for ref in [x["policy"] for x in data["services"] if x["policy"]] + data["policies"]:
+            ref["id"] = "withdrawn-" + ref["id"]
+        row.result = json.dumps(data)
+        row = s.get(AssessmentRow, old)
+        data = json.loads(row.result)
+        del data["policies"], data["glossary"]
+        for x in data["services"]:
+            del x["plain_description"]
+        row.result = json.dumps(data)
+        s.commit()
+    for aid in (renamed, old):
+        for fmt in ("markdown", "html"):
+            for audience in ("clinician", "reviewer", "patient"):
+                res = client.get(f"/assessments/{aid}/article", params={"format": fmt, "audience": audience})
+                assert res.status_code == 200, (aid, fmt, audience, res.text)
+        assert client.get(f"/ui/assessments/{aid}").status_code == 200
+    article = client.get(f"/assessments/{renamed}/article", params={"format": "markdown"}).text
+    assert f"- {pitfall}" in article
+    assert "`withdrawn-" in client.get(f"/assessments/{renamed}/article?format=markdown&audience=reviewer").text

@@ -10,9 +10,9 @@ from __future__ import annotations
 from pydantic import BaseModel, ConfigDict, Field
 
 from indicated.engine import Engine
-from indicated.explain.reasons import leaves
 from indicated.kb.loader import Knowledge
 from indicated.models import Assessment, Case, CriterionResult, Determination, ServiceResult, SettingResult
+from indicated.reasons import leaves
 
 __all__ = ["Comparison", "ServiceComparison", "SetOutcome", "compare"]
 

@@ -120,6 +120,16 @@ class PolicyRef(_Model):
     policy_set: str = ""
 
 
+class PolicySnapshot(PolicyRef):
+    """A policy as it stood when the request was judged: what the article says of it besides the
+    criteria, so that a stored article renders as it was decided after the policy changes, is renamed
+    or is withdrawn."""
+
+    follows: str = ""
+    pitfalls: list[str] = Field(default_factory=list)
+    strengthen: list[str] = Field(default_factory=list)
+
+
 class CriterionResult(_Model):
     """A criterion node after evaluation; ``depth`` and ``parent`` keep the tree readable."""
 
@@ -143,6 +153,8 @@ class ServiceResult(_Model):
     code: str
     system: str = "CPT"
     description: str = ""
+    # what the procedure does, in everyday words (the patient article's name for it)
+    plain_description: str = ""
     levels: list[str] = Field(default_factory=list)
     side: Side | None = None
     determination: Determination
@@ -213,6 +225,11 @@ class Assessment(_Model):
     components: list[ComponentAnswer] = Field(default_factory=list)
     references: list[Reference] = Field(default_factory=list)
     related_questions: list[str] = Field(default_factory=list)
+    # what the renderers need from the knowledge, as it stood when the request was judged: the policies
+    # applied (follows, pitfalls, strengthen) and the glossary, whose terms the patient article explains
+    # where it uses them
+    policies: list[PolicySnapshot] = Field(default_factory=list)
+    glossary: dict[str, str] = Field(default_factory=dict)
     policy_set: str = "clinical"
     engine_version: str = ""
 

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
+from indicated import wording
 from indicated.models import Determination, ServiceResult, SettingResult, Status
 
 D = Determination
 _BY_STATUS = {"met": D.MEDICALLY_NECESSARY, "not_met": D.NOT_MEDICALLY_NECESSARY, "unknown": D.INSUFFICIENT_INFORMATION}
-_RANK = [D.MEDICALLY_NECESSARY, D.INSUFFICIENT_INFORMATION, D.NOT_MEDICALLY_NECESSARY]
 
 
 def status_to_determination(status: Status) -> Determination:
@@ -14,9 +14,9 @@ def status_to_determination(status: Status) -> Determination:
 
 
 def combine(determinations: list[Determination], *, best: bool) -> Determination:
-    """The most (``best``) or least favourable of several determinations."""
-    ranked = sorted(determinations, key=_RANK.index)
-    return ranked[0] if best else ranked[-1]
+    """The most (``best``) or least favourable of several determinations, in the one ranking of
+    :data:`indicated.wording.RANK`."""
+    return wording.best(determinations) if best else wording.worst(determinations)
 
 
 def voters(services: list[ServiceResult]) -> list[ServiceResult]:

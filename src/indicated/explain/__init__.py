@@ -10,36 +10,27 @@ from __future__ import annotations
 
 from indicated.evaluate import Evaluation
 from indicated.explain.components import answer_components
-from indicated.explain.reasons import clause, deciding, decisive, leaves, record_words, turning_points
 from indicated.kb.loader import Knowledge
-from indicated.models import Assessment, Case, CriterionResult, Determination, ReviewKind, ServiceResult
+from indicated.models import (
+    Assessment,
+    Case,
+    CriterionResult,
+    Determination,
+    PolicyRef,
+    PolicySnapshot,
+    ReviewKind,
+    ServiceResult,
+)
+from indicated.reasons import clause, deciding, decisive, leaves, record_words, turning_points
 from indicated.search import Library
+from indicated.wording import WORDING
 
 __all__ = ["explain", "leaves", "summary"]
 
 D = Determination
 
-VERDICT = {
-    D.MEDICALLY_NECESSARY: "is medically necessary",
-    D.PARTIALLY_MEDICALLY_NECESSARY: "is partially medically necessary",
-    D.NOT_MEDICALLY_NECESSARY: "does not meet the criteria for medical necessity (referred for physician review)",
-    D.INSUFFICIENT_INFORMATION: "cannot be decided yet: the record is missing required information",
-    D.NO_APPLICABLE_POLICY: "is outside the criteria this engine holds: no applicable policy",
-}
-# a review of a procedure already performed says so first, in the past tense
-VERDICT_PERFORMED = VERDICT | {
-    D.MEDICALLY_NECESSARY: "was medically necessary",
-    D.PARTIALLY_MEDICALLY_NECESSARY: "was partially medically necessary",
-    D.NOT_MEDICALLY_NECESSARY: "did not meet the criteria for medical necessity (referred for physician review)",
-}
 RELATED = 5
 QUOTES = 2  # record quotes per reason in the verdict: enough to show the chart was read, short enough to scan
-# how "what would change the determination" words a turning point ({0}: what to document, {1}: the criterion)
-CHANGE = {
-    D.INSUFFICIENT_INFORMATION: "Document: {0}",
-    D.NOT_MEDICALLY_NECESSARY: "Would change if met: {1}.",
-    D.MEDICALLY_NECESSARY: "Would change if: {1}.",
-}
 
 
 def explain(
@@ -55,6 +46,8 @@ def explain(
             c.citations = [cite(ref) for ref in c.sources]
     components = answer_components(evaluation, kb, cite)
     missing, change = _gaps(evaluation)
+    for s in evaluation.services:
+        s.plain_description = _plain_description(s, kb)
     return Assessment(
         determination=evaluation.determination,
         review=case.review,
@@ -67,9 +60,41 @@ def explain(
         components=components,
         references=[kb.reference(ref, n) for ref, n in numbers.items()],
         related_questions=related_questions(case, evaluation, kb, library),
+        policies=_snapshots(evaluation, kb),
+        glossary=dict(kb.components.glossary),
         policy_set=policy_set,
         engine_version=version,
     )
+
+
+def _plain_description(s: ServiceResult, kb: Knowledge) -> str:
+    """What the procedure does in everyday words: its family's, else the coder's description."""
+    code = kb.codes.get(s.code)
+    return kb.components.families.get(code.family, s.description) if code else (s.description or "care")
+
+
+def _snapshots(ev: Evaluation, kb: Knowledge) -> list[PolicySnapshot]:
+    """The policies applied, in the order the article names them (services, then the setting), as
+    they stand as the request is judged: the article renders from these, never from the knowledge of
+    the day it is read."""
+    refs: list[PolicyRef] = [s.policy for s in ev.services if s.policy is not None]
+    if ev.setting is not None and ev.setting.policy is not None:
+        refs.append(ev.setting.policy)
+    out = []
+    for pid in dict.fromkeys(r.id for r in refs):
+        p = kb.policies[pid]
+        out.append(
+            PolicySnapshot(
+                id=p.id,
+                version=p.version,
+                title=p.title,
+                policy_set=p.policy_set,
+                follows=p.follows,
+                pitfalls=list(p.pitfalls),
+                strengthen=list(p.strengthen),
+            )
+        )
+    return out
 
 
 def _trees(ev: Evaluation) -> list[list[CriterionResult]]:
@@ -94,7 +119,8 @@ def _gaps(ev: Evaluation) -> tuple[list[str], list[str]]:
         for c in turning_points(det, criteria):
             if det == D.INSUFFICIENT_INFORMATION:
                 missing.setdefault(c.to_document or c.statement, None)
-            change.setdefault(CHANGE[det].format(c.to_document or clause(c.statement), clause(c.statement)), None)
+            template = WORDING[det].change
+            change.setdefault(template.format(c.to_document or clause(c.statement), clause(c.statement)), None)
     return list(missing), list(change)
 
 
@@ -106,11 +132,10 @@ def summary(ev: Evaluation, review: ReviewKind = "prospective") -> str:
     if review == "performed":
         text = (
             "This reviews a procedure already performed: "
-            f"{names or 'the procedure'} {VERDICT_PERFORMED[ev.determination]}, judged on what was documented before it."
+            f"{names or 'the procedure'} {WORDING[ev.determination].verdict_past}, judged on what was documented before it."
         )
     else:
-        text = f"The request for {names or 'the requested service'} {VERDICT[ev.determination]}."
-    lead = {D.NOT_MEDICALLY_NECESSARY: "not met: ", D.INSUFFICIENT_INFORMATION: "not documented: "}
+        text = f"The request for {names or 'the requested service'} {WORDING[ev.determination].verdict}."
     reasons = []
     for s in ev.services:
         if s.policy is None or s.serves:
@@ -118,11 +143,11 @@ def summary(ev: Evaluation, review: ReviewKind = "prospective") -> str:
         why = [clause(c.statement) + _quoted(c) for c in decisive(s)]
         if s.determination == D.MEDICALLY_NECESSARY:
             reasons.append(f"{s.code}: " + ("; ".join(why[:3]) or "criteria met"))
-        elif s.determination in lead and why:
-            reasons.append(f"{s.code}: {lead[s.determination]}" + "; ".join(why[:3]))
+        elif (lead := WORDING[s.determination].lead) and why:
+            reasons.append(f"{s.code}: {lead}" + "; ".join(why[:3]))
     if ev.setting is not None and ev.setting.determination is not None:
         reasons.append(
-            f"{ev.setting.requested} setting: {ev.setting.determination.value.replace('_', ' ')}"
+            f"{ev.setting.requested} setting: {WORDING[ev.setting.determination].words}"
             f" (recommended: {ev.setting.recommended})"
         )
     return text + (" " + ". ".join(r[0].upper() + r[1:] for r in reasons) + "." if reasons else "")

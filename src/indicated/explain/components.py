@@ -11,29 +11,14 @@ from collections.abc import Callable
 
 from indicated.evaluate import Evaluation
 from indicated.evaluate.determine import overall
-from indicated.explain.reasons import deciding
 from indicated.kb.loader import Knowledge
 from indicated.kb.schema import Component
-from indicated.models import Cited, ComponentAnswer, Determination, ServiceResult
+from indicated.models import Cited, ComponentAnswer, ServiceResult
+from indicated.reasons import deciding
+from indicated.wording import WORDING
 
 __all__ = ["answer_components"]
 
-D = Determination
-
-ANSWER = {
-    D.MEDICALLY_NECESSARY: "Yes",
-    D.NOT_MEDICALLY_NECESSARY: "Not on this record (referred for physician review)",
-    D.INSUFFICIENT_INFORMATION: "Not yet: the record is missing information",
-    D.NO_APPLICABLE_POLICY: "No criteria in this library cover it",
-    D.PARTIALLY_MEDICALLY_NECESSARY: "In part",
-}
-PLAIN_ANSWER = {
-    D.MEDICALLY_NECESSARY: "Yes. Your records meet the rules for this.",
-    D.NOT_MEDICALLY_NECESSARY: "Not based on these records. A doctor will look at the request.",
-    D.INSUFFICIENT_INFORMATION: "We cannot tell yet. Some facts are missing from your records.",
-    D.NO_APPLICABLE_POLICY: "Our rules do not cover this.",
-    D.PARTIALLY_MEDICALLY_NECESSARY: "Some parts meet the rules and some do not.",
-}
 NOT_REQUESTED = "It was not requested."
 PLAIN_NOT_REQUESTED = "This was not asked for."
 
@@ -60,15 +45,15 @@ def _services(comp: Component, services: list[ServiceResult]) -> ComponentAnswer
     parts = []
     for s in services:
         why = f"judged with {s.serves}" if s.serves else "; ".join(deciding(s)[:2])
-        parts.append(f"{s.code} {s.determination.value.replace('_', ' ')}" + (f" ({why})" if why else ""))
+        parts.append(f"{s.code} {WORDING[s.determination].words}" + (f" ({why})" if why else ""))
     return ComponentAnswer(
         id=comp.id,
         question=comp.question,
         plain_question=comp.plain,
         codes=[s.code for s in services],
         determination=det,
-        answer=f"{ANSWER[det]}. " + "; ".join(parts) + ".",
-        plain_answer=PLAIN_ANSWER[det],
+        answer=f"{WORDING[det].answer}. " + "; ".join(parts) + ".",
+        plain_answer=WORDING[det].plain_answer,
     )
 
 
@@ -93,8 +78,8 @@ def _setting(comp: Component, ev: Evaluation) -> ComponentAnswer | None:
         plain = f"No setting was asked for. The rules point to {where[s.recommended]}."
     else:
         reasons = " ".join(s.reasons)
-        answer = f"{ANSWER[s.determination]}: {s.requested} requested. {recommended}. {reasons}".strip()
-        plain = f"{PLAIN_ANSWER[s.determination]} The rules point to {where[s.recommended]}."
+        answer = f"{WORDING[s.determination].answer}: {s.requested} requested. {recommended}. {reasons}".strip()
+        plain = f"{WORDING[s.determination].plain_answer} The rules point to {where[s.recommended]}."
     return ComponentAnswer(
         id=comp.id,
         question=comp.question,

@@ -16,8 +16,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date
 
-from indicated.explain.reasons import clause, leaves
+from indicated import wording
 from indicated.models import Determination, ServiceResult
+from indicated.reasons import clause, leaves
 
 COVERAGE_INFORMATION = "http://hl7.org/fhir/us/davinci-crd/StructureDefinition/ext-coverage-information"
 CARD_TYPES = "http://terminology.hl7.org/CodeSystem/cdshooks-card-type"
@@ -37,15 +38,6 @@ class CoverageCodes:
     doc_needed: str | None
     info_needed: str | None
 
-
-# worst first: an order with several codes takes the worst of their determinations
-SEVERITY = [
-    Determination.NOT_MEDICALLY_NECESSARY,
-    Determination.INSUFFICIENT_INFORMATION,
-    Determination.PARTIALLY_MEDICALLY_NECESSARY,
-    Determination.NO_APPLICABLE_POLICY,
-    Determination.MEDICALLY_NECESSARY,
-]
 
 CRD = {
     Determination.MEDICALLY_NECESSARY: CoverageCodes("covered", "auth-needed", "clinical", None),
@@ -80,7 +72,8 @@ def unmet(service: ServiceResult) -> list[str]:
 
 
 def worst(determinations: list[Determination]) -> Determination:
-    return min(determinations, key=SEVERITY.index) if determinations else Determination.NO_APPLICABLE_POLICY
+    """An order with several codes takes the least favourable of their determinations."""
+    return wording.worst(determinations) if determinations else Determination.NO_APPLICABLE_POLICY
 
 
 def coverage_information(

@@ -33,6 +33,7 @@ from indicated.fhir.record import (
 )
 from indicated.kb.loader import Knowledge
 from indicated.models import Assessment, Case, Determination, ServiceResult
+from indicated.wording import WORDING
 
 D = Determination
 PREFETCH = {
@@ -218,19 +219,11 @@ def _unmet(results: list[ServiceResult]) -> list[str]:
     return list(dict.fromkeys(x for s in results for x in unmet(s)))
 
 
-SUMMARY = {
-    D.MEDICALLY_NECESSARY: "{label}: criteria met",
-    D.INSUFFICIENT_INFORMATION: "{label}: document more before prior authorization",
-    D.NOT_MEDICALLY_NECESSARY: "{label}: criteria not met, physician review",
-    D.PARTIALLY_MEDICALLY_NECESSARY: "{label}: criteria partly met",
-    D.NO_APPLICABLE_POLICY: "No criteria in this library for {label}",
-}
-
-
 def _card(determination: Determination, results: list[ServiceResult], label: str, reference: str, url: str) -> dict:
-    summary = SUMMARY[determination].format(label=label)
+    card = WORDING[determination].card
+    summary = card.format(label=label)
     if len(summary) > 140:
-        summary = SUMMARY[determination].format(label=label[:100].rsplit(" ", 1)[0] + "…")
+        summary = card.format(label=label[:100].rsplit(" ", 1)[0] + "…")
     if determination == D.INSUFFICIENT_INFORMATION:
         detail = "To document:\n" + "\n".join(f"- {m}" for m in _missing(results))
     elif determination == D.NOT_MEDICALLY_NECESSARY:

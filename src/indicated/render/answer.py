@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from indicated.models import Answer
-from indicated.render.markdown import cites, reference_line
+from indicated.render.parts import cites, reference_line
 
 __all__ = ["answer_markdown"]
 

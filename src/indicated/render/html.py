@@ -11,7 +11,6 @@ import re
 from datetime import date
 from html import escape
 
-from indicated.kb.loader import Knowledge
 from indicated.models import Assessment, Span
 from indicated.render.markdown import title, to_markdown
 
@@ -35,12 +34,12 @@ _PRIORITY = {"not_met": 0, "met": 1, "unknown": 2, "fact": 3}
 def to_html(
     assessment: Assessment,
     *,
-    kb: Knowledge | None = None,
     today: date | None = None,
     audience: str = "clinician",
     **_: object,
 ) -> str:
-    body = article_fragment(assessment, kb=kb, today=today, audience=audience)
+    """The page for ``audience``; other options (a ``kb`` from older callers) are ignored."""
+    body = article_fragment(assessment, today=today, audience=audience)
     page_title = escape(title(assessment))
     return (
         '<!DOCTYPE html>\n<html lang="en">\n<head>\n<meta charset="utf-8">\n'
@@ -51,11 +50,11 @@ def to_html(
 
 
 def article_fragment(
-    assessment: Assessment, *, kb: Knowledge | None = None, today: date | None = None, audience: str = "clinician"
+    assessment: Assessment, *, today: date | None = None, audience: str = "clinician", **_: object
 ) -> str:
     """The article and (for clinicians and reviewers) the highlighted record, as HTML to place inside a
     page; everything from the case is escaped."""
-    article = to_markdown(assessment, kb=kb, today=today, audience=audience)
+    article = to_markdown(assessment, today=today, audience=audience)
     from markdown_it import MarkdownIt  # only pages need it; kept off the start-up of other formats
 
     body = _link_citations(MarkdownIt("commonmark", {"html": False}).enable("table").render(article))

@@ -5,6 +5,9 @@ record's words, component questions, where the sources disagree, pitfalls, what 
 determination, how to strengthen the request, final determination as numbered reasons, references,
 related questions, disclaimer, policy set and date. The reviewer version opens with one table of
 every criterion and an audit block instead of the criteria trees, because reviewers work down a list.
+
+Rendering reads the Assessment alone (the policies it applied travel with it as snapshots), so an
+article stored years ago renders as it was decided, whatever the knowledge says today.
 """
 
 from __future__ import annotations
@@ -12,25 +15,28 @@ from __future__ import annotations
 import hashlib
 from datetime import date
 
-from indicated.engine import Engine
-from indicated.explain.reasons import deciding, record_words
-from indicated.kb.loader import Knowledge
-from indicated.kb.schema import Policy
-from indicated.models import Assessment, Cited, CriterionResult, Determination, Reference, ServiceResult
+from indicated.models import (
+    Assessment,
+    Cited,
+    CriterionResult,
+    Determination,
+    PolicyRef,
+    PolicySnapshot,
+    ServiceResult,
+)
+from indicated.reasons import deciding, record_words
+from indicated.render.parts import cites, footer, reference_line
+from indicated.render.patient import to_patient_markdown
+from indicated.wording import WORDING
 
-__all__ = ["DISCLAIMER", "SECTIONS", "cites", "to_markdown"]
+__all__ = ["DISCLAIMER", "SECTIONS", "title", "to_markdown"]
 
 D = Determination
 # plain symbols that every common font holds (emoji show as empty boxes where no emoji font is installed)
 STATUS_MARK = {"met": "✓ met", "not_met": "✗ not met", "unknown": "? not documented"}
 TAKEN_AS_ABSENT = "not mentioned (taken as absent)"
-TITLE = {
-    D.MEDICALLY_NECESSARY: "Medically necessary",
-    D.PARTIALLY_MEDICALLY_NECESSARY: "Partially medically necessary",
-    D.NOT_MEDICALLY_NECESSARY: "Criteria not met — physician review",
-    D.INSUFFICIENT_INFORMATION: "Insufficient information",
-    D.NO_APPLICABLE_POLICY: "No applicable policy",
-}
+# an article stored before policies travelled with it names them, but not what they say
+NOT_STORED = "Not stored with this article."
 DISCLAIMER = (
     "This article applies published criteria to the words of the record. It is decision support, "
     "not a coverage decision or medical advice: a criterion not met is referred to a physician reviewer, "
@@ -53,26 +59,24 @@ SECTIONS = (
 def to_markdown(
     assessment: Assessment,
     *,
-    kb: Knowledge | None = None,
     today: date | None = None,
     audience: str = "clinician",
     **_: object,
 ) -> str:
+    """The article for ``audience``; other options (a ``kb`` from older callers) are ignored."""
     if audience == "patient":
-        from indicated.render.patient import to_patient_markdown
-
-        return to_patient_markdown(assessment, kb=kb, today=today)
-    kb = kb or Engine.bundled().knowledge
+        return to_patient_markdown(assessment, today=today)
     a = assessment
-    policies = _policies(a, kb)
-    out = [f"# {title(a)}", "", f"**{TITLE[a.determination]}.** {a.summary}", ""]
+    policies = _policies(a)
+    follows = [p.follows for p in policies if p.follows] or [NOT_STORED if policies else "No policy applied."]
+    out = [f"# {title(a)}", "", f"**{WORDING[a.determination].title}.** {a.summary}", ""]
     if audience == "reviewer":
         out += _review_table(a) + _audit(a, policies)
     else:
         out += _criteria_section(a)
     out += _operative(a)
     out += _components(a)
-    out += _section("Where the sources agree and disagree", [p.follows for p in policies] or ["No policy applied."])
+    out += _section("Where the sources agree and disagree", follows)
     out += _section("Common pitfalls", [p for pol in policies for p in pol.pitfalls] or ["None recorded."])
     out += _section("What would change the determination", _would_change(a))
     if strengthen := [p for pol in policies for p in pol.strengthen] + _confirm(a):
@@ -96,25 +100,15 @@ def title(a: Assessment) -> str:
     return f"{primary.description or primary.code} ({primary.code}){where}{side}{done}"
 
 
-def footer(a: Assessment, today: date | None) -> str:
-    versions = ", ".join(f"{s.policy.id} {s.policy.version}" for s in a.services if s.policy and not s.serves)
-    return (
-        f"*Policy set: {a.policy_set}; policies: {versions or 'none'}; engine {a.engine_version}; "
-        f"date {(today or date.today()).isoformat()}.*"
-    )
-
-
-def cites(numbers: list[int]) -> str:
-    return "".join(f"[{n}]" for n in numbers)
-
-
-def reference_line(r: Reference) -> str:
-    return f"{r.n}. {r.issuer}. {r.title}. {r.year or 'n.d'}." + _ids(r.identifiers)
-
-
-def _policies(a: Assessment, kb: Knowledge) -> list[Policy]:
+def _policies(a: Assessment) -> list[PolicySnapshot]:
+    """The policies applied, services first then the setting, as the Assessment stored them; one
+    stored without its snapshot (an article from before snapshots) is named from its reference."""
     refs = [s.policy for s in a.services if s.policy] + ([a.setting.policy] if a.setting and a.setting.policy else [])
-    return [kb.policies[pid] for pid in dict.fromkeys(r.id for r in refs)]
+    stored = {p.id: p for p in a.policies}
+    first: dict[str, PolicyRef] = {}
+    for r in refs:
+        first.setdefault(r.id, r)
+    return [stored.get(pid) or PolicySnapshot(**r.model_dump()) for pid, r in first.items()]
 
 
 def _criteria_section(a: Assessment) -> list[str]:
@@ -175,7 +169,7 @@ def _review_table(a: Assessment) -> list[str]:
     return [*rows, ""]
 
 
-def _audit(a: Assessment, policies: list[Policy]) -> list[str]:
+def _audit(a: Assessment, policies: list[PolicySnapshot]) -> list[str]:
     counts = {k: 0 for k in STATUS_MARK}
     for s in a.services:
         for c in s.criteria:
@@ -249,7 +243,7 @@ def _final(a: Assessment) -> list[str]:
 
 
 def _words(d: Determination) -> str:
-    return d.value.replace("_", " ")
+    return WORDING[d].words
 
 
 def _cell(text: str) -> str:
@@ -260,12 +254,3 @@ def _section(heading: str, items: list[str]) -> list[str]:
     if not items:
         return []
     return [f"## {heading}", "", *(f"- {i}" for i in dict.fromkeys(items)), ""]
-
-
-def _ids(ids: dict[str, str]) -> str:
-    parts = [
-        f"PMID {ids['pmid']}" if "pmid" in ids else "",
-        f"doi:{ids['doi']}" if "doi" in ids else "",
-        ids.get("url", ""),
-    ]
-    return (" " + "; ".join(p for p in parts if p) + ".") if any(parts) else ""

@@ -3,6 +3,8 @@
 It uses each criterion's ``plain`` wording and each component's plain question, names procedures by
 what they do, explains the few terms it cannot avoid (billing codes, spine levels), and keeps the
 numbered sources so a patient can show them to a doctor. It aims at a reading grade of 8 or below.
+The everyday names of procedures and the glossary come with the Assessment, as the engine knew them
+when it judged the request.
 """
 
 from __future__ import annotations
@@ -10,37 +12,14 @@ from __future__ import annotations
 import re
 from datetime import date
 
-from indicated.engine import Engine
-from indicated.explain.reasons import met_through, turning_points
-from indicated.kb.loader import Knowledge
-from indicated.models import Assessment, CriterionResult, Determination, ServiceResult
-from indicated.render.markdown import cites, footer, reference_line
+from indicated.models import Assessment, CriterionResult, ServiceResult
+from indicated.reasons import met_through, turning_points
+from indicated.render.parts import cites, footer, reference_line
+from indicated.wording import WORDING
 
 __all__ = ["to_patient_markdown"]
 
-D = Determination
-SHORT_ANSWER = {
-    D.MEDICALLY_NECESSARY: "Yes. Your records show that this care meets the rules for being medically needed.",
-    D.PARTIALLY_MEDICALLY_NECESSARY: "In part. Some of what was asked for meets the rules. Some of it does not yet.",
-    D.NOT_MEDICALLY_NECESSARY: (
-        "Not yet. Your records do not meet the rules for this care. This is not a final no. A doctor will look at the request."
-    ),
-    D.INSUFFICIENT_INFORMATION: "We cannot tell yet. Some facts that the rules ask for are not in your records.",
-    D.NO_APPLICABLE_POLICY: "We cannot answer this one. Our rules do not cover what was asked for.",
-}
 MARK = {"met": "Yes", "not_met": "No", "unknown": "Not in your records"}
-FINAL = {
-    D.MEDICALLY_NECESSARY: "meets the rules",
-    D.NOT_MEDICALLY_NECESSARY: "does not meet the rules yet; a doctor will review it",
-    D.INSUFFICIENT_INFORMATION: "we need more facts to decide",
-    D.NO_APPLICABLE_POLICY: "our rules do not cover it",
-    D.PARTIALLY_MEDICALLY_NECESSARY: "meets the rules in part",
-}
-CHANGE = {
-    D.INSUFFICIENT_INFORMATION: "Your records do not show this yet",
-    D.NOT_MEDICALLY_NECESSARY: "This rule is not met now",
-    D.MEDICALLY_NECESSARY: "The answer could change if this were true",
-}
 DISCLAIMER = (
     "This is not a final decision. It is not medical advice. It checks your records against rules "
     "that health plans and doctors publish. If a rule is not met, a doctor looks at the request. "
@@ -48,17 +27,17 @@ DISCLAIMER = (
 )
 
 
-def to_patient_markdown(assessment: Assessment, *, kb: Knowledge | None = None, today: date | None = None) -> str:
-    kb = kb or Engine.bundled().knowledge
+def to_patient_markdown(assessment: Assessment, *, today: date | None = None, **_: object) -> str:
+    """The article for patients; other options (a ``kb`` from older callers) are ignored."""
     a = assessment
-    out = [f"# {_title(a, kb)}", "", "## The short answer", ""]
+    out = [f"# {_title(a)}", "", "## The short answer", ""]
     if a.review == "performed":
         out += ["This looks back at care you already had, using what your records said before it.", ""]
-    out += [SHORT_ANSWER[a.determination], ""]
+    out += [WORDING[a.determination].short_answer, ""]
     out += ["## What we checked", ""]
     for s in a.services:
         if s.criteria:
-            out += [f"### {_name(s, kb).capitalize()} (code {s.code})", "", *_checked(s.criteria), ""]
+            out += [f"### {_name(s).capitalize()} (code {s.code})", "", *_checked(s.criteria), ""]
     if not any(s.criteria for s in a.services):
         out += ["We found nothing in our rules to check for this request.", ""]
     if a.components:
@@ -69,7 +48,7 @@ def to_patient_markdown(assessment: Assessment, *, kb: Knowledge | None = None, 
     out += ["## What could change the answer", "", *(f"- {c}" for c in _changes(a)), ""]
     out += ["## Final answer", ""]
     out += [
-        f"{i}. {_name(s, kb).capitalize()} (code {s.code}): {FINAL[s.determination]}."
+        f"{i}. {_name(s).capitalize()} (code {s.code}): {WORDING[s.determination].plain_final}."
         for i, s in enumerate(a.services, 1)
     ]
     if not a.services:
@@ -78,23 +57,22 @@ def to_patient_markdown(assessment: Assessment, *, kb: Knowledge | None = None, 
     out += ["## Sources", "", *([reference_line(r) for r in a.references] or ["None."]), ""]
     if a.related_questions:
         out += ["## Questions people also ask", "", *(f"- {q}" for q in a.related_questions), ""]
-    out += _glossary("\n".join(out), kb)
+    out += _glossary("\n".join(out), a.glossary)
     out += ["## Please note", "", DISCLAIMER, "", footer(a, today), ""]
     return "\n".join(out)
 
 
-def _title(a: Assessment, kb: Knowledge) -> str:
+def _title(a: Assessment) -> str:
     primary = next((s for s in a.services if not s.serves), None)
     if primary is None:
         return "Your request: no care could be found in it"
     where = f" at spine level {', '.join(primary.levels)}" if primary.levels else ""
     side = f", {primary.side} side" if primary.side else ""
-    return f"Your request: {_name(primary, kb)}{where}{side}"
+    return f"Your request: {_name(primary)}{where}{side}"
 
 
-def _name(s: ServiceResult, kb: Knowledge) -> str:
-    code = kb.codes.get(s.code)
-    return kb.components.families.get(code.family, s.description) if code else (s.description or "care")
+def _name(s: ServiceResult) -> str:
+    return s.plain_description or s.description or "care"
 
 
 def _checked(criteria: list[CriterionResult]) -> list[str]:
@@ -106,18 +84,18 @@ def _checked(criteria: list[CriterionResult]) -> list[str]:
 
 def _changes(a: Assessment) -> list[str]:
     out = {
-        f"{CHANGE[s.determination]}: {_lower(c.plain or c.statement)}": None
+        f"{WORDING[s.determination].plain_change}: {_lower(c.plain or c.statement)}": None
         for s in a.services
         for c in turning_points(s.determination, s.criteria)
     }
     return list(out) or ["Nothing we found in your records would change it."]
 
 
-def _glossary(text: str, kb: Knowledge) -> list[str]:
+def _glossary(text: str, glossary: dict[str, str]) -> list[str]:
     """Plain meanings of the terms the article could not avoid, only those it actually uses."""
     used = [
         (term, meaning)
-        for term, meaning in kb.components.glossary.items()
+        for term, meaning in glossary.items()
         if re.search(rf"(?<![A-Za-z]){re.escape(term)}(?![A-Za-z])", text, re.IGNORECASE)
     ]
     if not used:

@@ -1,14 +1,20 @@
-"""A policy as a readable tree for `indicated policies show`: the reviewer's view of the criteria."""
+"""A policy as a readable tree for `indicated policies show`: the reviewer's view of the criteria.
+
+It renders the knowledge it is handed and loads none: the knowledge types serve annotations only.
+"""
 
 from __future__ import annotations
+
+from typing import TYPE_CHECKING
 
 from rich.console import Group
 from rich.markup import escape
 from rich.text import Text
 from rich.tree import Tree
 
-from indicated.kb.loader import Knowledge
-from indicated.kb.schema import Node, Policy
+if TYPE_CHECKING:
+    from indicated.kb.loader import Knowledge
+    from indicated.kb.schema import Node, Policy
 
 __all__ = ["policy_tree"]
 

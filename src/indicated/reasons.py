@@ -1,4 +1,8 @@
-"""Which criteria decided a determination, worded as clauses that fit inside a sentence."""
+"""Which criteria decided a determination, worded as clauses that fit inside a sentence.
+
+Pure functions of the criteria an Assessment carries, beside the models so that explain, render and
+the FHIR answers share them without importing one another.
+"""
 
 from __future__ import annotations
 
