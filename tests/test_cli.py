@@ -149,7 +149,7 @@ def test_policies_test_runs_the_suites_and_rejects_unknown_ids():
 
 def test_a_case_that_does_not_hold_is_reported_with_what_differed():
     from indicated.kb.schema import PolicyCase
-    from indicated.kb.suites import check_case
+    from indicated.suites import check_case
 
     wrong = PolicyCase(
         name="deliberately-wrong",

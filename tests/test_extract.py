@@ -5,7 +5,9 @@ from __future__ import annotations
 import pytest
 
 from indicated.engine import Engine
-from indicated.extract import patterns as pt
+from indicated.extract import dates as dt
+from indicated.extract import levels as lv
+from indicated.extract import numbers as nums
 
 extract = Engine.bundled().extract
 
@@ -201,11 +203,11 @@ def test_conservative_care_weeks_take_the_longest_course_not_the_sum():
     ],
 )
 def test_level_forms(text, segments):
-    assert [s for m in pt.levels(text) for s in m.segments] == segments
+    assert [s for m in lv.levels(text) for s in m.segments] == segments
 
 
 def test_a_single_root_is_not_a_segment():
-    assert [m.segments for m in pt.levels("L5 radiculopathy")] == [()]
+    assert [m.segments for m in lv.levels("L5 radiculopathy")] == [()]
 
 
 @pytest.mark.parametrize(
@@ -213,12 +215,12 @@ def test_a_single_root_is_not_a_segment():
     [("x6wks", 6), ("x 8 wks", 8), ("for 3 months", 13), ("10 days", 1.43), ("two years", 104), ("Six months", 26)],
 )
 def test_durations(text, weeks):
-    assert pt.durations(text)[0].weeks == pytest.approx(weeks, abs=0.01)
+    assert dt.durations(text)[0].weeks == pytest.approx(weeks, abs=0.01)
 
 
 @pytest.mark.parametrize(("text", "grade"), [("4/5", 4.0), ("4-/5", 3.67), ("3+/5", 3.33), ("2/5", 2.0)])
 def test_motor_grades(text, grade):
-    assert pt.grades(text)[0][1] == grade
+    assert nums.grades(text)[0][1] == grade
 
 
 def test_age_and_sex_forms():

@@ -211,3 +211,32 @@ def test_every_code_outside_the_library_names_its_region(kb):
             assert code.region is not None or code.family in ("revision", "deformity_fusion", "neurostimulation"), (
                 code.code
             )
+
+
+def _concept(d: dict, cid: str) -> dict:
+    return next(c for c in d["concepts"] if c["id"] == cid)
+
+
+@pytest.mark.parametrize(
+    ("name", "change", "message"),
+    [
+        ("vocabulary.yaml", lambda d: _concept(d, "bmi").update(group="vitals"), r"concepts.bmi.group: unknown group"),
+        (
+            "vocabulary.yaml",
+            lambda d: _concept(d, "bmi")["read"].update(key="(BMI"),
+            r"concepts.bmi.read.key: not a valid",
+        ),
+        ("vocabulary.yaml", lambda d: _concept(d, "bmi")["read"].pop("key"), r"a `number` reading needs a `key`"),
+        ("vocabulary.yaml", lambda d: _concept(d, "bmi")["read"].update(value="colour"), r"concepts.\d+.read.value"),
+        ("procedures.yaml", lambda d: d.update(default_region="knee"), r"procedures.yaml: unknown region 'knee'"),
+        ("procedures.yaml", lambda d: d.update(spanning_order=["neck"]), r"unknown region 'neck'"),
+        ("procedures.yaml", lambda d: d.update(prior="old_surgery"), r"unknown concept 'old_surgery'"),
+        ("procedures.yaml", lambda d: d.update(revised_families=["knitting"]), r"unknown family 'knitting'"),
+        ("scope.yaml", lambda d: d.update(example_codes=["99999"]), r"scope.yaml: example_codes: unknown code"),
+    ],
+)
+def test_the_domain_declared_in_the_knowledge_is_checked(copy, name, change, message):
+    """What the engine reads from the vocabulary and procedures instead of code is validated like the rest."""
+    edit_yaml(copy, name, change)
+    with pytest.raises(KnowledgeError, match=message):
+        load(copy)

@@ -6,7 +6,7 @@ import pytest
 
 from indicated.engine import Engine
 from indicated.kb.loader import load_policy_cases
-from indicated.kb.suites import check_case
+from indicated.suites import check_case
 
 SUITES = load_policy_cases()
 CASES = [(pid, case) for pid, suite in SUITES.items() for case in suite.cases]

@@ -7,7 +7,7 @@ from __future__ import annotations
 import pytest
 
 from indicated.engine import Engine
-from indicated.kb.suites import run_suites
+from indicated.suites import run_suites
 
 POLICIES = sorted(Engine.bundled().knowledge.policies)
 

@@ -23,8 +23,7 @@ NEAR = 0.85
 RELATED = 5
 NOT_HELD = (
     "The evidence library does not hold an answer to this question. It covers the medical necessity of "
-    "lumbar and thoracic spine surgery and SI-joint fusion; rephrase with the procedure or the condition, "
-    "or see the related questions."
+    "{covers}; rephrase with the procedure or the condition, or see the related questions."
 )
 
 
@@ -55,7 +54,10 @@ def answer(question: str, kb: Knowledge, lib: Library) -> Answer:
     held = [_statement_doc(kb, sid) for sid in chosen] + ([_question_text(kb, nearest[0].id)] if nearest else [])
     if not chosen or lib.uncovered_families(question) or lib.coverage(question, held) < MIN_COVERAGE:
         return Answer(
-            question=question, answered=False, note=NOT_HELD, related_questions=related[:RELATED] if chosen else []
+            question=question,
+            answered=False,
+            note=NOT_HELD.format(covers=kb.scope.covers),
+            related_questions=related[:RELATED] if chosen else [],
         )
     numbers: dict[str, int] = {}
     sentences = []

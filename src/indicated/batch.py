@@ -171,9 +171,11 @@ def _local(todo: list[tuple[int, str]], workers: int, policy_set: str, as_of: da
 
 def _warm() -> None:
     """Load the knowledge and the language pipeline once per worker process, before its first case."""
-    from indicated.pipeline import assess
+    from indicated.engine import Engine
 
-    assess("warm-up: L5-S1 microdiscectomy (63030).")
+    engine = Engine.bundled()
+    scope = engine.knowledge.scope
+    engine.assess(f"{scope.example} Requested: {', '.join(scope.example_codes)}.")
 
 
 class _RayAssessor:

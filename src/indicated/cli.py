@@ -107,7 +107,9 @@ def assess(
 
 @app.command()
 def ask(
-    question: Annotated[str, typer.Argument(help='A topic question, e.g. "When is fusion indicated for stenosis?"')],
+    question: Annotated[
+        str, typer.Argument(help='A topic question, e.g. "When is surgery indicated after failed physical therapy?"')
+    ],
     fmt: Annotated[str, typer.Option("--format", "-f", help="markdown or json.")] = "markdown",
 ) -> None:
     """Answer a topic question from the evidence library: quoted statements, every one cited."""
@@ -257,7 +259,7 @@ def policies_test(
     """Run each policy's own case suite and report every case that does not hold (exit 1 if any)."""
     from rich.console import Console
 
-    from indicated.kb.suites import run_suites
+    from indicated.suites import run_suites
 
     with _errors():
         results = run_suites(policy_ids or None)

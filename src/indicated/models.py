@@ -230,6 +230,8 @@ class Assessment(_Model):
     # where it uses them
     policies: list[PolicySnapshot] = Field(default_factory=list)
     glossary: dict[str, str] = Field(default_factory=dict)
+    # what a patient article calls a level ("spine level L4-L5"), from the knowledge's scope
+    level_term: str = "level"
     policy_set: str = "clinical"
     engine_version: str = ""
 

@@ -62,6 +62,7 @@ def explain(
         related_questions=related_questions(case, evaluation, kb, library),
         policies=_snapshots(evaluation, kb),
         glossary=dict(kb.components.glossary),
+        level_term=kb.scope.level_term,
         policy_set=policy_set,
         engine_version=version,
     )

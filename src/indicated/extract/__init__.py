@@ -6,9 +6,9 @@ import re
 from datetime import date
 from typing import TYPE_CHECKING
 
+from indicated.extract.dates import latest_date, note_date
 from indicated.extract.demographics import age_and_sex
 from indicated.extract.findings import findings, mark_assertions
-from indicated.extract.patterns import latest_date, note_date
 from indicated.extract.record import layout
 from indicated.extract.services import requested_services, requested_setting
 from indicated.extract.summary import case_levels, summarize

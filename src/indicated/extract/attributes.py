@@ -8,8 +8,12 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
+from functools import lru_cache
 
-from indicated.extract import patterns as pt
+from indicated.extract import dates as dt
+from indicated.extract import levels as lv
+from indicated.extract import numbers as nums
+from indicated.kb.schema import Reading
 
 SIDE_RE = re.compile(
     r"\b(?P<w>bilateral(?:ly)?|bilat|both legs|both lower extremities|left|right|BLE|LLE|RLE|L(?=\s+(?:leg|L\d|S1|EHL))|R(?=\s+(?:leg|L\d|S1|EHL)))\b",
@@ -78,7 +82,7 @@ def segments_near(
     clause_lo = max([lo] + [i + 1 for i in (text.rfind(";", lo, start), text.rfind(":", lo, start)) if i >= 0])
     ends = [i for i in (text.find(";", end, hi), text.find(":", end, hi)) if i >= 0]
     clause_hi = min([hi, stop or hi, limit or hi, *ends])
-    mentions = [m for m in pt.levels(text[clause_lo:clause_hi]) if m.segments]
+    mentions = [m for m in lv.levels(text[clause_lo:clause_hi]) if m.segments]
     at = [(clause_lo + m.start, clause_lo + m.end, m.segments) for m in mentions]
     inside = [s for a, _, segs in at if start <= a < end for s in segs]
     if inside:
@@ -124,7 +128,7 @@ def _line_label(text: str, start: int) -> list[str]:
     m = _LINE_LEVEL.match(text, line)
     if not m or m.end() > start:
         return []
-    return [s for lv in pt.levels(m.group("level")) for s in lv.segments]
+    return [s for lv in lv.levels(m.group("level")) for s in lv.segments]
 
 
 def response(sentence: str) -> str | None:
@@ -159,14 +163,14 @@ _LIST_GAP = re.compile(
 _LIST_DURATION = re.compile(r"^(?:x|×|for\b|over\b)", re.IGNORECASE)
 
 
-def duration_after(text: str, end: int, hi: int, window: int = 25) -> pt.Duration | None:
+def duration_after(text: str, end: int, hi: int, window: int = 25) -> dt.Duration | None:
     """A duration written right after a mention ("PT x 6 wks", "PT for 8 weeks") or closing the
     list it opens ("PT, NSAIDs, chiro x7mos")."""
-    for d in pt.durations(text[end : min(hi, end + window + 20)]):
+    for d in dt.durations(text[end : min(hi, end + window + 20)]):
         if _GAP_AFTER.match(text[end : end + d.start]):
             return d
     tail = text[end : min(hi, end + 120)]
-    for d in pt.durations(tail):
+    for d in dt.durations(tail):
         gap = _LIST_GAP.match(tail[: d.start])
         if gap and (gap.group("by") or _LIST_DURATION.match(d.text)):
             return d
@@ -175,9 +179,9 @@ def duration_after(text: str, end: int, hi: int, window: int = 25) -> pt.Duratio
 
 def duration_before(
     text: str, start: int, lo: int, blockers: list[tuple[int, int]], max_gap: int = 140
-) -> pt.Duration | None:
+) -> dt.Duration | None:
     """The nearest duration before a mention, unless a blocking mention stands between them."""
-    found = [d for d in pt.durations(text[lo:start]) if start - (lo + d.end) <= max_gap]
+    found = [d for d in dt.durations(text[lo:start]) if start - (lo + d.end) <= max_gap]
     if not found:
         return None
     d = found[-1]
@@ -189,7 +193,7 @@ def duration_before(
 
 def symptom_duration(text: str, start: int, end: int, lo: int, hi: int) -> float | None:
     """Weeks a symptom has lasted: "3 months of left leg pain", "leg pain for 10 months", "x 6 wks"."""
-    before = pt.durations(text[lo:start])
+    before = dt.durations(text[lo:start])
     if before and _GAP_SYMPTOM.match(text[lo + before[-1].end : start]):
         return before[-1].weeks
     after = duration_after(text, end, hi, window=30)
@@ -236,6 +240,7 @@ _LATER = re.compile(
 )
 
 
+@lru_cache(maxsize=64)
 def _keyed_number(key: str) -> Callable[[str, str], Value]:
     rx = re.compile(key + _AFTER_KEY, re.IGNORECASE)
 
@@ -250,14 +255,14 @@ def _keyed_number(key: str) -> Callable[[str, str], Value]:
 
 
 def _grade(mention: str, window: str) -> Value:
-    found = pt.grades(mention) or pt.grades(window)
+    found = nums.grades(mention) or nums.grades(window)
     if not found:
         return None, None
     weakest = min(found, key=lambda g: g[1])
     return weakest[0].text.replace(" ", ""), weakest[1]
 
 
-def _herniation(mention: str, window: str) -> Value:
+def _morphology(mention: str, window: str) -> Value:
     for name, rx in _HERNIATION:
         if re.search(rx, mention, re.IGNORECASE):
             return name, None
@@ -267,7 +272,7 @@ def _herniation(mention: str, window: str) -> Value:
     return None, None
 
 
-def _stenosis(mention: str, window: str) -> Value:
+def _severity(mention: str, window: str) -> Value:
     """Severity is written just before the word: "severe central canal stenosis"."""
     idx = window.find(mention)
     before = window[:idx] if idx >= 0 else window
@@ -285,7 +290,7 @@ def _slip(mention: str, window: str) -> Value:
         g = (m.group("g") or m.group("g2")).lower()
         grade = float(_ROMAN.get(g, g))
         parts.append(f"grade {int(grade)}")
-    pct = pt.percents(window)
+    pct = nums.percents(window)
     if pct:
         parts.append(f"{int(pct[0])}% slip")
     mm = _MM.search(window)
@@ -375,7 +380,7 @@ def _provocative(mention: str, window: str) -> Value:
         window,
         re.IGNORECASE,
     )
-    n = pt.number(next(g for g in m.groups() if g)) if m else None
+    n = nums.number(next(g for g in m.groups() if g)) if m else None
     if n is None:
         named = {x.lower() for x in re.findall(_TESTS, window, re.IGNORECASE)}
         negative = {t.lower() for t, a, b in _TEST_SIGN.findall(window) if (a or b).lower() in {"-", "negative", "neg"}}
@@ -387,30 +392,30 @@ def _provocative(mention: str, window: str) -> Value:
 
 
 def _block(mention: str, window: str) -> Value:
-    pct = pt.percents(window)
+    pct = nums.percents(window)
     if not pct:
         return None, None
     return ", ".join(f"{int(p)}%" for p in pct), min(pct)
 
 
+# the readers a vocabulary's `read.value` chooses from, by kind
 VALUE_READERS: dict[str, Callable[[str, str], Value]] = {
-    "motor_weakness": _grade,
-    "disc_herniation": _herniation,
-    "spinal_stenosis": _stenosis,
-    "spondylolisthesis": _slip,
-    "dynamic_instability": _motion,
-    "scoliosis": _curve,
-    "sagittal_imbalance": _keyed_number(r"\b(?:SVA|sagittal vertical axis)(?:\s+of)?"),
-    "osteoporosis": _keyed_number(r"\bT[- ]?score"),
-    "bmi": _keyed_number(r"\b(?:BMI|body mass index)"),
-    "diabetes": _keyed_number(r"\b(?:HbA1c|hemoglobin A1c|haemoglobin A1c|A1c|glycated hemoglobin)"),
-    "si_provocative_tests": _provocative,
-    "si_diagnostic_block": _block,
+    "grade": _grade,
+    "morphology": _morphology,
+    "severity": _severity,
+    "slip": _slip,
+    "motion": _motion,
+    "curve": _curve,
+    "positive_tests": _provocative,
+    "relief": _block,
 }
 
 
-def value(concept: str, mention: str, window: str) -> Value:
-    reader = VALUE_READERS.get(concept)
+def value(read: Reading, mention: str, window: str) -> Value:
+    """The value and number the concept's reading finds in the words of a mention and around it."""
+    if read.value == "number" and read.key:
+        return _keyed_number(read.key)(mention, window)
+    reader = VALUE_READERS.get(read.value or "")
     return reader(mention, window) if reader else (None, None)
 
 
@@ -432,7 +437,7 @@ def block_count(window: str, after: str = "") -> int | None:
     or a multiplier right after it ("diagnostic blocks x2")."""
     times = _TIMES_AFTER.match(after)
     if times:
-        return int(pt.number(times.group(1) or times.group(2)) or 0) or None
+        return int(nums.number(times.group(1) or times.group(2)) or 0) or None
     second = _SECOND_BLOCK.search(after[:160])
     if second and not re.search(r"\b(?:no|not|without|never)\b(?:\s+\w+){0,2}\s*$", after[: second.start()]):
         return 2
@@ -456,7 +461,7 @@ def level_count(text: str, start: int, end: int, lo: int, hi: int) -> int | None
     before = _LEVEL_COUNT.search(text[max(lo, start - 40) : start])
     m = (before if before and before.group("n") else None) or _LEVEL_COUNT.match(text[end : min(hi, end + 30)])
     word = m and (m.group("n") or m.group("m"))
-    n = pt.number(word) if word else None
+    n = nums.number(word) if word else None
     return int(n) if n else None
 
 
@@ -473,6 +478,6 @@ def vertebrae_near(text: str, start: int, end: int) -> list[str]:
     word whose levels are not written as segments."""
     after = _VERTEBRAE_AFTER.match(text[end : end + 60])
     if after:
-        return [v for m in pt.levels(after.group("list")) if (v := m.vertebra)]
+        return [v for m in lv.levels(after.group("list")) if (v := m.vertebra)]
     before = _VERTEBRAE.search(text[max(0, start - 12) : start])
-    return [v for m in pt.levels(before.group("pre")) if (v := m.vertebra)] if before else []
+    return [v for m in lv.levels(before.group("pre")) if (v := m.vertebra)] if before else []

@@ -5,7 +5,8 @@ from __future__ import annotations
 import re
 from datetime import date
 
-from indicated.extract.patterns import FULL_DATE, full_date, number
+from indicated.extract.dates import FULL_DATE, full_date
+from indicated.extract.numbers import number
 
 _DOB = re.compile(r"\b(?:DOB|date of birth|born)\s*:?\s*" + FULL_DATE.pattern, re.IGNORECASE)
 

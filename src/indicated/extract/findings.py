@@ -6,7 +6,8 @@ import re
 from datetime import date
 
 from indicated.extract import attributes as at
-from indicated.extract import patterns as pt
+from indicated.extract import dates as dt
+from indicated.extract import numbers as nums
 from indicated.extract.asking import asks, weighed
 from indicated.extract.nlp import procedure_of, term_of, text_of
 from indicated.extract.record import Layout
@@ -14,11 +15,9 @@ from indicated.extract.review import Review, earlier_operations
 from indicated.kb.loader import Knowledge
 from indicated.models import Finding, Span
 
-LEVEL_GROUPS = {"imaging", "history"}
 # care named in a plan is planned, unless the plan carries it on or says it failed: "Continue physical therapy"
 _GOING_ON = re.compile(r"\b(?:continu\w*|ongoing|resume\w*|failed|tried|completed|despite|after)\b", re.IGNORECASE)
 _HEADS = re.compile(r"[ \t]*(?:\([^)\n]{0,20}\)[ \t]*)?:")  # the words head a list: "Medications (home):"
-SYMPTOMS = {"radicular_pain", "axial_back_pain", "neurogenic_claudication", "sensory_deficit", "motor_weakness"}
 _AGO = re.compile(
     r"\bago\b|\bpost[- ]?op\w*|\b(?:after|since|following)\s+(?:the\s+|his\s+|her\s+)?"
     r"(?:(?:first|index|original|initial|prior|previous|last)\s+)?(?:surgery|operation|procedure)",
@@ -102,7 +101,10 @@ def findings(
     ents = [
         e for e in doc.ents if not about_family(e, family) and lay.role_at(e.start_char) not in ("family", "allergy")
     ]
-    symptom_spans = [(e.start_char, e.end_char) for e in ents if (t := term_of(e)) and t.concept in SYMPTOMS]
+    # a duration said just before a symptom is the symptom's, not the care's before it
+    symptom_spans = [
+        (e.start_char, e.end_char) for e in ents if (t := term_of(e)) and kb.concepts[t.concept].read.time == "lasting"
+    ]
     out: list[Finding] = []
     blocks: dict[int, list[Finding]] = {}  # block findings by sentence
     for ent in ents:
@@ -168,7 +170,7 @@ def _add_up_courses(out: list[Finding], kb: Knowledge, text: str) -> None:
     for i, f in enumerate(care):
         end = f.evidence[0].end
         m = _ANOTHER.match(text[end : end + 40])
-        durations = pt.durations(text[end + m.end() : end + m.end() + 25]) if m else []
+        durations = dt.durations(text[end + m.end() : end + m.end() + 25]) if m else []
         earlier = [g.weeks for g in care[:i] if g.weeks and g.status == "present"]
         if durations and durations[0].start == 0 and earlier:
             f.weeks = max(earlier) + durations[0].weeks
@@ -176,14 +178,12 @@ def _add_up_courses(out: list[Finding], kb: Knowledge, text: str) -> None:
 
 def _finding(concept, asserted, ent, kb, text, lo, hi, symptom_spans, as_of) -> Finding:
     group = kb.concepts[concept].group
-    # a value is written near its finding, except block results, often told one by one after ("two
-    # numbing injections ... the first took away about 80% and the second about 90%"), and a curve's
-    # history ("the curve kept getting bigger - from 38 degrees last spring to 52 degrees this month")
-    after = (
-        hi if concept in ("si_diagnostic_block", "si_provocative_tests", "scoliosis") else min(hi, ent.end_char + 80)
-    )
+    read = kb.concepts[concept].read
+    # a value is written near its finding, unless the vocabulary lets it stand later in the sentence
+    # (block results told one by one: "the first took away about 80% and the second about 90%")
+    after = hi if read.to_sentence_end else min(hi, ent.end_char + 80)
     window = text[max(lo, ent.start_char - 60) : after]
-    value, number = at.value(concept, ent.text, window)
+    value, number = at.value(read, ent.text, window)
     f = Finding(
         concept=concept,
         status=status_of(ent, asserted),
@@ -192,33 +192,33 @@ def _finding(concept, asserted, ent, kb, text, lo, hi, symptom_spans, as_of) -> 
         value=value,
         number=number,
         side=at.side(text, ent.start_char, ent.end_char, lo, hi),
-        levels=at.segments_near(text, ent.start_char, ent.end_char, lo, hi) if group in LEVEL_GROUPS else [],
+        levels=at.segments_near(text, ent.start_char, ent.end_char, lo, hi) if kb.groups[group].levels else [],
         evidence=[span(ent)],
     )
     if group == "conservative_care":
-        inside = pt.durations(ent.text)  # "nine months of treatment in total"
+        inside = dt.durations(ent.text)  # "nine months of treatment in total"
         d = (
             (inside[0] if inside else None)
             or at.duration_after(text, ent.end_char, hi)
             or at.duration_before(text, ent.start_char, lo, symptom_spans)
         )
-        f.weeks = d.weeks if d else pt.since_weeks(text[ent.end_char : hi], as_of)
-        f.count = pt.count_before(text[lo : ent.start_char])
+        f.weeks = d.weeks if d else dt.since_weeks(text[ent.end_char : hi], as_of)
+        f.count = nums.count_before(text[lo : ent.start_char])
         f.response = at.response(text[lo:hi])
-    elif concept in SYMPTOMS or concept == "functional_limitation":
-        f.weeks = at.symptom_duration(text, ent.start_char, ent.end_char, lo, hi) or pt.since_weeks(
+    elif read.time == "lasting":
+        f.weeks = at.symptom_duration(text, ent.start_char, ent.end_char, lo, hi) or dt.since_weeks(
             text[ent.end_char : hi], as_of
         )
         # "h/o LBP x 3 yrs": a symptom that has lasted so long is long-standing, not past
         f.historical = f.historical and not f.weeks
-    elif concept == "si_diagnostic_block":
+    elif read.time == "count":
         f.count = at.block_count(text[lo : ent.start_char], text[ent.end_char : hi])
         if f.count is None and ent.text.lower().endswith("s") and f.value and f.value.count("%") >= 2:
             f.count = f.value.count("%")  # "blocks on 04/22 and 05/20, with 85% and 90% relief"
-    elif concept == "relief_after_prior_surgery":
-        d = pt.durations(ent.text) or pt.durations(text[ent.end_char : min(hi, ent.end_char + 30)])
+    elif read.time == "months_of_relief":
+        d = dt.durations(ent.text) or dt.durations(text[ent.end_char : min(hi, ent.end_char + 30)])
         f.number = round(d[0].weeks * 12 / 52, 1) if d else None
-    elif concept == "prior_spine_surgery":
+    elif read.time == "months_ago":
         f.historical = True
         f.number = _months_ago(text[lo:hi])
     past = kb.concepts[concept].past
@@ -229,7 +229,7 @@ def _finding(concept, asserted, ent, kb, text, lo, hi, symptom_spans, as_of) -> 
 
 def _months_ago(sentence: str) -> float | None:
     """ "14 months ago", "2 years post-op": how long since the surgery, in months."""
-    for d in pt.durations(sentence):
+    for d in dt.durations(sentence):
         if _AGO.match(sentence[d.end : d.end + 30].strip()) or _AGO.search(sentence[d.end : d.end + 12]):
             return round(d.weeks * 12 / 52, 1)
     return None
@@ -244,15 +244,6 @@ _PAST = re.compile(
 )
 # "two years after L4-S1 fusion", "18 months following her TLIF": a time since it is the past, asked or not
 _SINCE = re.compile(r"\s*(?:after|following|since|post)\s+(?:[\w/-]+\s+){0,4}$", re.IGNORECASE)
-# "after" and "following" only right before the procedure ("after an L4-5 TLIF", "following her 2019
-# microdiscectomy", never "after discussion of decompression alone versus fusion"), and not in a request
-# ("two nights are requested for pain control after an instrumented fusion")
-_AFTER = re.compile(
-    r"\b(?:after|following)\s+(?:(?:an?|his|her|the|their|prior|previous|initial|index|first|recent|\d{4})\s+)+"
-    r"(?:(?:left|right|bilateral|[LTS]\d{1,2}(?:\s*[-/]\s*[LTS]?\d{1,2})?|lumbar|open|MIS|minimally\s+invasive|instrumented)\s+){0,4}$"
-    r"|\b(?:after|following)\s+(?:(?:left|right|bilateral)\s+)?[LTS]\d{1,2}(?:\s*[-/]\s*[LTS]?\d{1,2})?\s+(?:\w+\s+){0,2}$",
-    re.IGNORECASE,
-)
 
 
 def _only_done_cue(ent, kb: Knowledge) -> bool:
@@ -269,34 +260,37 @@ def _prior_surgery(
     """A procedure named in the past tense ("s/p L4-5 TLIF") or in past history is history, not a request."""
     if cued(ent, "NEGATED_EXISTENCE", "HYPOTHETICAL") or role in ("technique", "operative"):
         return None
-    if role != "history" and not is_prior(ent, text):
+    if role != "history" and not is_prior(ent, text, kb):
         return None
     proc = procedure_of(ent)
     if kb.codes[proc.code].region == "other" or proc.region == "other":
         return None  # "right total knee arthroplasty in 2018" is not an earlier spine operation
     return Finding(
-        concept="prior_spine_surgery",
+        concept=kb.procedures.prior,
         historical=True,
         value=f"{ent.text} ({kb.codes[proc.code].family.replace('_', ' ')})",
         number=_months_ago(text[ent.end_char : hi])
         or _months_ago(text[lo:hi])
-        or pt.months_since_date(text[ent.end_char : min(hi, ent.end_char + 40)], as_of)
-        or pt.months_since_year(text[ent.start_char : min(hi, ent.end_char + 40)], as_of),
+        or dt.months_since_date(text[ent.end_char : min(hi, ent.end_char + 40)], as_of)
+        or dt.months_since_year(text[ent.start_char : min(hi, ent.end_char + 40)], as_of),
         levels=at.segments_near(text, ent.start_char, ent.end_char, lo, hi),
         side=at.side(text, ent.start_char, ent.end_char, lo, hi),
         evidence=[span(ent)],
     )
 
 
-def is_prior(ent, text: str) -> bool:
+def is_prior(ent, text: str, kb: Knowledge) -> bool:
     """Whether a procedure mention is past history rather than the request."""
     sent = ent.sent
     before = text[sent.start_char : ent.start_char]
     return bool(
         ent._.is_historical
         or _PAST.search(before)
-        or (_AFTER.search(before) and not asks(sent.text))
-        or any(_SINCE.match(before, d.end) for d in pt.durations(before))
+        # "after" and "following" only right before the procedure ("after an L4-5 TLIF", never "after
+        # discussion of decompression alone versus fusion"), and not in a request ("two nights are
+        # requested for pain control after an instrumented fusion")
+        or (kb.procedure_cues.after.search(before) and not asks(sent.text))
+        or any(_SINCE.match(before, d.end) for d in dt.durations(before))
         # "L5-S1 microdiscectomy two years ago", not a time said later of another operation in the sentence
         or _months_ago(text[ent.end_char : min(sent.end_char, ent.end_char + 40)])
     )

@@ -220,8 +220,6 @@ def build(kb: Knowledge):
     ]
 
     # Section headings ("PAST MEDICAL HISTORY:", "DESCRIPTION OF PROCEDURE:") at the start of a line.
-    from indicated.extract.record import section_rules
-
     if not Language.has_factory("indicated_sections"):
         Language.factory("indicated_sections")(lambda nlp, name: QuietSectionizer(nlp))
     sections = nlp.add_pipe("indicated_sections")
@@ -247,6 +245,16 @@ NEGATION_END = "NEGATION_END"
 _NEVER_LAST = ("incl.", "approx.", "esp.", "cf.", "viz.", "eg.", "ie.")
 # modifiers that only end the scope of one category: each category, and the end that ends it
 ENDED_BY = {"NEGATED_EXISTENCE": NEGATION_END, "HISTORICAL": "HISTORY_END"}
+
+
+def section_rules(kb: Knowledge) -> list:
+    """The sectionizer's rules: each heading followed by its colon, matched only at the start of a line
+    (category: the index of its group in record.yaml)."""
+    from medspacy.section_detection import SectionRule
+
+    return [
+        SectionRule(f"{heading}:", f"{i}") for i, group in enumerate(kb.record.sections) for heading in group.headings
+    ]
 
 
 def _context_rule(r):

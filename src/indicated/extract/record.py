@@ -99,13 +99,3 @@ def _consent(doc, kb: Knowledge) -> list[tuple[int, int]]:
         if span is not None:
             out.append((start, span.sent.end_char))
     return out
-
-
-def section_rules(kb: Knowledge) -> list:
-    """The sectionizer's rules: each heading followed by its colon, matched only at the start of a line
-    (category: the index of its group in record.yaml)."""
-    from medspacy.section_detection import SectionRule
-
-    return [
-        SectionRule(f"{heading}:", f"{i}") for i, group in enumerate(kb.record.sections) for heading in group.headings
-    ]

@@ -11,11 +11,11 @@ from __future__ import annotations
 import re
 
 from indicated.extract import attributes as at
-from indicated.extract import patterns as pt
+from indicated.extract import levels as lv
 from indicated.extract.asking import asks, weighed
 from indicated.extract.findings import PAST_CUES, about_family, cued, family_lines, is_prior, span
 from indicated.extract.nlp import procedure_of, term_of, text_of
-from indicated.extract.patterns import number
+from indicated.extract.numbers import number
 from indicated.extract.record import Layout
 from indicated.extract.review import Review, earlier_operations, review_of
 from indicated.kb.loader import Knowledge
@@ -82,7 +82,7 @@ def requested_services(doc, kb: Knowledge, lay: Layout) -> tuple[list[RequestedS
     if review.performed:
         mentions = review.mentions
     else:
-        mentions = [e for e in candidates if not is_prior(e, text)]
+        mentions = [e for e in candidates if not is_prior(e, text, kb)]
         if any(asking(e.sent.text) for e in mentions):
             mentions = [e for e in mentions if asking(e.sent.text)]
         # "Options discussed: fusion or disc replacement. We will request the disc replacement": what is asked
@@ -90,7 +90,7 @@ def requested_services(doc, kb: Knowledge, lay: Layout) -> tuple[list[RequestedS
         outright = [e for e in mentions if not cued(e, "HYPOTHETICAL") and not weighed(e, text)]
         mentions = outright or mentions
     said: dict[tuple[int, str], list[str]] = {}
-    priors = [e for e in candidates if e not in mentions and is_prior(e, text)]
+    priors = [e for e in candidates if e not in mentions and is_prior(e, text, kb)]
     if review.performed:
         # in a review, a past mention is the operation under review told again unless tied to an earlier time
         priors = earlier_operations(kb, priors, text)
@@ -156,7 +156,7 @@ def _code_levels(text: str, m: re.Match[str], lo: int, hi: int) -> list[str]:
     code its line: "22630  Posterior lumbar interbody arthrodesis (TLIF), L4-L5")."""
     after = _LEVEL_RIGHT_AFTER.match(text, m.end())
     if after:
-        first = pt.levels(text[after.end() : after.end() + 12])
+        first = lv.levels(text[after.end() : after.end() + 12])
         if first and first[0].start == 0 and first[0].segments:
             return list(first[0].segments)
     following = CODE_RE.search(text, m.end(), hi)
@@ -213,11 +213,20 @@ def _from_words(
             text, ent.start_char, ent.end_char, lo, hi, stop=_next_proc(ent, mentions), compact=True
         )
         vertebrae = [] if levels else at.vertebrae_near(text, ent.start_char, ent.end_char)
-        region = place(kb, text, ent.start_char, ent.end_char, lo, levels or vertebrae) or record_region or term.region
+        region = (
+            place(kb, text, ent.start_char, ent.end_char, lo, levels or vertebrae)
+            or record_region
+            or term.region
+            or kb.procedures.default_region
+        )
         if vertebrae and term.per_additional_level:
             # "laminectomy of L2, L3 and L4": a lamina is billed as the segment below it
-            levels = [seg for v in vertebrae for seg in pt.segments_between(v, pt.next_vertebra(v))]
-        code = term.code if term.region in (region, "any") else term.by_region.get(region)
+            levels = [seg for v in vertebrae for seg in lv.segments_between(v, lv.next_vertebra(v))]
+        code = (
+            term.code
+            if (term.region or kb.procedures.default_region) in (region, "any")
+            else term.by_region.get(region)
+        )
         revision = code == term.code and term.revision and _repeats(kb, text, ent, levels, priors)
         if revision:
             code = term.revision
@@ -252,13 +261,6 @@ def _deformity(kb: Knowledge, code: str, ent, levels: list[str]) -> str | None:
     return next(c.code for c in rule.codes if c.up_to is None or span <= c.up_to)
 
 
-_REVISED_FAMILIES = {"discectomy", "decompression"}
-
-
-# words that may stand between a revision word and its procedure word: "redo left-sided L4-5 microdiscectomy"
-_BETWEEN = r"(?:\s+(?:left|right|bilateral|left-sided|right-sided|lumbar|open|microscopic|micro|minimally|invasive|MIS|tubular|endoscopic|the|a|an|[LTS]\d{1,2}(?:\s*[-/]\s*[LTS]?\d{1,2})?))*"
-
-
 def _repeats(kb: Knowledge, text: str, ent, levels: list[str], priors: list) -> bool:
     """Whether a procedure word names a repeat operation at an operated level: a revision word right
     before it ("redo left L4-5 microdiscectomy"), a recurrent herniation in its sentence, or an earlier
@@ -269,12 +271,10 @@ def _repeats(kb: Knowledge, text: str, ent, levels: list[str], priors: list) -> 
     if term.revision_for:
         return bool(named & set(term.revision_for))
     before = text[max(ent.sent.start_char, ent.start_char - 60) : ent.start_char]
-    if re.search(rf"(?:{kb.procedures.revision_cues}){_BETWEEN}\s*$", before, re.IGNORECASE):
-        return True
-    if "recurrent_disc_herniation" in named:
+    if kb.procedure_cues.revision.search(before) or named & set(kb.procedures.revision_findings):
         return True
     for p in priors:
-        if kb.codes[procedure_of(p).code].family not in _REVISED_FAMILIES:
+        if kb.codes[procedure_of(p).code].family not in kb.procedures.revised_families:
             continue
         said = at.segments_near(text, p.start_char, p.end_char, p.sent.start_char, p.sent.end_char)
         if levels and set(said) & set(levels):
@@ -286,9 +286,9 @@ def region_of_segments(kb: Knowledge, segments: list[str]) -> str | None:
     """The region motion segments lie in: any cervical vertebra makes it cervical (C7-T1), any lumbar
     or sacral one lumbar (a T10-L2 span), else the region of their letters (T10-T11 is thoracic)."""
     letters = _letters(segments)
-    for ltr in ("C", "L", "S", "T"):
-        if ltr in letters:
-            return kb.region_of_letter.get(ltr)
+    for region in kb.procedures.spanning_order:
+        if letters & set(kb.regions[region].letters):
+            return region
     return None
 
 
@@ -300,9 +300,9 @@ def _record_region(kb: Knowledge, text: str) -> str | None:
     """The record's region when every level it names lies in one region other than the lumbar default
     (an ACDF note names only C-levels): the words that carry no level or region word of their own are
     placed there."""
-    segments = [s for m in pt.levels(text) for s in m.segments]
+    segments = [s for m in lv.levels(text) for s in m.segments]
     region = region_of_segments(kb, segments)
-    if region is None or region == "lumbar":
+    if region is None or region == kb.procedures.default_region:
         return None
     own = {ltr for ltr, rid in kb.region_of_letter.items() if rid == region}
     return region if _letters(segments) <= own else None

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from indicated.extract import patterns as pt
+from indicated.extract import levels as lv
 from indicated.extract.record import Layout
 from indicated.kb.loader import Knowledge
 from indicated.models import Case, Finding, RequestedService
@@ -14,12 +14,12 @@ _NOT_PATHOLOGY = {"technique", "operative", "family", "allergy"}
 
 def case_levels(text: str, services: list[RequestedService], lay: Layout | None = None) -> list[str]:
     """Every motion segment the record names about the patient's spine, in spinal order."""
-    segs = {s for m in pt.levels(text) if not lay or lay.role_at(m.start) not in _NOT_PATHOLOGY for s in m.segments}
+    segs = {s for m in lv.levels(text) if not lay or lay.role_at(m.start) not in _NOT_PATHOLOGY for s in m.segments}
     segs |= {lv for svc in services for lv in svc.levels}
     return sorted(segs, key=_segment_order)
 
 
-_ORDER = {f"{a}-{b}": i for i, (a, b) in enumerate(zip(pt.VERTEBRAE, pt.VERTEBRAE[1:], strict=False))}
+_ORDER = {f"{a}-{b}": i for i, (a, b) in enumerate(zip(lv.VERTEBRAE, lv.VERTEBRAE[1:], strict=False))}
 
 
 def _segment_order(segment: str) -> int:

@@ -49,13 +49,13 @@ RECORD_KEYS = ("documents", "conditions", "procedures", "observations")
 SERVICES = {
     "indicated-order-sign": {
         "hook": "order-sign",
-        "title": "Spine surgery medical necessity (indicated)",
-        "description": "Checks draft spine surgery orders against open, cited medical-necessity criteria and "
+        "title": "{scope} medical necessity (indicated)",
+        "description": "Checks draft {scope_lower} orders against open, cited medical-necessity criteria and "
         "returns Da Vinci CRD coverage information, with what to document when criteria cannot yet be met.",
     },
     "indicated-order-select": {
         "hook": "order-select",
-        "title": "Spine surgery medical necessity at order selection (indicated)",
+        "title": "{scope} medical necessity at order selection (indicated)",
         "description": "The same check as the order-sign service, for the orders just selected.",
     },
 }
@@ -72,11 +72,18 @@ class HookRequest(BaseModel):
     prefetch: dict[str, Any] | None = None
 
 
-def discovery() -> dict:
-    """The `GET /cds-services` document."""
+def discovery(kb: Knowledge | None = None) -> dict:
+    """The `GET /cds-services` document; the titles name what the library covers (scope.yaml)."""
+    title = (kb or Engine.bundled().knowledge).scope.title
+    words = {"scope": title, "scope_lower": title.lower()}
     return {
         "services": [
-            {**spec, "id": sid, "prefetch": PREFETCH, "extension": {"davinci-crd.version": ["2.2"]}}
+            {
+                **{k: v.format(**words) for k, v in spec.items()},
+                "id": sid,
+                "prefetch": PREFETCH,
+                "extension": {"davinci-crd.version": ["2.2"]},
+            }
             for sid, spec in SERVICES.items()
         ]
     }

@@ -28,7 +28,7 @@ def record_bundle(
         "status": "current",
         "subject": {"reference": "Patient/pat-1"},
         "date": f"{authored.isoformat()}T09:00:00Z",
-        "description": "Spine clinic note",
+        "description": "Clinic note",
         "content": [
             {
                 "attachment": {
@@ -116,7 +116,7 @@ def pas_request(bundle: dict, *, claim_id: str = "claim-1", place_of_service: st
         "patient": {"reference": "Patient/pat-1"},
         "created": orders[0]["authoredOn"] if orders else date.today().isoformat(),
         "insurer": {"display": "Example Health Plan"},
-        "provider": {"display": "Example Spine Clinic"},
+        "provider": {"display": "Example Clinic"},
         "priority": {"coding": [{"system": "http://terminology.hl7.org/CodeSystem/processpriority", "code": "normal"}]},
         "insurance": [{"sequence": 1, "focal": True, "coverage": {"reference": "Coverage/cov-1"}}],
         "item": items,

@@ -26,6 +26,7 @@ from indicated.kb.schema import (
     Concept,
     EvidenceFile,
     FindingCheck,
+    Group,
     Lexicon,
     Policy,
     PolicyCases,
@@ -37,6 +38,7 @@ from indicated.kb.schema import (
     RecordLayout,
     RecordSource,
     Region,
+    Scope,
     Source,
     Statement,
     Thesaurus,
@@ -82,6 +84,17 @@ class RecordCues:
 
 
 @dataclass(frozen=True)
+class ProcedureCues:
+    """Regexes built from procedures.yaml's modifiers, sides, levels and region words."""
+
+    # what may stand before a procedure word that names it as done earlier: "after an instrumented
+    # L4-5", "following her 2019"
+    after: re.Pattern[str]
+    # a revision cue and what may stand between it and the procedure word: "redo left-sided L4-5"
+    revision: re.Pattern[str]
+
+
+@dataclass(frozen=True)
 class Knowledge:
     """Everything the engine knows, validated and indexed."""
 
@@ -92,6 +105,8 @@ class Knowledge:
     sources: dict[str, Source]
     policies: dict[str, Policy]
     record: RecordLayout
+    groups: dict[str, Group]
+    scope: Scope
     policy_files: dict[str, str] = field(default_factory=dict)
     sets: dict[str, PolicySet] = field(default_factory=dict)
     questions: dict[str, Question] = field(default_factory=dict)
@@ -158,6 +173,22 @@ class Knowledge:
     def region_of_letter(self) -> dict[str, str]:
         """The region of each vertebra letter ("C": cervical, "L" and "S": lumbar)."""
         return {ltr: r.id for r in self.procedures.regions for ltr in r.letters}
+
+    @cached_property
+    def procedure_cues(self) -> ProcedureCues:
+        p = self.procedures
+        letters = "".join(sorted({ltr for r in p.regions for ltr in r.letters}))
+        level = rf"[{letters}]\d{{1,2}}(?:\s*[-/]\s*[{letters}]?\d{{1,2}})?"
+        words = [w.replace(" ", r"\s+") for w in sorted(p.modifiers, key=len, reverse=True)]
+        words += [w for r in p.regions for w in r.words if not w.isupper()]
+        modifier = rf"(?:left|right|bilateral|left-sided|right-sided|{level}|{'|'.join(words)})"
+        earlier = r"(?:an?|his|her|the|their|prior|previous|initial|index|first|recent|\d{4})"
+        after = (
+            rf"\b(?:after|following)\s+(?:{earlier}\s+)+(?:{modifier}\s+){{0,4}}$"
+            rf"|\b(?:after|following)\s+(?:(?:left|right|bilateral)\s+)?{level}\s+(?:\w+\s+){{0,2}}$"
+        )
+        revision = rf"(?:{p.revision_cues})(?:\s+(?:the|a|an|{modifier}))*\s*$"
+        return ProcedureCues(re.compile(after, re.IGNORECASE), re.compile(revision, re.IGNORECASE))
 
     @cached_property
     def record_cues(self) -> RecordCues:
@@ -280,6 +311,8 @@ def load(root: Traversable | Path | None = None) -> Knowledge:
         components=parse(Components, read_yaml(root / "components.yaml"), "components.yaml"),
         sets={s.id: s for s in policy_sets.sets},
         concepts={c.id: c for c in vocab.concepts},
+        groups={g.id: g for g in vocab.groups},
+        scope=parse(Scope, read_yaml(root / "scope.yaml"), "scope.yaml"),
         record_sources={s.id: s for s in vocab.sources},
         record=record,
         lexicon=lexicon,
@@ -337,13 +370,32 @@ def _check_references(kb: Knowledge) -> None:
             if concept not in kb.concepts:
                 raise KnowledgeError(f"lexicon.yaml: terms.{i}: unknown concept {concept!r}")
     for concept in kb.concepts.values():
+        where = f"vocabulary.yaml: concepts.{concept.id}"
         if concept.past is not None and concept.past not in kb.concepts:
-            raise KnowledgeError(f"vocabulary.yaml: concepts.{concept.id}.past: unknown concept {concept.past!r}")
+            raise KnowledgeError(f"{where}.past: unknown concept {concept.past!r}")
+        if concept.group not in kb.groups:
+            raise KnowledgeError(f"{where}.group: unknown group {concept.group!r}; declare it under groups")
+        if concept.read.key:
+            _compiles(concept.read.key, f"{where}.read.key")
+    for code in kb.scope.example_codes:
+        if code not in kb.codes:
+            raise KnowledgeError(f"scope.yaml: example_codes: unknown code {code!r}")
+    procedures = kb.procedures
+    for concept in (procedures.prior, *procedures.revision_findings):
+        if concept not in kb.concepts:
+            raise KnowledgeError(f"procedures.yaml: unknown concept {concept!r}")
+    families = {c.family for c in kb.codes.values()}
+    for family in procedures.revised_families:
+        if family not in families:
+            raise KnowledgeError(f"procedures.yaml: revised_families: unknown family {family!r}")
     for rule in kb.lexicon.context_rules:
         for concept in rule.concepts:
             if concept not in kb.concepts:
                 raise KnowledgeError(f"lexicon.yaml: context_rules.{rule.literal}: unknown concept {concept!r}")
     regions = {r.id for r in kb.procedures.regions}
+    for region in (procedures.default_region, *procedures.spanning_order):
+        if region not in regions:
+            raise KnowledgeError(f"procedures.yaml: unknown region {region!r}")
     for c in kb.procedures.deformity.codes if kb.procedures.deformity else []:
         if c.code not in kb.codes:
             raise KnowledgeError(f"procedures.yaml: deformity.codes: unknown code {c.code!r}")
@@ -355,7 +407,7 @@ def _check_references(kb: Knowledge) -> None:
         for code in filter(None, (*codes, *term.by_region.values())):
             if code not in kb.codes:
                 raise KnowledgeError(f"procedures.yaml: terms.{i}: unknown code {code!r}")
-        for region in (term.region, *term.by_region):
+        for region in (term.region or procedures.default_region, *term.by_region):
             if region not in regions and region != "any":
                 raise KnowledgeError(f"procedures.yaml: terms.{i}: unknown region {region!r}")
     _check_library(kb)

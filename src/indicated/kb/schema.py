@@ -20,12 +20,46 @@ class Strict(BaseModel):
 # --- vocabulary and lexicon -------------------------------------------------------------------
 
 
+class Group(Strict):
+    """A kind of concept (symptom, imaging, conservative care ...), with what its findings carry."""
+
+    id: str
+    # its findings carry the levels written beside them ("L4-5 disc extrusion")
+    levels: bool = False
+
+
+class Reading(Strict):
+    """How the words around a mention give its finding's value and its time (extract/attributes.py
+    holds one reader per kind; the vocabulary chooses, so no concept is named in code)."""
+
+    # a muscle grade ("4/5"); the morphology named ("extrusion"); a severity word; a slip's grade and
+    # size; motion in mm or degrees; a curve's degrees; the number after ``key`` ("T-score -2.8"); how
+    # many provocative tests were positive; the percent relief of a block
+    value: (
+        Literal["grade", "morphology", "severity", "slip", "motion", "curve", "number", "positive_tests", "relief"]
+        | None
+    ) = None
+    key: str | None = None  # for ``number``: a regex for the words the number follows
+    # the value may be written anywhere later in the sentence ("blocks ... the first gave 80% relief")
+    to_sentence_end: bool = False
+    # how long it has lasted (a symptom), months since it (an earlier operation), months of relief it
+    # gave, or how many were done (diagnostic blocks)
+    time: Literal["lasting", "months_ago", "months_of_relief", "count"] | None = None
+
+    @model_validator(mode="after")
+    def _key_for_number(self) -> Reading:
+        if (self.value == "number") != bool(self.key):
+            raise ValueError("a `number` reading needs a `key`, and only it takes one")
+        return self
+
+
 class Concept(Strict):
     id: str
     label: str
     plain: str
-    group: Literal["symptom", "exam", "imaging", "history", "conservative_care", "risk", "si_joint"]
+    group: str
     description: str = ""
+    read: Reading = Field(default_factory=Reading)
     # a lasting condition: listed in a past-history section it is still the patient's ("PMH: diabetes")
     chronic: bool = False
     # what a mention of this concept in the past stands for ("smoked a pack a day until 2019": former
@@ -49,6 +83,7 @@ class RecordSource(Strict):
 
 class Vocabulary(Strict):
     version: str
+    groups: list[Group] = Field(min_length=1)
     concepts: list[Concept]
     sources: list[RecordSource] = Field(default_factory=list)
 
@@ -137,7 +172,7 @@ class ProcedureTerm(Strict):
     per_additional_level: str | None = None
     generic: bool = False
     # the region the words name by themselves; "any" for words that go with any region (navigation)
-    region: str = "lumbar"
+    region: str | None = None  # None: the procedures' default region
     # the code the same words take in another region: discectomy at T10-11 is 63055, at C5-6 63020
     by_region: dict[str, str] = Field(default_factory=dict)
     # the code (and per-level add-on) when the operation repeats one at an operated level ("redo L4-5
@@ -166,8 +201,22 @@ class Deformity(Strict):
 class Procedures(Strict):
     version: str
     regions: list[Region] = Field(min_length=1)
+    # the region of procedure words that name none and stand in a record that names none
+    default_region: str
+    # where a span of levels across regions is placed: the first of these regions it touches (C7-T1 is
+    # cervical, T10-L2 lumbar)
+    spanning_order: list[str] = Field(min_length=1)
+    # the concept a procedure named in the past becomes (an earlier operation, with its months ago)
+    prior: str
+    # words that may stand between a revision cue or "after" and the procedure word ("redo left-sided
+    # open L4-5 microdiscectomy", "after an instrumented fusion"), beside sides, levels and region words
+    modifiers: list[str] = Field(default_factory=list)
     # words before a procedure word that make it a repeat operation ("revision", "redo", "re-exploration")
     revision_cues: str
+    # findings that make a procedure named with them a repeat operation (a recurrent herniation)
+    revision_findings: list[str] = Field(default_factory=list)
+    # an earlier operation of these families at the same level makes the procedure a repeat
+    revised_families: list[str] = Field(default_factory=list)
     deformity: Deformity | None = None
     codes: list[Code]
     terms: list[ProcedureTerm]
@@ -487,6 +536,17 @@ class PolicySet(Strict):
     title: str
     description: str
     falls_back_to: str | None = None
+
+
+class Scope(Strict):
+    """What the library covers, in words for users (scope.yaml)."""
+
+    version: str
+    title: str  # "Spine surgery": the CDS services' titles begin with it
+    covers: str  # completes "It covers ..." when `ask` finds no answer
+    example: str  # a one-line case for the API docs and the server's warm-up
+    example_codes: list[str] = Field(min_length=1)
+    level_term: str  # what a patient article calls a level: "at spine level L4-L5"
 
 
 class PolicySets(Strict):

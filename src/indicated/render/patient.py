@@ -66,7 +66,7 @@ def _title(a: Assessment) -> str:
     primary = next((s for s in a.services if not s.serves), None)
     if primary is None:
         return "Your request: no care could be found in it"
-    where = f" at spine level {', '.join(primary.levels)}" if primary.levels else ""
+    where = f" at {a.level_term} {', '.join(primary.levels)}" if primary.levels else ""
     side = f", {primary.side} side" if primary.side else ""
     return f"Your request: {_name(primary)}{where}{side}"
 

@@ -29,10 +29,11 @@ FHIR_PATHS = ("/cds-services", "/fhir/")
 def warm_up() -> None:
     """Build what the first request would otherwise wait for (the NLP pipeline, the retrieval
     indexes, the FHIR models): about a second, spent before the server reports that it is up."""
+    from indicated.engine import Engine
     from indicated.fhir.samples import crd_request, record_bundle
 
-    note = "L5-S1 disc extrusion with left S1 radiculopathy after 8 weeks of physical therapy."
-    crd.respond("indicated-order-sign", crd_request(record_bundle(note, ["63030"])), link=str)
+    scope = Engine.bundled().knowledge.scope
+    crd.respond("indicated-order-sign", crd_request(record_bundle(scope.example, scope.example_codes)), link=str)
 
 
 def create_app(settings: Settings | None = None, *, warm: bool = True) -> FastAPI:

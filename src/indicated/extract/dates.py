@@ -1,8 +1,7 @@
-"""Numbers, spinal levels, durations and grades as clinicians write them.
+"""Durations and dates as clinicians write them ("x6wks", "3-4 months", "since March", "03/2025-06/2025").
 
 These readers work on raw text and return character offsets, so every value can be traced back to
-the words that state it. They know nothing about concepts; ``attributes`` decides which value
-belongs to which finding.
+the words that state it.
 """
 
 from __future__ import annotations
@@ -11,71 +10,9 @@ import re
 from dataclasses import dataclass
 from datetime import date
 
-WORD_NUMBERS = {
-    "a": 1,
-    "an": 1,
-    "one": 1,
-    "single": 1,
-    "two": 2,
-    "three": 3,
-    "four": 4,
-    "five": 5,
-    "six": 6,
-    "seven": 7,
-    "eight": 8,
-    "nine": 9,
-    "ten": 10,
-    "eleven": 11,
-    "twelve": 12,
-    "thirteen": 13,
-    "fourteen": 14,
-    "fifteen": 15,
-    "sixteen": 16,
-    "seventeen": 17,
-    "eighteen": 18,
-    "nineteen": 19,
-    "twenty": 20,
-    "thirty": 30,
-    "forty": 40,
-    "fifty": 50,
-    "sixty": 60,
-    "seventy": 70,
-    "eighty": 80,
-    "ninety": 90,
-    "several": 3,
-    "a few": 3,
-    "few": 3,
-    "couple": 2,
-    "a couple of": 2,
-    "both": 2,
-    "once": 1,
-    "twice": 2,
-}
-_NUM = r"(?:\d+(?:\.\d+)?|" + "|".join(sorted((re.escape(w) for w in WORD_NUMBERS), key=len, reverse=True)) + ")"
+from indicated.extract.numbers import NUM, Match, number
 
 WEEKS_PER_UNIT = {"d": 1 / 7, "w": 1.0, "m": 52 / 12, "y": 52.0}
-
-
-def number(word: str) -> float | None:
-    """``"6"`` -> 6.0, ``"six"`` -> 6.0, ``"forty-one"`` -> 41.0, anything else -> None."""
-    word = word.strip().lower()
-    try:
-        return float(word)
-    except ValueError:
-        pass
-    if word in WORD_NUMBERS:
-        return float(WORD_NUMBERS[word])
-    tens, _, unit = word.replace(" ", "-").partition("-")
-    if WORD_NUMBERS.get(tens, 0) >= 20 and WORD_NUMBERS.get(tens, 0) % 10 == 0 and 1 <= WORD_NUMBERS.get(unit, 0) <= 9:
-        return float(WORD_NUMBERS[tens] + WORD_NUMBERS[unit])
-    return None
-
-
-@dataclass(frozen=True)
-class Match:
-    start: int
-    end: int
-    text: str
 
 
 @dataclass(frozen=True)
@@ -86,7 +23,7 @@ class Duration(Match):
 _UNIT = r"(?P<unit>days?|d|weeks?|wks?|wk|w|months?|mos?|mo|mths?|years?|yrs?|yr|y)"
 DURATION_RE = re.compile(
     r"(?:\b(?:x|×|for)\s*)?(?<![\d/])(?<![A-WYZa-wyz])(?P<n>"
-    + _NUM
+    + NUM
     + r"(?:\s*(?:-|to|–)\s*\d+)?)(?P<half>\s+and\s+a\s+half)?\s*(?:\+\s*)?(?:-|\s)?"
     + _UNIT
     + r"(?P<half2>\s+and\s+a\s+half)?"  # "two and a half weeks", "a month and a half"
@@ -158,121 +95,6 @@ def _months_between(m: re.Match[str]) -> int | None:
     if y1 is None:  # "January through April": the same year, or across New Year ("November to February")
         return (m2 - m1) % 12
     return (y2 - y1) * 12 + (m2 - m1)
-
-
-# --- spinal levels ---------------------------------------------------------------------------
-
-VERTEBRAE = [f"C{i}" for i in range(1, 8)] + [f"T{i}" for i in range(1, 13)] + [f"L{i}" for i in range(1, 6)] + ["S1"]
-_INDEX = {v: i for i, v in enumerate(VERTEBRAE)}
-
-LEVEL_RE = re.compile(
-    r"(?<![A-Za-z0-9])(?P<r1>[CTLS])\s?(?P<n1>\d{1,2})"
-    r"(?:(?P<sep>\s*(?:-|–|/|to|through|thru|on)\s*)(?P<r2>[CTLS])?\s?(?P<n2>\d{1,2})"
-    r"|\s*(?:-|–|to)\s*(?P<pelvis>pelvis|ilium|sacrum))?(?![0-9])",
-    re.IGNORECASE,
-)
-
-
-@dataclass(frozen=True)
-class LevelMention(Match):
-    segments: tuple[str, ...]
-    vertebra: str | None = None
-
-
-def _vertebra(region: str, n: str) -> str | None:
-    v = f"{region.upper()}{int(n)}"
-    return v if v in _INDEX else None
-
-
-COMPACT_RE = re.compile(r"(?<![A-Za-z0-9])([CL])([1-7])(S?)(\d)(?![A-Za-z0-9])", re.IGNORECASE)
-
-
-def _compact(text: str) -> tuple[str, ...]:
-    """ "L45" or "L5S1": two adjacent vertebrae written without a separator."""
-    m = COMPACT_RE.fullmatch(text)
-    if not m:
-        return ()
-    upper, lower = _vertebra(m[1], m[2]), _vertebra(m[3] or m[1], m[4])
-    segs = segments_between(upper, lower) if upper and lower else ()
-    return segs if len(segs) == 1 else ()
-
-
-def segments_between(upper: str, lower: str) -> tuple[str, ...]:
-    """Motion segments from vertebra ``upper`` down to ``lower``: L3, S1 -> L3-L4, L4-L5, L5-S1."""
-    if upper not in _INDEX or lower not in _INDEX:
-        return ()
-    a, b = _INDEX[upper], _INDEX[lower]
-    if b <= a:
-        return ()
-    return tuple(f"{VERTEBRAE[i]}-{VERTEBRAE[i + 1]}" for i in range(a, b))
-
-
-def next_vertebra(v: str) -> str:
-    """The vertebra below ``v`` (L5 -> S1); ``v`` itself at the bottom."""
-    i = _INDEX.get(v)
-    return VERTEBRAE[i + 1] if i is not None and i + 1 < len(VERTEBRAE) else v
-
-
-def levels(text: str) -> list[LevelMention]:
-    """Every level mention: segments (L4-5, L4/L5, L45, L4 on L5, ranges L3-S1) or single vertebrae."""
-    out = []
-    taken: list[tuple[int, int]] = []
-    for m in COMPACT_RE.finditer(text):
-        segs = _compact(m.group(0))
-        if segs:
-            out.append(LevelMention(m.start(), m.end(), m.group(0), segs))
-            taken.append((m.start(), m.end()))
-    for m in LEVEL_RE.finditer(text):
-        if any(a <= m.start() < b for a, b in taken):
-            continue
-        upper = _vertebra(m.group("r1"), m.group("n1"))
-        if upper is None:
-            continue
-        if m.group("pelvis"):
-            segs = segments_between(upper, "S1")
-        elif m.group("n2"):
-            region = m.group("r2") or m.group("r1")
-            lower = _vertebra(region, m.group("n2"))
-            if lower is None:
-                continue
-            segs = segments_between(upper, lower)
-            if not segs:
-                continue
-        else:
-            out.append(LevelMention(m.start(), m.end(), m.group(0), (), upper))
-            continue
-        out.append(LevelMention(m.start(), m.end(), m.group(0), segs))
-    return sorted(out, key=lambda lm: lm.start)
-
-
-# --- grades and measures -----------------------------------------------------------------------
-
-GRADE_RE = re.compile(r"(?<![\d/])(?P<g>[0-5])\s*(?P<mod>[+-])?\s*/\s*5(?!\d)")
-
-
-def grades(text: str) -> list[tuple[Match, float]]:
-    """MRC motor grades: "4/5" -> 4.0, "4-/5" -> 3.67, "3+/5" -> 3.33."""
-    out = []
-    for m in GRADE_RE.finditer(text):
-        g = float(m.group("g")) + {"+": 1 / 3, "-": -1 / 3, None: 0}[m.group("mod")]
-        out.append((Match(m.start(), m.end(), m.group(0)), round(g, 2)))
-    return out
-
-
-PERCENT_RE = re.compile(r"(?P<n>\d{1,3})\s*(?:%|percent)")
-
-
-def percents(text: str) -> list[float]:
-    return [float(m.group("n")) for m in PERCENT_RE.finditer(text)]
-
-
-def count_before(text: str) -> int | None:
-    """The count written just before a noun: "two ESIs" -> 2 (``text`` ends where the noun starts)."""
-    m = re.search(r"\b(?P<n>" + _NUM + r")\s+(?:\w+\s+){0,3}$", text, re.IGNORECASE)
-    if not m:
-        return None
-    n = number(m.group("n"))
-    return int(n) if n is not None and n == int(n) and n < 50 else None
 
 
 # --- dates -----------------------------------------------------------------------------------
