@@ -49,6 +49,7 @@ class Finding(_Model):
     hypothetical: bool = False
     value: str | None = None
     number: float | None = None
+    unit: str | None = None  # of ``number`` where the record writes one: "mm", "degrees", "%"
     levels: list[str] = Field(default_factory=list)
     side: Side | None = None
     weeks: float | None = None

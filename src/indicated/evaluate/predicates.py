@@ -103,7 +103,7 @@ def _finding(p: FindingCheck, case: Case, service: RequestedService | None, worl
             if p.max_number is not None and f.number > p.max_number:
                 return NOT_MET
         if p.more_than and f.value and f.number is not None:
-            limit = p.more_than.get(f.value.rsplit(" ", 1)[-1])
+            limit = p.more_than.get(f.unit or "")
             if limit is not None and f.number <= limit:
                 return NOT_MET
         if p.min_count is not None:

@@ -8,6 +8,7 @@ from datetime import date
 from indicated.extract import attributes as at
 from indicated.extract import dates as dt
 from indicated.extract import numbers as nums
+from indicated.extract import values
 from indicated.extract.asking import asks, weighed
 from indicated.extract.nlp import procedure_of, term_of, text_of
 from indicated.extract.record import Layout
@@ -183,14 +184,15 @@ def _finding(concept, asserted, ent, kb, text, lo, hi, symptom_spans, as_of) -> 
     # (block results told one by one: "the first took away about 80% and the second about 90%")
     after = hi if read.to_sentence_end else min(hi, ent.end_char + 80)
     window = text[max(lo, ent.start_char - 60) : after]
-    value, number = at.value(read, ent.text, window)
+    measure = values.read(read, ent.text, window)
     f = Finding(
         concept=concept,
         status=status_of(ent, asserted),
         historical=bool(ent._.is_historical),
         hypothetical=cued(ent, "HYPOTHETICAL"),
-        value=value,
-        number=number,
+        value=measure.text,
+        number=measure.number,
+        unit=measure.unit,
         side=at.side(text, ent.start_char, ent.end_char, lo, hi),
         levels=at.segments_near(text, ent.start_char, ent.end_char, lo, hi) if kb.groups[group].levels else [],
         evidence=[span(ent)],

@@ -365,7 +365,7 @@ class FindingCheck(Strict):
     values: list[str] | None = None
     # a value measured in one of these units must exceed its limit ("more than 2 mm of translation"):
     # {mm: 2} holds "1 mm" not met and leaves "14 degrees", or instability stated in words, to pass
-    more_than: dict[Literal["mm", "degrees"], float] | None = None
+    more_than: dict[str, float] | None = None
     at_service_level: bool = False
     include_historical: bool = False
     # for a check over several concepts: the ones that must all be stated absent for the check to fail

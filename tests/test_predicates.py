@@ -1,0 +1,22 @@
+"""Predicates read typed findings: a measured value's unit is data, never parsed back out of its words."""
+
+from __future__ import annotations
+
+from indicated.evaluate.predicates import World, check
+from indicated.kb.schema import FindingCheck
+from indicated.models import Case, Finding
+
+INSTABILITY = FindingCheck(type="finding", concepts=["dynamic_instability"], world="open", more_than={"mm": 2})
+WORLD = World(described={}, care=frozenset(), symptoms=frozenset())
+
+
+def _status(finding: Finding) -> str:
+    return check(INSTABILITY, Case(findings=[finding]), None, WORLD).status
+
+
+def test_a_limit_applies_to_the_unit_it_names():
+    assert _status(Finding(concept="dynamic_instability", value="1 mm", number=1, unit="mm")) == "not_met"
+    assert _status(Finding(concept="dynamic_instability", value="4 mm", number=4, unit="mm")) == "met"
+    # a limit in mm says nothing of an angle, nor of words the record wrote around the number
+    assert _status(Finding(concept="dynamic_instability", value="1 degrees", number=1, unit="degrees")) == "met"
+    assert _status(Finding(concept="dynamic_instability", value="slips 1 mm", number=1)) == "met"
