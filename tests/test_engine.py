@@ -77,3 +77,10 @@ def test_findings_without_text_are_judged_like_the_same_facts_in_words(pid, text
     coded = engine.assess(Case.model_validate(facts))
     assert {s.code: s.determination for s in coded.services} == {s.code: s.determination for s in worded.services}
     assert coded.determination == worded.determination
+
+
+def test_an_engine_loads_a_knowledge_folder(copy):
+    assert Engine.load(None) is Engine.bundled()
+    assert Engine.load(copy) is Engine.bundled()  # the same content: the same engine
+    edit_yaml(copy, "scope.yaml", lambda d: d.update(covers="knees"))
+    assert Engine.load(copy).knowledge.scope.covers == "knees"
