@@ -2,18 +2,15 @@
 
 from __future__ import annotations
 
-import ast
 import re
 import statistics
 from datetime import date
 from html.parser import HTMLParser
-from pathlib import Path
 
 import pytest
 import textstat
 from typer.testing import CliRunner
 
-import indicated.render
 from conftest import SHARED_CASES, edit_yaml, load_cases
 from indicated.cli import app
 from indicated.kb.loader import load
@@ -275,30 +272,15 @@ def test_an_article_stored_before_snapshots_still_loads_and_renders(assessed):
 
 
 def test_render_imports_neither_explain_nor_the_knowledge():
-    """Layers point one way (knowledge <- extract <- evaluate <- explain <- render): render reads the
-    Assessment, the wording table and the reasons beside the models, nothing above or beside them."""
-    banned = ("indicated.explain", "indicated.kb", "indicated.engine", "indicated.pipeline", "indicated.evaluate")
-    for path in sorted(Path(indicated.render.__file__).parent.glob("*.py")):
-        bad = [m for m in _runtime_imports(path) if m.startswith(banned)]
-        assert not bad, f"{path.name} imports {bad}"
+    """Render reads the Assessment, the wording table and the reasons beside the models: beyond the
+    layer order of tests/test_layers.py, not even the knowledge below it."""
+    from test_layers import GRAPH
 
-
-def _runtime_imports(path: Path) -> list[str]:
-    """The modules a file imports when it runs (those under ``if TYPE_CHECKING:`` serve annotations only)."""
-    tree = ast.parse(path.read_text())
-    typing_only = {
-        id(n)
-        for block in ast.walk(tree)
-        if isinstance(block, ast.If) and "TYPE_CHECKING" in ast.unparse(block.test)
-        for n in ast.walk(block)
-    }
-    out: list[str] = []
-    for n in ast.walk(tree):
-        if isinstance(n, ast.ImportFrom) and id(n) not in typing_only:
-            out.append(n.module or "")
-        elif isinstance(n, ast.Import) and id(n) not in typing_only:
-            out += [alias.name for alias in n.names]
-    return out
+    banned = ("explain", "kb", "engine", "pipeline", "evaluate")
+    for module, targets in GRAPH.items():
+        if module.startswith("render"):
+            bad = [t for t in targets if t.split(".")[0] in banned]
+            assert not bad, f"{module} imports {bad}"
 
 
 def test_one_table_words_every_determination_and_one_ranking_orders_them():
