@@ -186,3 +186,18 @@ def test_eval_scores_labelled_cases_and_annotated_notes(tmp_path):
     assert "overall right 1/2" in text and "a_02.yaml: overall: expected medically_necessary" in text
     assert "precision 1.000, recall 1.000" in text and "review right 1/1" in text
     assert_clean_failure(run("eval", str(tmp_path / "nothing")), "no *.yaml cases")
+
+
+def test_version_set_help_and_policy_ids_whole_at_80_columns():
+    version = run("--version")
+    assert version.returncode == 0 and version.stdout.decode().startswith("indicated ")
+    assert "clinical, medicare" in " ".join(run("assess", "--help").stdout.decode().split())
+    listed = subprocess.run(
+        [sys.executable, "-c", "from indicated.cli import main; main()", "policies", "list"],
+        capture_output=True,
+        timeout=120,
+        env={**os.environ, "COLUMNS": "80"},
+    )
+    assert listed.returncode == 0
+    for pid in ("medicare-si-joint-fusion", "medicare-lumbar-fusion", "spinal-hardware-removal"):
+        assert pid in listed.stdout.decode()  # the id a user copies into `policies show`, never cut

@@ -22,6 +22,40 @@ app.add_typer(policies_app, name="policies")
 EXIT_INPUT, EXIT_KNOWLEDGE, EXIT_INTERNAL = 2, 3, 1
 
 
+def _set_ids() -> list[str]:
+    """The bundled policy sets for the help text, read from their small file without loading the rest
+    of the knowledge (help must stay instant); an unreadable file leaves the help without the list."""
+    from importlib import resources
+
+    import yaml
+
+    try:
+        data = yaml.safe_load((resources.files("indicated") / "knowledge" / "policy-sets.yaml").read_text())
+        return [s["id"] for s in data["sets"]]
+    except (OSError, KeyError, TypeError, yaml.YAMLError):  # pragma: no cover - the package ships the file
+        return []
+
+
+SET_HELP = f"Which policy set to apply: {', '.join(_set_ids())} (see `indicated policies list`)."
+
+
+def _version(value: bool) -> None:
+    if value:
+        from importlib.metadata import version
+
+        typer.echo(f"indicated {version('indicated')}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _main(
+    version: Annotated[
+        bool, typer.Option("--version", help="Print the version and exit.", callback=_version, is_eager=True)
+    ] = False,
+) -> None:
+    """Is this procedure medically indicated, and why?"""
+
+
 def _fail(message: str, code: int) -> None:
     typer.echo(f"indicated: error: {message}", err=True)
     raise typer.Exit(code)
@@ -89,7 +123,7 @@ def assess(
     audience: Annotated[
         str, typer.Option("--audience", "-a", help="clinician, reviewer (criteria table and audit first) or patient.")
     ] = "clinician",
-    policy_set: Annotated[str, typer.Option("--policy-set", "-p", help="Which policy set to apply.")] = "clinical",
+    policy_set: Annotated[str, typer.Option("--policy-set", "-p", help=SET_HELP)] = "clinical",
     output: Annotated[Path | None, typer.Option("--output", "-o", help="Write the article to this file.")] = None,
 ) -> None:
     """Assess one case and print (or write) the determination article."""
@@ -135,7 +169,7 @@ def batch(
     workers: Annotated[int, typer.Option("--workers", "-w", help="Worker processes (or Ray actors).")] = 1,
     resume: Annotated[bool, typer.Option("--resume", help="Skip ids already in the output and append.")] = False,
     engine: Annotated[str, typer.Option("--engine", "-e", help="local (processes) or ray (Ray Data).")] = "local",
-    policy_set: Annotated[str, typer.Option("--policy-set", "-p", help="Which policy set to apply.")] = "clinical",
+    policy_set: Annotated[str, typer.Option("--policy-set", "-p", help=SET_HELP)] = "clinical",
 ) -> None:
     """Assess a JSONL file of cases; a bad line becomes an error row, never a stopped run."""
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
@@ -204,7 +238,7 @@ def compare(
             ]
             table.add_row(f"{row.code}\n[dim]{row.description}[/dim]", *cells, "yes" if row.differs else "no")
         table.add_row("[bold]overall[/bold]", *(result.overall[s].value for s in result.sets), "")
-        Console(width=160).print(table)
+        Console().print(table)
 
 
 @policies_app.command("list")
@@ -223,6 +257,8 @@ def policies_list() -> None:
         sets.add_row(ps.id, ps.falls_back_to or "-", ps.title)
     console.print(sets)
     table = Table("set", "id", "version", "kind", "services", "title", title="Policies")
+    for column in table.columns[:3]:
+        column.no_wrap = True  # an id is copied into `policies show`: never cut or folded
     for p in sorted(kb.policies.values(), key=lambda p: (p.policy_set, p.id)):
         table.add_row(p.policy_set, p.id, p.version, p.kind, " ".join(s.code for s in p.services), p.title)
     console.print(table)
@@ -249,7 +285,7 @@ def policies_show(
 
     from indicated.render.policy import policy_tree
 
-    Console(width=160).print(policy_tree(policy, kb))
+    Console().print(policy_tree(policy, kb))
 
 
 @policies_app.command("test")
@@ -263,7 +299,7 @@ def policies_test(
 
     with _errors():
         results = run_suites(policy_ids or None)
-    console = Console(width=160)
+    console = Console()
     failed = 0
     for r in results:
         mark = "[green]ok[/green]" if not r.failures else "[red]FAIL[/red]"
@@ -287,7 +323,7 @@ def evaluate(
 
     from indicated.scoring import score_cases, score_extraction
 
-    console = Console(width=160)
+    console = Console()
     with _errors():
         for folder in folders:
             files = sorted(folder.glob("*.yaml")) if folder.is_dir() else []
@@ -317,7 +353,7 @@ def evaluate(
 def serve(
     host: Annotated[str, typer.Option(help="Address to listen on (loopback by default).")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="Port.")] = 8000,
-    policy_set: Annotated[str | None, typer.Option("--policy-set", "-p", help="Which policy set to apply.")] = None,
+    policy_set: Annotated[str | None, typer.Option("--policy-set", "-p", help=SET_HELP)] = None,
     access_log: Annotated[bool, typer.Option(help="Log each request line (paths and search terms).")] = False,
 ) -> None:
     """Run the HTTP service: API, web page, CDS Hooks (CRD), prior authorization (PAS); OpenAPI at /docs.
