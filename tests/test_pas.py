@@ -86,6 +86,29 @@ def test_inquire_returns_the_state_and_a_persons_decision(client):
     assert "review by a person" in decided["disposition"]
 
 
+def test_resubmitting_a_decided_claim_keeps_the_persons_decision(client):
+    """Issue 17.1: the same Claim sent again once a person answered A3 is a duplicate, answered with
+    the decision (never a fresh automatic A1); the same key with other content is refused (409)."""
+    case = dict(DEV)["d01_discectomy_failed_conservative"]
+    body = pas_request(record_bundle(case["text"], ["63030"]), claim_id="dup1")
+    assert actions(claim_response(client.post("/fhir/Claim/$submit", json=body).json())) == ["A1"]
+    key = "urn:example:provider-claims|dup1"
+    client.app.state.auths.decide(key, 1, "A3", reviewer="dr.reviewer")
+    again = client.post("/fhir/Claim/$submit", json=body)
+    assert again.status_code == 200, again.text
+    response = claim_response(again.json())
+    assert actions(response) == ["A3"] and human(response) is True
+    changed = json.loads(json.dumps(body))
+    changed["entry"][0]["resource"]["priority"] = {"coding": [{"code": "stat"}]}
+    res = client.post("/fhir/Claim/$submit", json=changed)
+    assert res.status_code == 409, res.text
+    assert res.json()["resourceType"] == "OperationOutcome" and res.json()["issue"][0]["code"] == "conflict"
+    inquiry = {"resourceType": "Bundle", "type": "collection", "entry": [body["entry"][0]]}
+    kept = claim_response(client.post("/fhir/Claim/$inquire", json=inquiry).json())
+    assert actions(kept) == ["A3"] and human(kept) is True
+    assert client.app.state.auths.get(key).items[0].reviewer == "dr.reviewer"
+
+
 def test_errors(client):
     case = dict(DEV)["d01_discectomy_failed_conservative"]
     body = pas_request(record_bundle(case["text"], ["63030"]), claim_id="e1")

@@ -4,6 +4,14 @@
 the record, keeps the request and answers with the response Bundle
 (:mod:`indicated.fhir.claim_response`); `inquire` answers with the request's current state, a
 person's decisions (:meth:`PriorAuths.decide`) included. An unknown claim is `NotFound`.
+
+A request a person has decided is never replaced by a later `$submit` with the same key. In Da
+Vinci PAS a change to a submitted request is a new Claim (the PAS Claim Update profile: its own
+identifier, ``Claim.related`` naming the prior Claim), so a Claim sent again under the same
+identifier is the same request sent twice. Sent unchanged, it is a duplicate and is answered with
+the request as it stands (the person's decision included, as `$inquire` would); sent with other
+content, it would silently rewrite a decided request, and is refused with 409 (an
+OperationOutcome) instead. A request nobody has decided yet is assessed again and replaced.
 """
 
 from __future__ import annotations
@@ -13,6 +21,7 @@ from collections.abc import Callable
 from typing import Any
 
 from indicated.engine import Engine
+from indicated.errors import WorkflowError
 from indicated.fhir.claim_response import PriorAuth, judge_item, now, response_bundle
 from indicated.fhir.pas import inquiry_key, read_request
 from indicated.kb.loader import Knowledge
@@ -34,6 +43,9 @@ def submit(
 
     kb = kb or Engine.bundled().knowledge
     request = read_request(body, kb=kb)
+    decided = _decided(store, request.key, request.claim)
+    if decided is not None:
+        return response_bundle(decided)
     assessment = assess(request.case, policy_set=policy_set, kb=kb)
     aid = uuid.uuid4().hex
     keep(aid, assessment)
@@ -45,8 +57,25 @@ def submit(
         created=now(),
         echoed=request.echoed,
     )
+    decided = _decided(store, request.key, request.claim)  # a person may have decided while we assessed
+    if decided is not None:
+        return response_bundle(decided)
     store.save(request.key, auth)
     return response_bundle(auth)
+
+
+def _decided(store: PriorAuths, key: str, claim: dict) -> PriorAuth | None:
+    """The stored request with this key if a person has decided it and ``claim`` is the same Claim
+    again; WorkflowError (409) if it was decided and ``claim`` differs; None if nobody decided it."""
+    kept = store.find(key)
+    if kept is None or not kept.reviewed:
+        return None
+    if kept.claim != claim:
+        raise WorkflowError(
+            f"the prior-authorization request for claim {key} has been decided by a person and cannot be "
+            "replaced; send a changed request as a PAS Claim Update (a new identifier, Claim.related naming this one)"
+        )
+    return kept
 
 
 def inquire(body: Any, *, store: PriorAuths) -> dict:
