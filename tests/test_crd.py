@@ -162,3 +162,18 @@ def test_examples_folder_request_is_answered(client):
     out = client.post("/cds-services/indicated-order-sign", json=body)
     assert out.status_code == 200
     assert all(coverage_info(a)["covered"] for a in out.json()["systemActions"])
+
+
+def test_prefetch_keys_sent_as_null_are_an_empty_record_not_412(client):
+    # CDS Hooks 2.0: "If the CDS Client has no data to populate a template prefetch key, the prefetch
+    # template key MUST have a value of null"; 412 is only for keys the client left out
+    case = dict(DEV)["d01_discectomy_failed_conservative"]
+    body = crd_request(record_bundle(case["text"], ["63030"]))
+    body["prefetch"] = {"patient": body["prefetch"]["patient"], "coverage": None}
+    body["prefetch"].update(dict.fromkeys(("documents", "conditions", "procedures", "observations")))
+    res = client.post("/cds-services/indicated-order-sign", json=body)
+    assert res.status_code == 200, res.text
+    (action,) = res.json()["systemActions"]
+    info = coverage_info(action)
+    assert info["covered"] == ["conditional"]
+    assert "documents:" in info["reason"][0]["text"]

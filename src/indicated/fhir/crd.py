@@ -8,7 +8,8 @@ article is. Orders we have no criteria for (a mammogram, home oxygen, a records 
 too, with ``indeterminate`` and a plain reason, never with an error and never with a guess.
 
 We cannot call back into the EHR's FHIR server (no network at run time), so when an order needs the
-record and the prefetch holds none of it, the answer is HTTP 412 as CDS Hooks prescribes.
+record and the prefetch leaves out every record key, the answer is HTTP 412 as CDS Hooks prescribes; a
+key sent as ``null`` is the client saying the record has no such data, and is answered.
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from indicated.engine import Engine
 from indicated.errors import InputError, MissingData, first_problem
 from indicated.fhir.coverage import CARD_TYPES, coverage_information, judge, to_document, unmet
 from indicated.fhir.record import (
+    EmptyRecord,
     billing_codes,
     bundle_resources,
     case_from_resources,
@@ -102,7 +104,7 @@ def respond(
     """Answer one hook call. ``link(id)`` is the article's address; ``keep(id, assessment)`` stores it.
 
     Raises KeyError for an unknown service, InputError for a malformed request (HTTP 400) and
-    MissingData when the record is needed but absent from the prefetch (HTTP 412).
+    MissingData when the record is needed but every record key is left out of the prefetch (HTTP 412).
     """
     from indicated.pipeline import assess
 
@@ -113,7 +115,12 @@ def respond(
     covered = {c for p in kb.policies_in(policy_set) if p.kind == "procedure" for c in (s.code for s in p.services)}
     prefetch = request.prefetch or {}
     needs_record = any(set(billing_codes(o)) & covered for o in orders)
-    if needs_record and not any(prefetch.get(k) for k in RECORD_KEYS):
+    # CDS Hooks 2.0 (Prefetch): "If the CDS Client has no data to populate a template prefetch key, the
+    # prefetch template key MUST have a value of null", while "CDS Clients MUST omit the prefetch key if
+    # relevant details cannot be provided". So a key sent as null is an empty answer (the record holds
+    # nothing, the criteria are undocumented); only keys left out mean "not fetched", and 412 is for "the
+    # request did not contain the necessary prefetch keys".
+    if needs_record and not any(k in prefetch for k in RECORD_KEYS):
         raise MissingData(
             "the draft orders include services with criteria, but the prefetch holds none of "
             f"{', '.join(RECORD_KEYS)}; send them as this service's discovery document asks"
@@ -121,9 +128,7 @@ def respond(
     record = [r for key in ("patient", *RECORD_KEYS) for r in _prefetched(prefetch, key)] if needs_record else []
     coverage = next((r for r in _prefetched(prefetch, "coverage")), None)
     case = (
-        case_from_resources([*record, *orders], kb=kb)
-        if needs_record
-        else Case(services=requested_services(orders, Case(), kb))
+        _case([*record, *orders], orders, kb) if needs_record else Case(services=requested_services(orders, Case(), kb))
     )
     assessment = assess(case, policy_set=policy_set, kb=kb)
     aid = uuid.uuid4().hex
@@ -148,6 +153,15 @@ def respond(
         actions.append({"type": "update", "description": f"Coverage information for {label}", "resource": resource})
         cards.append(_card(determination, results, label, reference, link(aid)))
     return {"cards": cards, "systemActions": actions}
+
+
+def _case(resources: list, orders: list, kb: Knowledge) -> Case:
+    """The record as a Case; an empty record (every record key sent as null) is a Case with no words,
+    so every criterion is undocumented rather than the request refused."""
+    try:
+        return case_from_resources(resources, kb=kb)
+    except EmptyRecord:
+        return Case(services=requested_services(orders, Case(), kb))
 
 
 def _request(body: Any, hook: str) -> HookRequest:

@@ -36,6 +36,10 @@ _TAGS = re.compile(r"<[^>]+>")
 ORDER_TYPES = ("ServiceRequest", "DeviceRequest")
 
 
+class EmptyRecord(InputError):
+    """The resources hold no words to read: no notes, coded record or named orders."""
+
+
 @dataclass
 class _Record:
     """The record text being written, with the resource each stretch came from."""
@@ -115,7 +119,7 @@ def case_from_resources(
     _section(record, "Requested", orders, _order_words)
     text = record.text
     if not text.strip():
-        raise InputError("bundle: no clinical content (no notes, conditions, procedures, observations or orders)")
+        raise EmptyRecord("bundle: no clinical content (no notes, conditions, procedures, observations or orders)")
 
     case = engine.extract(text, as_of=as_of)
     patient = next(iter(by_type.get("Patient", [])), None)
