@@ -201,3 +201,22 @@ def test_version_set_help_and_policy_ids_whole_at_80_columns():
     assert listed.returncode == 0
     for pid in ("medicare-si-joint-fusion", "medicare-lumbar-fusion", "spinal-hardware-removal"):
         assert pid in listed.stdout.decode()  # the id a user copies into `policies show`, never cut
+
+
+def test_reviewers_add_list_passwd_remove(tmp_path):
+    env = {**os.environ, "INDICATED_DATABASE_URL": f"sqlite:///{tmp_path / 'cli.db'}"}
+
+    def reviewers(*args: str, stdin: str = "") -> subprocess.CompletedProcess[str]:
+        cmd = [sys.executable, "-c", "from indicated.cli import main; main()", "reviewers", *args]
+        return subprocess.run(cmd, input=stdin, capture_output=True, text=True, timeout=120, env=env)
+
+    assert reviewers("add", "ann", "--password-stdin", stdin="a long password\n").returncode == 0
+    assert reviewers("add", "bob", "--password-stdin", stdin="another long one\n").returncode == 0
+    assert [line.split("\t")[0] for line in reviewers("list").stdout.splitlines()] == ["ann", "bob"]
+    assert reviewers("passwd", "ann", "--password-stdin", stdin="a newer password\n").returncode == 0
+    assert reviewers("remove", "bob").returncode == 0
+    assert [line.split("\t")[0] for line in reviewers("list").stdout.splitlines()] == ["ann"]
+    missing = reviewers("remove", "bob")
+    assert missing.returncode == 2 and "no reviewer 'bob'" in missing.stderr
+    short = reviewers("passwd", "ann", "--password-stdin", stdin="short\n")
+    assert short.returncode == 2 and "at least" in short.stderr

@@ -177,3 +177,23 @@ def test_prefetch_keys_sent_as_null_are_an_empty_record_not_412(client):
     info = coverage_info(action)
     assert info["covered"] == ["conditional"]
     assert "documents:" in info["reason"][0]["text"]
+
+
+def test_unknown_resource_types_are_a_400_never_a_500(client):
+    plain = TestClient(client.app, raise_server_exceptions=False)
+    case = dict(DEV)["d01_discectomy_failed_conservative"]
+    body = crd_request(record_bundle(case["text"], ["63030"]))
+    foo = {"resourceType": "Foo", "id": "x"}
+    in_orders = copy.deepcopy(body)
+    in_orders["context"]["draftOrders"]["entry"].append({"resource": foo})
+    in_prefetch = copy.deepcopy(body)
+    in_prefetch["prefetch"]["conditions"] = foo
+    in_search = copy.deepcopy(body)
+    in_search["prefetch"]["conditions"] = {"resourceType": "Bundle", "type": "searchset", "entry": [{"resource": foo}]}
+    contained = copy.deepcopy(body)
+    contained["context"]["draftOrders"]["entry"][0]["resource"]["contained"] = [foo]
+    for bad in (in_orders, in_prefetch, in_search, contained):
+        res = plain.post("/cds-services/indicated-order-sign", json=bad)
+        assert res.status_code == 400, res.text
+        assert res.json()["resourceType"] == "OperationOutcome"
+        assert "Foo" in res.json()["issue"][0]["diagnostics"]

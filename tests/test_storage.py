@@ -70,6 +70,24 @@ def test_reviewers_log_in_and_sessions_expire(session):
     assert repo.reviewer_for(session, token=token) is None
 
 
+def test_reviewer_accounts_listed_repassworded_and_removed(session):
+    """A new password or a removed account ends the sessions opened before it."""
+    repo.add_reviewer(session, username="cy", password="first long password")
+    repo.add_reviewer(session, username="di", password="second long password")
+    assert [r.username for r in repo.reviewers(session)] == ["cy", "di"]
+    old = repo.login(session, username="cy", password="first long password", hours=1)
+    repo.set_password(session, username="cy", password="a brand new password")
+    assert repo.reviewer_for(session, token=old) is None
+    assert repo.login(session, username="cy", password="first long password", hours=1) is None
+    assert repo.login(session, username="cy", password="a brand new password", hours=1)
+    gone = repo.login(session, username="di", password="second long password", hours=1)
+    repo.remove_reviewer(session, username="di")
+    assert repo.reviewer_for(session, token=gone) is None
+    assert [r.username for r in repo.reviewers(session)] == ["cy"]
+    with pytest.raises(NotFound, match="no reviewer 'di'"):
+        repo.set_password(session, username="di", password="whatever long enough")
+
+
 def test_review_workflow_and_append_only_audit(session):
     row = repo.create_assessment(session, assessment=assess(NOTE), title="t", source="text")
     repo.transition(session, assessment_id=row.id, to_state="approved", reviewer="ana", why="imaging correlates")

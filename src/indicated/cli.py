@@ -373,28 +373,74 @@ reviewers_app = typer.Typer(no_args_is_help=True, help="Reviewer accounts for th
 app.add_typer(reviewers_app, name="reviewers")
 
 
-@reviewers_app.command("add")
-def reviewers_add(
-    username: Annotated[str, typer.Argument(help="The reviewer's login name.")],
-    password_stdin: Annotated[bool, typer.Option("--password-stdin", help="Read the password from stdin.")] = False,
-) -> None:
-    """Create a reviewer account (the password is stored as an Argon2id hash)."""
-    from indicated.service import db, repo
+USERNAME = Annotated[str, typer.Argument(help="The reviewer's login name.")]
+PASSWORD_STDIN = Annotated[bool, typer.Option("--password-stdin", help="Read the password from stdin.")]
+
+
+@contextmanager
+def _accounts() -> Iterator:
+    """A session on the service's database (INDICATED_DATABASE_URL), migrated first; account errors
+    (a name taken or unknown, a password too short) become one line and exit code 2."""
+    from indicated.errors import NotFound, WorkflowError
+    from indicated.service import db
     from indicated.service.settings import Settings
 
     with _errors():
-        if password_stdin:
-            password = sys.stdin.readline().rstrip("\n")
-        else:
-            password = typer.prompt("Password", hide_input=True, confirmation_prompt=True)
         engine = db.engine_for(Settings.from_env().database_url)
         db.upgrade(engine)
         with db.sessions(engine)() as session:
             try:
-                repo.add_reviewer(session, username=username, password=password)
-            except (ValueError, repo.WorkflowError) as exc:
+                yield session
+            except (ValueError, WorkflowError, NotFound) as exc:
                 raise InputError(str(exc)) from exc
-        typer.echo(f"reviewer {username} created")
+
+
+def _password(from_stdin: bool) -> str:
+    if from_stdin:
+        return sys.stdin.readline().rstrip("\n")
+    return typer.prompt("Password", hide_input=True, confirmation_prompt=True)
+
+
+@reviewers_app.command("add")
+def reviewers_add(username: USERNAME, password_stdin: PASSWORD_STDIN = False) -> None:
+    """Create a reviewer account (the password is stored as an Argon2id hash)."""
+    from indicated.service import repo
+
+    password = _password(password_stdin)
+    with _accounts() as session:
+        repo.add_reviewer(session, username=username, password=password)
+    typer.echo(f"reviewer {username} created")
+
+
+@reviewers_app.command("list")
+def reviewers_list() -> None:
+    """The reviewer accounts, with when each was created."""
+    from indicated.service import repo
+
+    with _accounts() as session:
+        for r in repo.reviewers(session):
+            typer.echo(f"{r.username}\t{r.created_at:%Y-%m-%d %H:%M}")
+
+
+@reviewers_app.command("remove")
+def reviewers_remove(username: USERNAME) -> None:
+    """Delete a reviewer account and end its sessions (the audit log keeps what it did, by name)."""
+    from indicated.service import repo
+
+    with _accounts() as session:
+        repo.remove_reviewer(session, username=username)
+    typer.echo(f"reviewer {username} removed")
+
+
+@reviewers_app.command("passwd")
+def reviewers_passwd(username: USERNAME, password_stdin: PASSWORD_STDIN = False) -> None:
+    """Set a reviewer's password; every session opened with the old one ends."""
+    from indicated.service import repo
+
+    password = _password(password_stdin)
+    with _accounts() as session:
+        repo.set_password(session, username=username, password=password)
+    typer.echo(f"password of {username} changed")
 
 
 def main() -> None:

@@ -29,6 +29,7 @@ from indicated.fhir.record import (
     billing_codes,
     bundle_resources,
     case_from_resources,
+    is_resource_type,
     order_name,
     requested_services,
     validate_bundle,
@@ -201,13 +202,15 @@ def _prefetched(prefetch: dict, key: str) -> list:
         return []
     if not isinstance(value, dict) or "resourceType" not in value:
         raise InputError(f"prefetch.{key}: expected a FHIR resource or Bundle")
+    if not is_resource_type(value["resourceType"]):
+        raise InputError(f"prefetch.{key}: unknown FHIR resourceType {value['resourceType']!r}")
     if value["resourceType"] == "Bundle":
         return bundle_resources(validate_bundle(value, source=f"prefetch.{key}"))
     if value["resourceType"] == "OperationOutcome":  # the client could not fetch it
         return []
     try:
         return [get_fhir_model_class(value["resourceType"]).model_validate(value)]
-    except (KeyError, ValidationError) as exc:
+    except (KeyError, ValueError) as exc:  # pydantic's ValidationError is a ValueError
         raise InputError(f"prefetch.{key}: not a valid FHIR {value['resourceType']}") from exc
 
 

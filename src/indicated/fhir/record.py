@@ -75,11 +75,36 @@ def validate_bundle(data: Any, *, source: str = "bundle"):
 
     if not isinstance(data, dict) or data.get("resourceType") != "Bundle":
         raise InputError(f"{source}: expected a FHIR Bundle (resourceType 'Bundle')")
+    # an entry of a resourceType R4 does not define is the client's error, not ours: 400, never a 500
+    # (the models raise KeyError for it); CDS Hooks 2.0: "CDS Services MAY return other HTTP statuses,
+    # specifically 4xx and 5xx HTTP error codes"
+    entries = data.get("entry")
+    for n, entry in enumerate(entries if isinstance(entries, list) else []):
+        resource = entry.get("resource") if isinstance(entry, dict) else None
+        if isinstance(resource, dict) and not is_resource_type(resource.get("resourceType")):
+            raise InputError(
+                f"{source}: entry[{n}].resource: unknown FHIR resourceType {resource.get('resourceType')!r}"
+            )
     try:
         return Bundle.model_validate(data)
     except ValidationError as exc:
         where, msg = first_problem(exc)
         raise InputError(f"{source}: invalid FHIR Bundle at {where or '(top level)'}: {msg}") from exc
+    except (KeyError, ValueError) as exc:  # an unknown resourceType deeper in (e.g. a contained resource)
+        raise InputError(f"{source}: invalid FHIR Bundle: unknown FHIR type {exc}") from exc
+
+
+def is_resource_type(name: Any) -> bool:
+    """Whether ``name`` is a FHIR resource type the R4B models know."""
+    from fhir.resources.R4B import get_fhir_model_class
+
+    if not isinstance(name, str) or not name:
+        return False
+    try:
+        get_fhir_model_class(name)
+    except (KeyError, ValueError):
+        return False
+    return True
 
 
 def bundle_resources(bundle) -> list:

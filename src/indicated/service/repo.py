@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import func, or_, select
+from sqlalchemy import delete, func, or_, select
 from sqlalchemy.orm import Session
 
 from indicated.errors import NotFound, WorkflowError
@@ -73,6 +73,37 @@ def add_reviewer(db: Session, *, username: str, password: str) -> Reviewer:
     db.add(reviewer)
     db.commit()
     return reviewer
+
+
+def reviewers(db: Session) -> list[Reviewer]:
+    return list(db.scalars(select(Reviewer).order_by(Reviewer.username)))
+
+
+def _reviewer(db: Session, username: str) -> Reviewer:
+    reviewer = db.scalar(select(Reviewer).where(Reviewer.username == username))
+    if reviewer is None:
+        raise NotFound(f"no reviewer {username!r}")
+    return reviewer
+
+
+def _end_sessions(db: Session, reviewer: Reviewer) -> None:
+    db.execute(delete(LoginSession).where(LoginSession.reviewer_id == reviewer.id))
+
+
+def remove_reviewer(db: Session, *, username: str) -> None:
+    """Delete the account and end its sessions; what the reviewer did stays in the audit log by name."""
+    reviewer = _reviewer(db, username)
+    _end_sessions(db, reviewer)
+    db.delete(reviewer)
+    db.commit()
+
+
+def set_password(db: Session, *, username: str, password: str) -> None:
+    """A new password ends every session opened with the old one."""
+    reviewer = _reviewer(db, username)
+    reviewer.password_hash = auth.hash_password(password)
+    _end_sessions(db, reviewer)
+    db.commit()
 
 
 def login(db: Session, *, username: str, password: str, hours: float) -> str | None:
