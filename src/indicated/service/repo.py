@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import delete, func, or_, select
+from sqlalchemy import delete, func, or_, select, update
 from sqlalchemy.orm import Session
 
 from indicated.errors import NotFound, WorkflowError
@@ -139,24 +139,45 @@ def logout(db: Session, *, token: str) -> None:
 
 def transition(db: Session, *, assessment_id: str, to_state: str, reviewer: str, why: str = "") -> AssessmentRow:
     """Move an article to ``to_state`` and write the audit entry, in one transaction. Approving or
-    rejecting an article still ``submitted`` opens the review first (two entries)."""
-    row = db.get(AssessmentRow, assessment_id, with_for_update=True)
+    rejecting an article still ``submitted`` opens the review first (two entries).
+
+    The move is one conditional write, ``UPDATE ... WHERE id = :id AND state = :from``, and only a
+    row count of one lets it through: of two reviewers deciding the same article at once, the
+    second finds the state no longer the one it read and gets WorkflowError (409). A row lock
+    (``SELECT ... FOR UPDATE``) would do this on PostgreSQL only; SQLite ignores it."""
+    row = db.get(AssessmentRow, assessment_id)
     if row is None:
         raise NotFound(f"no assessment {assessment_id!r}")
+    from_state = row.state
     steps = [to_state]
-    if row.state == "submitted" and to_state in TRANSITIONS["under_review"]:
+    if from_state == "submitted" and to_state in TRANSITIONS["under_review"]:
         steps = ["under_review", to_state]
+    state = from_state
     for step in steps:
-        if step not in TRANSITIONS.get(row.state, set()):
-            db.rollback()
-            raise WorkflowError(
-                f"an article that is {row.state.replace('_', ' ')} cannot become {step.replace('_', ' ')}"
-            )
-        db.add(
-            AuditEntry(assessment_id=row.id, reviewer=reviewer, at=now(), from_state=row.state, to_state=step, why=why)
+        if step not in TRANSITIONS.get(state, set()):
+            raise WorkflowError(f"an article that is {state.replace('_', ' ')} cannot become {step.replace('_', ' ')}")
+        state = step
+    moved = db.execute(
+        update(AssessmentRow)
+        .where(AssessmentRow.id == assessment_id, AssessmentRow.state == from_state)
+        .values(state=to_state)
+        .execution_options(synchronize_session=False)
+    )
+    if moved.rowcount != 1:
+        db.rollback()
+        raise WorkflowError(
+            f"the article is no longer {from_state.replace('_', ' ')}: another reviewer moved it meanwhile; reload it"
         )
-        row.state = step
+    state = from_state
+    for step in steps:
+        db.add(
+            AuditEntry(
+                assessment_id=assessment_id, reviewer=reviewer, at=now(), from_state=state, to_state=step, why=why
+            )
+        )
+        state = step
     db.commit()
+    db.refresh(row)
     return row
 
 
