@@ -53,6 +53,9 @@ def test_a_case_of_findings_only_gets_its_summaries_derived():
     assert a.case.conservative_care_weeks == 10
     assert a.case.symptom_weeks == 12
     assert a.case.levels == ["L5-S1"]
+    assert (
+        a.services[0].description == Engine.bundled().knowledge.codes["63030"].description
+    )  # named, not "63030 (63030)"
     stated = Engine.bundled().assess(case.model_copy(update={"conservative_care_weeks": 4}))
     assert stated.case.conservative_care_weeks == 4  # a summary the case states itself is kept
 

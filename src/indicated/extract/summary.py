@@ -28,13 +28,20 @@ def _segment_order(segment: str) -> int:
 
 def summarize(case: Case, kb: Knowledge) -> Case:
     """The case with its summaries derived from its findings, whatever their source (a note, a JSON
-    case, a FHIR record); a summary the case states itself is kept."""
+    case, a FHIR record), and each coded service named; a summary the case states itself is kept."""
     derived = {
         "conservative_care_weeks": conservative_care_weeks(case.findings, kb),
         "symptom_weeks": symptom_weeks(case.findings, kb),
         "levels": sorted({lv for x in [*case.services, *case.findings] for lv in x.levels}, key=_segment_order),
     }
     update = {k: v for k, v in derived.items() if v and not getattr(case, k)}
+    if any(not s.description and s.code in kb.codes for s in case.services):  # a JSON case gives codes only
+        update["services"] = [
+            s.model_copy(update={"description": kb.codes[s.code].description})
+            if not s.description and s.code in kb.codes
+            else s
+            for s in case.services
+        ]
     return case.model_copy(update=update) if update else case
 
 
