@@ -197,3 +197,20 @@ def test_unknown_resource_types_are_a_400_never_a_500(client):
         assert res.status_code == 400, res.text
         assert res.json()["resourceType"] == "OperationOutcome"
         assert "Foo" in res.json()["issue"][0]["diagnostics"]
+
+
+def test_order_select_asks_for_no_documentation(client):
+    # CRD 2.2 hook-19 (secondary hooks, order-select among them): "If Coverage Information is returned for
+    # these hooks, it SHALL NOT include messages indicating a need for clinical or administrative information"
+    case = dict(DEV)["d04_discectomy_sciatica_only"]
+    sign = crd_request(record_bundle(case["text"], ["63030"]))
+    signed = client.post("/cds-services/indicated-order-sign", json=sign).json()
+    assert coverage_info(signed["systemActions"][0])["doc-needed"] == ["clinical"]  # order-sign still asks
+
+    select = crd_request(record_bundle(case["text"], ["63030"]), hook="order-select")
+    out = client.post("/cds-services/indicated-order-select", json=select).json()
+    (action,) = out["systemActions"]
+    info = coverage_info(action)
+    assert "doc-needed" not in info and "doc-purpose" not in info
+    assert "documents:" not in info["reason"][0]["text"]
+    assert not any("document" in c["summary"].lower() or "To document" in c["detail"] for c in out["cards"])

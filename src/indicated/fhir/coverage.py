@@ -84,12 +84,14 @@ def coverage_information(
     reason: str,
     assertion_id: str,
     on: date,
+    ask_documentation: bool = True,
 ) -> dict:
-    """The CRD coverage-information extension for one order, as FHIR JSON."""
+    """The CRD coverage-information extension for one order, as FHIR JSON. ``ask_documentation=False``
+    (a secondary hook such as order-select, CRD hook-19) leaves out doc-needed and doc-purpose."""
     codes = CRD[determination]
     ext: list[dict] = [{"url": "coverage", "valueReference": coverage}, {"url": "covered", "valueCode": codes.covered}]
     ext.append({"url": "pa-needed", "valueCode": codes.pa_needed})
-    if codes.doc_needed:
+    if codes.doc_needed and ask_documentation:
         ext.append({"url": "doc-needed", "valueCode": codes.doc_needed})
         ext.append({"url": "doc-purpose", "valueCode": "withpa"})
     if codes.info_needed:

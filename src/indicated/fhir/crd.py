@@ -136,6 +136,11 @@ def respond(
     keep(aid, assessment)
     on = today or date.today()
     covering = _coverage_reference(coverage)
+    # CRD 2.2 hooks.html, secondary hooks (order-select among them), hook-19: "If Coverage Information is
+    # returned for these hooks, it SHALL NOT include messages indicating a need for clinical or
+    # administrative information, as such information is expected to be made available later in the
+    # process". So order-select sends no doc-needed (clinical/admin) and no list of what to document.
+    secondary = spec["hook"] == "order-select"
     cards, actions = [], []
     for n, (order, original) in enumerate(zip(orders, originals, strict=True), start=1):
         codes = billing_codes(order)
@@ -146,13 +151,15 @@ def respond(
             determination,
             coverage=covering,
             billing_codes=codes,
-            reason=_reason(determination, results, label),
+            reason=_reason(determination, results, label, secondary=secondary),
             assertion_id=f"{aid}-{n}",
             on=on,
+            ask_documentation=not secondary,
         )
         resource = {**original, "extension": [*original.get("extension", []), info]}
         actions.append({"type": "update", "description": f"Coverage information for {label}", "resource": resource})
-        cards.append(_card(determination, results, label, reference, link(aid)))
+        if not (secondary and determination == D.INSUFFICIENT_INFORMATION):
+            cards.append(_card(determination, results, label, reference, link(aid)))
     return {"cards": cards, "systemActions": actions}
 
 
@@ -225,7 +232,9 @@ def _label(order, codes: list[str]) -> str:
     return f"{name} (CPT {', '.join(codes)})" if codes else name
 
 
-def _reason(determination: Determination, results: list[ServiceResult], label: str) -> str:
+def _reason(determination: Determination, results: list[ServiceResult], label: str, *, secondary: bool = False) -> str:
+    if determination == D.INSUFFICIENT_INFORMATION and secondary:  # hook-19: no list of what to document
+        return "Medical-necessity criteria are judged on the record when the order is signed."
     if determination == D.NO_APPLICABLE_POLICY:
         return f"The indicated library has no medical-necessity criteria for {label}; coverage was not assessed."
     if determination == D.MEDICALLY_NECESSARY:
