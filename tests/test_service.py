@@ -70,6 +70,72 @@ def test_bad_bodies_get_clear_errors(client, content, ctype, status, says):
     assert says in res.json()["detail"]
 
 
+CHUNK = b"x" * 65_536
+
+
+def fifty_megabytes():
+    for _ in range(50 * 2**20 // len(CHUNK)):
+        yield CHUNK
+
+
+@pytest.mark.parametrize(
+    ("path", "ctype"),
+    [
+        ("/assessments", "text/plain"),
+        ("/assessments", "application/json"),
+        ("/auth/login", "application/json"),
+        ("/fhir/Claim/$submit", "application/fhir+json"),
+        ("/ui/assess", "application/x-www-form-urlencoded"),
+    ],
+)
+def test_a_chunked_body_over_the_limit_is_413(tmp_path, path, ctype):
+    """Issue 17.8: a body sent in chunks has no Content-Length; its bytes are counted as read (5 MB)."""
+    app = create_app(Settings(database_url=f"sqlite:///{tmp_path / 'service.db'}"), warm=False)
+    res = TestClient(app, raise_server_exceptions=False).post(
+        path, content=fifty_megabytes(), headers={"content-type": ctype}
+    )
+    assert res.request.headers.get("content-length") is None
+    assert res.request.headers.get("transfer-encoding") == "chunked"
+    assert res.status_code == 413, res.text[:300]
+    said = res.json()["issue"][0] if path.startswith("/fhir/") else res.json()
+    assert "limit of 5,000,000" in said.get("diagnostics", said.get("detail", ""))
+
+
+def test_a_chunked_body_is_not_read_past_the_limit(tmp_path):
+    """Straight over ASGI, one 64 KiB chunk at a time: reading stops at the limit, not at 50 MB."""
+    import anyio
+
+    app = create_app(Settings(database_url=f"sqlite:///{tmp_path / 'service.db'}"), warm=False)
+    pulled, sent = 0, []
+
+    async def receive():
+        nonlocal pulled
+        pulled += len(CHUNK)
+        return {"type": "http.request", "body": CHUNK, "more_body": pulled < 50 * 2**20}
+
+    async def send(message):
+        sent.append(message)
+
+    scope = {
+        "type": "http",
+        "asgi": {"version": "3.0"},
+        "http_version": "1.1",
+        "method": "POST",
+        "scheme": "http",
+        "path": "/assessments",
+        "raw_path": b"/assessments",
+        "query_string": b"",
+        "root_path": "",
+        "headers": [(b"host", b"test"), (b"content-type", b"text/plain"), (b"transfer-encoding", b"chunked")],
+        "client": ("127.0.0.1", 1),
+        "server": ("test", 80),
+        "state": {},
+    }
+    anyio.run(app, scope, receive, send)
+    assert sent[0]["type"] == "http.response.start" and sent[0]["status"] == 413
+    assert pulled <= 5_000_000 + 2 * len(CHUNK)
+
+
 def test_review_needs_a_reviewer_and_is_audited(client):
     aid = client.post("/assessments", content=NOTE, headers={"content-type": "text/plain"}).json()["id"]
     assert client.post(f"/assessments/{aid}/review", json={"action": "approve"}).status_code == 401

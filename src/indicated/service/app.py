@@ -12,9 +12,10 @@ import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-from fastapi import FastAPI, Request
+from fastapi import FastAPI, HTTPException, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from indicated.errors import InputError, MissingData, NotFound, WorkflowError, first_problem
 from indicated.fhir import crd
@@ -34,6 +35,39 @@ def warm_up() -> None:
 
     scope = Engine.bundled().knowledge.scope
     crd.respond("indicated-order-sign", crd_request(record_bundle(scope.example, scope.example_codes)), link=str)
+
+
+class BodyTooLarge(HTTPException):
+    """A request body found over the limit while it was read (FastAPI lets an HTTPException through
+    its body parsing, so this reaches the 413 handler whichever way a route reads its body)."""
+
+    def __init__(self, limit: int) -> None:
+        super().__init__(413, f"body is over the limit of {limit:,} bytes")
+
+
+class BodyLimit:
+    """Count a request body's bytes as the app reads them and stop at the limit: a body sent in
+    chunks (no Content-Length) is never read into memory past ``limit`` bytes."""
+
+    def __init__(self, app: ASGIApp, limit: int) -> None:
+        self.app, self.limit = app, limit
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        seen = 0
+
+        async def counted() -> Message:
+            nonlocal seen
+            message = await receive()
+            if message["type"] == "http.request":
+                seen += len(message.get("body", b""))
+                if seen > self.limit:
+                    raise BodyTooLarge(self.limit)
+            return message
+
+        await self.app(scope, counted, send)
 
 
 def create_app(settings: Settings | None = None, *, warm: bool = True) -> FastAPI:
@@ -60,6 +94,7 @@ def create_app(settings: Settings | None = None, *, warm: bool = True) -> FastAP
     app.include_router(api.router)
     app.include_router(fhir_routes.router)
     app.include_router(web.router)
+    app.add_middleware(BodyLimit, limit=settings.max_body)
 
     @app.middleware("http")
     async def guard(request: Request, call_next):
@@ -74,6 +109,10 @@ def create_app(settings: Settings | None = None, *, warm: bool = True) -> FastAP
         except Exception as exc:
             log.error("internal error on %s %s: %s", request.method, request.url.path, type(exc).__name__)
             return _error(request, 500, "exception", "internal error; the request was not processed")
+
+    @app.exception_handler(BodyTooLarge)
+    def too_large(request: Request, exc: BodyTooLarge) -> JSONResponse:
+        return _error(request, 413, "too-costly", exc.detail)
 
     @app.exception_handler(InputError)
     def bad_input(request: Request, exc: InputError) -> JSONResponse:
