@@ -214,3 +214,29 @@ def test_order_select_asks_for_no_documentation(client):
     assert "doc-needed" not in info and "doc-purpose" not in info
     assert "documents:" not in info["reason"][0]["text"]
     assert not any("document" in c["summary"].lower() or "To document" in c["detail"] for c in out["cards"])
+
+
+def test_signing_an_order_that_carries_coverage_information_replaces_it(client):
+    # CRD 2.2 resp-35: "CRD servers SHALL NOT send a systemAction to update the order unless something is
+    # new or changed"; resp-37: the update only adds or modifies coverage-information extensions
+    case = dict(DEV)["d04_discectomy_sciatica_only"]
+    body = crd_request(record_bundle(case["text"], ["63030"]))
+    first = client.post("/cds-services/indicated-order-sign", json=body).json()
+    (action,) = first["systemActions"]
+    other = {"url": "http://example.org/other", "valueString": "kept"}
+
+    changed = copy.deepcopy(body)
+    old = copy.deepcopy(action["resource"]["extension"][0])
+    for sub in old["extension"]:
+        if sub["url"] == "covered":
+            sub["valueCode"] = "covered"  # an earlier, different assertion for the same coverage
+    changed["context"]["draftOrders"]["entry"][0]["resource"]["extension"] = [other, old]
+    (again,) = client.post("/cds-services/indicated-order-sign", json=changed).json()["systemActions"]
+    extensions = again["resource"]["extension"]
+    assert [e for e in extensions if e["url"] == COVERAGE_INFORMATION] == [extensions[-1]]
+    assert extensions[0] == other
+    assert coverage_info(again)["covered"] == ["conditional"]
+
+    same = copy.deepcopy(body)
+    same["context"]["draftOrders"]["entry"][0]["resource"] = action["resource"]
+    assert client.post("/cds-services/indicated-order-sign", json=same).json()["systemActions"] == []

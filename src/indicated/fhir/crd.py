@@ -14,6 +14,7 @@ key sent as ``null`` is the client saying the record has no such data, and is an
 
 from __future__ import annotations
 
+import json
 import uuid
 from collections.abc import Callable
 from datetime import date
@@ -23,7 +24,7 @@ from pydantic import BaseModel, ConfigDict, ValidationError
 
 from indicated.engine import Engine
 from indicated.errors import InputError, MissingData, first_problem
-from indicated.fhir.coverage import CARD_TYPES, coverage_information, judge, to_document, unmet
+from indicated.fhir.coverage import CARD_TYPES, COVERAGE_INFORMATION, coverage_information, judge, to_document, unmet
 from indicated.fhir.record import (
     EmptyRecord,
     billing_codes,
@@ -156,11 +157,52 @@ def respond(
             on=on,
             ask_documentation=not secondary,
         )
-        resource = {**original, "extension": [*original.get("extension", []), info]}
-        actions.append({"type": "update", "description": f"Coverage information for {label}", "resource": resource})
+        resource = _with_coverage_information(original, info)
+        if resource is not None:
+            actions.append({"type": "update", "description": f"Coverage information for {label}", "resource": resource})
         if not (secondary and determination == D.INSUFFICIENT_INFORMATION):
             cards.append(_card(determination, results, label, reference, link(aid)))
     return {"cards": cards, "systemActions": actions}
+
+
+# what may differ between two assertions that say the same thing
+_ASSERTION_STAMPS = {"date", "coverage-assertion-id"}
+
+
+def _with_coverage_information(original: dict, info: dict) -> dict | None:
+    """The order as sent with ``info`` in place of any coverage-information it already carries for the
+    same coverage, or None when what it carries already says the same thing.
+
+    CRD 2.2 cards.html resp-35: "CRD servers SHALL NOT send a `systemAction` to update the order unless
+    something is new or changed"; resp-37: the update "SHALL NOT make changes to any data elements other
+    than adding or modifying coverage-information extensions"; resp-32: repetitions "referencing differing
+    insurance (coverage-information.coverage)" stay, so only the one for this coverage is replaced."""
+    sent = original.get("extension")
+    sent = sent if isinstance(sent, list) else []
+    coverage = _sub(info, "coverage")
+    prior = [e for e in sent if _is_coverage_information(e) and _sub(e, "coverage") == coverage]
+    if prior and all(_said(e) == _said(info) for e in prior):
+        return None
+    return {**original, "extension": [*(e for e in sent if not any(e is p for p in prior)), info]}
+
+
+def _is_coverage_information(ext: Any) -> bool:
+    return isinstance(ext, dict) and ext.get("url") == COVERAGE_INFORMATION
+
+
+def _sub(ext: dict, url: str) -> Any:
+    subs = ext.get("extension")
+    return (
+        next((s for s in subs if isinstance(s, dict) and s.get("url") == url), None) if isinstance(subs, list) else None
+    )
+
+
+def _said(ext: dict) -> list:
+    subs = ext.get("extension")
+    subs = subs if isinstance(subs, list) else []
+    return sorted(
+        json.dumps(s, sort_keys=True) for s in subs if not (isinstance(s, dict) and s.get("url") in _ASSERTION_STAMPS)
+    )
 
 
 def _case(resources: list, orders: list, kb: Knowledge) -> Case:
