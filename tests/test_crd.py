@@ -34,7 +34,7 @@ def coverage_info(action: dict) -> dict[str, list]:
     (ext,) = [e for e in resource["extension"] if e["url"] == COVERAGE_INFORMATION]
     out: dict[str, list] = {}
     for sub in ext["extension"]:
-        value = next(v for k, v in sub.items() if k.startswith("value"))
+        value = next((v for k, v in sub.items() if k.startswith("value")), sub.get("extension"))
         out.setdefault(sub["url"], []).append(value)
     assert set(out) >= REQUIRED, f"missing {REQUIRED - set(out)}"
     return out
@@ -240,3 +240,18 @@ def test_signing_an_order_that_carries_coverage_information_replaces_it(client):
     same = copy.deepcopy(body)
     same["context"]["draftOrders"]["entry"][0]["resource"] = action["resource"]
     assert client.post("/cds-services/indicated-order-sign", json=same).json()["systemActions"] == []
+
+
+def test_info_needed_oth_comes_with_a_detail_naming_what_is_needed(client):
+    # CRD 2.2 coverage-information, info-needed: "If this element is set to OTH, then there must be at
+    # least one detail element the explains the nature of the additional information needed"
+    case = dict(DEV)["d04_discectomy_sciatica_only"]
+    out = client.post("/cds-services/indicated-order-sign", json=crd_request(record_bundle(case["text"], ["63030"])))
+    info = coverage_info(out.json()["systemActions"][0])
+    assert info["info-needed"] == ["OTH"]
+    (detail,) = info["detail"]
+    parts = {d["url"]: d for d in detail}
+    assert parts["category"]["valueCode"] == "cat-decisional"
+    assert parts["code"]["valueCodeableConcept"]["coding"][0]["code"] == "instructions"
+    assert parts["value"]["valueString"] == info["reason"][0]["text"]
+    assert "documents:" in parts["value"]["valueString"]

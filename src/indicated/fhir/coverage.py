@@ -22,6 +22,7 @@ from indicated.reasons import clause, leaves
 
 COVERAGE_INFORMATION = "http://hl7.org/fhir/us/davinci-crd/StructureDefinition/ext-coverage-information"
 CARD_TYPES = "http://terminology.hl7.org/CodeSystem/cdshooks-card-type"
+DETAIL_CODES = "http://terminology.hl7.org/CodeSystem/crd-coverage-detail"
 CPT_SYSTEM = "http://www.ama-assn.org/go/cpt"
 X12_306 = "https://codesystem.x12.org/005010/306"
 REVIEW_ACTION = "http://hl7.org/fhir/us/davinci-pas/StructureDefinition/extension-reviewAction"
@@ -98,6 +99,24 @@ def coverage_information(
         ext.append({"url": "info-needed", "valueCode": codes.info_needed})
     ext += [{"url": "billingCode", "valueCoding": {"system": CPT_SYSTEM, "code": c}} for c in billing_codes]
     ext.append({"url": "reason", "valueCodeableConcept": {"text": reason}})
+    if codes.info_needed == "OTH":
+        # CRD 2.2 coverage-information, info-needed: "If this element is set to OTH, then there must be at
+        # least one detail element the explains the nature of the additional information needed to
+        # determine coverage, prior authorization, and/or documentation requirements." The detail code
+        # 'instructions': "details about information needed ... Value should be a string. (Category may vary.)"
+        ext.append(
+            {
+                "url": "detail",
+                "extension": [
+                    {"url": "category", "valueCode": "cat-decisional"},
+                    {
+                        "url": "code",
+                        "valueCodeableConcept": {"coding": [{"system": DETAIL_CODES, "code": "instructions"}]},
+                    },
+                    {"url": "value", "valueString": reason},
+                ],
+            }
+        )
     ext.append({"url": "date", "valueDate": on.isoformat()})
     ext.append({"url": "coverage-assertion-id", "valueString": assertion_id})
     return {"url": COVERAGE_INFORMATION, "extension": ext}
