@@ -255,3 +255,15 @@ def test_info_needed_oth_comes_with_a_detail_naming_what_is_needed(client):
     assert parts["code"]["valueCodeableConcept"]["coding"][0]["code"] == "instructions"
     assert parts["value"]["valueString"] == info["reason"][0]["text"]
     assert "documents:" in parts["value"]["valueString"]
+
+
+def test_a_draft_order_without_an_id_is_never_referenced_as_none(client):
+    case = dict(DEV)["d01_discectomy_failed_conservative"]
+    body = crd_request(record_bundle(case["text"], ["63030"]))
+    del body["context"]["draftOrders"]["entry"][0]["resource"]["id"]
+    del body["prefetch"]["coverage"]["entry"][0]["resource"]["id"]
+    res = client.post("/cds-services/indicated-order-sign", json=body)
+    assert res.status_code == 200, res.text
+    assert "None" not in res.text
+    for card in res.json()["cards"]:
+        assert "extension" not in card  # no id, so no associated-resource to point at

@@ -146,7 +146,9 @@ def respond(
     for n, (order, original) in enumerate(zip(orders, originals, strict=True), start=1):
         codes = billing_codes(order)
         determination, results = judge(codes, assessment.services)
-        reference = f"{order.get_resource_type()}/{order.id}"
+        # CRD 2.2 deviations.html: associated-resource holds "local references referring to the resource
+        # type and resource id of the resource being linked"; an order sent without an id has none to give
+        reference = f"{order.get_resource_type()}/{order.id}" if order.id else None
         label = _label(order, codes)
         info = coverage_information(
             determination,
@@ -266,6 +268,8 @@ def _prefetched(prefetch: dict, key: str) -> list:
 def _coverage_reference(coverage) -> dict:
     if coverage is None:
         return {"display": "no Coverage was sent with the request"}
+    if not coverage.id:
+        return {"display": "the Coverage sent with the request has no id"}
     return {"reference": f"Coverage/{coverage.id}"}
 
 
@@ -294,7 +298,9 @@ def _unmet(results: list[ServiceResult]) -> list[str]:
     return list(dict.fromkeys(x for s in results for x in unmet(s)))
 
 
-def _card(determination: Determination, results: list[ServiceResult], label: str, reference: str, url: str) -> dict:
+def _card(
+    determination: Determination, results: list[ServiceResult], label: str, reference: str | None, url: str
+) -> dict:
     card = WORDING[determination].card
     summary = card.format(label=label)
     if len(summary) > 140:
@@ -305,7 +311,7 @@ def _card(determination: Determination, results: list[ServiceResult], label: str
         detail = "Not met:\n" + "\n".join(f"- {m}" for m in _unmet(results)) + "\n\nA physician reviewer decides."
     else:
         detail = _reason(determination, results, label)
-    return {
+    card = {
         "uuid": str(uuid.uuid4()),
         "summary": summary,
         "indicator": "info" if determination in (D.MEDICALLY_NECESSARY, D.NO_APPLICABLE_POLICY) else "warning",
@@ -315,5 +321,7 @@ def _card(determination: Determination, results: list[ServiceResult], label: str
             "topic": {"system": CARD_TYPES, "code": "coverage-info", "display": "Coverage Information"},
         },
         "links": [{"label": "Read the determination article", "url": url, "type": "absolute"}],
-        "extension": {"davinci-crd.associated-resource": [{"reference": reference}]},
     }
+    if reference:
+        card["extension"] = {"davinci-crd.associated-resource": [{"reference": reference}]}
+    return card
