@@ -267,3 +267,12 @@ def test_a_draft_order_without_an_id_is_never_referenced_as_none(client):
     assert "None" not in res.text
     for card in res.json()["cards"]:
         assert "extension" not in card  # no id, so no associated-resource to point at
+
+
+def test_hcpcs_billing_codes_are_echoed_in_their_own_system(client):
+    # coverage-information billingCode: "Billing code(s) that must be used in the eventual claim"
+    body = json.loads((CRD_EXAMPLES / "CRDServiceRequest.json").read_text())
+    out = client.post("/cds-services/indicated-order-sign", json=body).json()
+    billed = [c for a in out["systemActions"] for c in coverage_info(a).get("billingCode", [])]
+    assert {"system": "https://www.cms.gov/Medicare/Coding/HCPCSReleaseCodeSets", "code": "E0431"} in billed
+    assert any("HCPCS E0431" in a["description"] for a in out["systemActions"])

@@ -81,13 +81,14 @@ def coverage_information(
     determination: Determination,
     *,
     coverage: dict,
-    billing_codes: list[str],
+    billing_codes: list[tuple[str, str]],
     reason: str,
     assertion_id: str,
     on: date,
     ask_documentation: bool = True,
 ) -> dict:
-    """The CRD coverage-information extension for one order, as FHIR JSON. ``ask_documentation=False``
+    """The CRD coverage-information extension for one order, as FHIR JSON; ``billing_codes`` are
+    (system, code) pairs. ``ask_documentation=False``
     (a secondary hook such as order-select, CRD hook-19) leaves out doc-needed and doc-purpose."""
     codes = CRD[determination]
     ext: list[dict] = [{"url": "coverage", "valueReference": coverage}, {"url": "covered", "valueCode": codes.covered}]
@@ -97,7 +98,8 @@ def coverage_information(
         ext.append({"url": "doc-purpose", "valueCode": "withpa"})
     if codes.info_needed:
         ext.append({"url": "info-needed", "valueCode": codes.info_needed})
-    ext += [{"url": "billingCode", "valueCoding": {"system": CPT_SYSTEM, "code": c}} for c in billing_codes]
+    # billingCode: "Billing code(s) that must be used in the eventual claim", each in its own system
+    ext += [{"url": "billingCode", "valueCoding": {"system": s, "code": c}} for s, c in billing_codes]
     ext.append({"url": "reason", "valueCodeableConcept": {"text": reason}})
     if codes.info_needed == "OTH":
         # CRD 2.2 coverage-information, info-needed: "If this element is set to OTH, then there must be at

@@ -26,8 +26,10 @@ from indicated.engine import Engine
 from indicated.errors import InputError, MissingData, first_problem
 from indicated.fhir.coverage import CARD_TYPES, COVERAGE_INFORMATION, coverage_information, judge, to_document, unmet
 from indicated.fhir.record import (
+    CPT,
     EmptyRecord,
     billing_codes,
+    billing_codings,
     bundle_resources,
     case_from_resources,
     is_resource_type,
@@ -145,15 +147,16 @@ def respond(
     cards, actions = [], []
     for n, (order, original) in enumerate(zip(orders, originals, strict=True), start=1):
         codes = billing_codes(order)
+        billed = billing_codings(order)
         determination, results = judge(codes, assessment.services)
         # CRD 2.2 deviations.html: associated-resource holds "local references referring to the resource
         # type and resource id of the resource being linked"; an order sent without an id has none to give
         reference = f"{order.get_resource_type()}/{order.id}" if order.id else None
-        label = _label(order, codes)
+        label = _label(order, billed)
         info = coverage_information(
             determination,
             coverage=covering,
-            billing_codes=codes,
+            billing_codes=billed,
             reason=_reason(determination, results, label, secondary=secondary),
             assertion_id=f"{aid}-{n}",
             on=on,
@@ -273,9 +276,13 @@ def _coverage_reference(coverage) -> dict:
     return {"reference": f"Coverage/{coverage.id}"}
 
 
-def _label(order, codes: list[str]) -> str:
+def _label(order, billed: list[tuple[str, str]]) -> str:
     name = order_name(order) or f"this {order.get_resource_type()}"
-    return f"{name} (CPT {', '.join(codes)})" if codes else name
+    by_kind: dict[str, list[str]] = {}
+    for system, code in billed:
+        by_kind.setdefault("CPT" if system in CPT else "HCPCS", []).append(code)
+    codes = "; ".join(f"{kind} {', '.join(c)}" for kind, c in by_kind.items())
+    return f"{name} ({codes})" if codes else name
 
 
 def _reason(determination: Determination, results: list[ServiceResult], label: str, *, secondary: bool = False) -> str:

@@ -29,6 +29,11 @@ from indicated.kb.loader import Knowledge
 from indicated.models import Case, RecordPart, RequestedService, RequestedSetting
 
 CPT = {"http://www.ama-assn.org/go/cpt", "urn:oid:2.16.840.1.113883.6.12", "CPT"}
+HCPCS = {
+    "http://www.cms.gov/Medicare/Coding/HCPCSReleaseCodeSets",
+    "https://www.cms.gov/Medicare/Coding/HCPCSReleaseCodeSets",
+    "urn:oid:2.16.840.1.113883.6.285",
+}
 BILLING_OPTIONS = "http://hl7.org/fhir/us/davinci-crd/StructureDefinition/ext-billing-options"
 # LOINC observations written as the words a note would use; others are written as "name: value"
 OBSERVATION_WORDS = {"39156-5": "BMI {value}.", "4548-4": "HbA1c {value}%.", "72166-2": "{value}."}
@@ -189,6 +194,16 @@ def order_name(order) -> str:
 
 def billing_codes(order) -> list[str]:
     """CPT codes of an order: its coding and the CRD billing-options extension on its code."""
+    return list(dict.fromkeys(c.code for c in _codings(order) if c.code and c.system in CPT))
+
+
+def billing_codings(order) -> list[tuple[str, str]]:
+    """(system, code) of every billing code of an order, CPT and HCPCS (a DME order such as E0431 is
+    billed in HCPCS), each with the system the order wrote it in."""
+    return list(dict.fromkeys((c.system, c.code) for c in _codings(order) if c.code and c.system in CPT | HCPCS))
+
+
+def _codings(order) -> list:
     concept = order_concept(order)
     if concept is None:
         return []
@@ -196,7 +211,7 @@ def billing_codes(order) -> list[str]:
     for ext in concept.extension or []:
         if ext.url == BILLING_OPTIONS and ext.valueCodeableConcept is not None:
             codings += ext.valueCodeableConcept.coding or []
-    return list(dict.fromkeys(c.code for c in codings if c.code and c.system in CPT))
+    return codings
 
 
 def _section(record: _Record, title: str, resources: list, words) -> None:
