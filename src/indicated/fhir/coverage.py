@@ -8,7 +8,7 @@ plainly in the reason. In PAS terms met is A1 (certified in total) and everythin
 (pended); A3 (not certified) only ever comes from a person, through the review workflow.
 
 Codes: CRD STU 2.2 ``coverage-information-codes`` (covered, pa-needed, doc-needed), v3 NullFlavor
-OTH for info-needed, the cdshooks-card-type ``coverage-info`` topic, and X12 code list 306.
+OTH for info-needed, the cdshooks-card-type code system for card topics, and X12 code list 306.
 """
 
 from __future__ import annotations

@@ -2,9 +2,9 @@
 
 An EHR calls us as a clinician signs (or picks) an order. We read the draft orders' billing codes,
 assess the ones our library has criteria for against the record sent in the prefetch, and answer
-with a ``systemActions`` update per order carrying the CRD coverage-information extension, plus one
-card per order telling the clinician what the determination is, what is missing, and where the full
-article is. Orders we have no criteria for (a mammogram, home oxygen, a records request) are answered
+with a ``systemActions`` update per order carrying the CRD coverage-information extension, plus a
+card only for an order the clinician has to act on: what to document, or which criteria are not met,
+and where the full article is (CRD resp-25: coverage information itself never uses a card). Orders we have no criteria for (a mammogram, home oxygen, a records request) are answered
 too, with ``indeterminate`` and a plain reason, never with an error and never with a guess.
 
 We cannot call back into the EHR's FHIR server (no network at run time), so when an order needs the
@@ -165,10 +165,23 @@ def respond(
         resource = _with_coverage_information(original, info)
         if resource is not None:
             actions.append({"type": "update", "description": f"Coverage information for {label}", "resource": resource})
-        if not (secondary and determination == D.INSUFFICIENT_INFORMATION):
+        if determination in CARDS and not (secondary and determination == D.INSUFFICIENT_INFORMATION):
             cards.append(_card(determination, results, label, reference, link(aid)))
     return {"cards": cards, "systemActions": actions}
 
+
+# CRD 2.2 cards.html resp-25: "Regardless of the content, this 'Coverage Information' response type SHALL
+# NOT use a card"; resp-12: "Where systemActions are used, CRD servers SHOULD NOT return equivalent
+# information in a card for user display". The coverage-information system action carries every
+# determination; a card is added only where the clinician has something to do: documentation to add
+# (an Instructions card, topic 'guideline') or criteria not met, with the article to read (topic
+# 'off-guideline': "the proposed therapy may be contrary to best-practice guidelines, typically with an
+# option to view the relevant guideline"). Criteria met and no criteria in the library get no card.
+CARDS = {
+    D.INSUFFICIENT_INFORMATION: ("guideline", "Guideline"),
+    D.PARTIALLY_MEDICALLY_NECESSARY: ("off-guideline", "Off Guideline"),
+    D.NOT_MEDICALLY_NECESSARY: ("off-guideline", "Off Guideline"),
+}
 
 # what may differ between two assertions that say the same thing
 _ASSERTION_STAMPS = {"date", "coverage-assertion-id"}
@@ -322,10 +335,12 @@ def _card(
         "uuid": str(uuid.uuid4()),
         "summary": summary,
         "indicator": "info" if determination in (D.MEDICALLY_NECESSARY, D.NO_APPLICABLE_POLICY) else "warning",
-        "detail": detail,
+        # CRD 2.2 dev-24: cards "specific to only a subset of the resources passed as context SHALL
+        # disambiguate in the detail element which resources they are associated with in a human-friendly way"
+        "detail": f"{label}\n\n{detail}",
         "source": {
             "label": "indicated",
-            "topic": {"system": CARD_TYPES, "code": "coverage-info", "display": "Coverage Information"},
+            "topic": {"system": CARD_TYPES, "code": CARDS[determination][0], "display": CARDS[determination][1]},
         },
         "links": [{"label": "Read the determination article", "url": url, "type": "absolute"}],
     }
