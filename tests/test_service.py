@@ -136,6 +136,31 @@ def test_a_chunked_body_is_not_read_past_the_limit(tmp_path):
     assert pulled <= 5_000_000 + 2 * len(CHUNK)
 
 
+HOSTILE = {
+    "nested arrays": b'{"text": "pain", "x": ' + b"[" * 40_000 + b"]" * 40_000 + b"}",
+    "nested objects": b'{"a":' * 15_000 + b"1" + b"}" * 15_000,
+    "lone surrogate": b'{"text": "left L5 \\ud800 root compressed; L4-L5 microdiscectomy (63030)"}',
+    "5,000 digits": b'{"resourceType": "Bundle", "type": "collection", "age": ' + b"9" * 5000 + b"}",
+}
+
+
+@pytest.mark.parametrize("path", ["/assessments", "/fhir/Claim/$submit", "/cds-services/indicated-order-sign"])
+@pytest.mark.parametrize("name", list(HOSTILE))
+def test_hostile_json_is_a_clean_4xx(client, path, name):
+    """Issue 17.10: JSON that Python's parser chokes on is bad input, never a 500."""
+    res = client.post(path, content=HOSTILE[name], headers={"content-type": "application/json"})
+    fhir = not path.startswith("/assessments")
+    assert res.status_code == (400 if fhir else 422), res.text[:300]
+    said = res.json()["issue"][0]["diagnostics"] if fhir else res.json()["detail"]
+    assert said.startswith("body: ") and ("JSON" in said), said
+
+
+def test_an_offset_beyond_64_bits_is_a_clean_422(client):
+    res = client.get("/assessments", params={"offset": str(2**70)})
+    assert res.status_code == 422 and "offset" in res.json()["detail"]
+    assert client.get("/assessments", params={"offset": str(2**63 - 1)}).json()["items"] == []
+
+
 def test_review_needs_a_reviewer_and_is_audited(client):
     aid = client.post("/assessments", content=NOTE, headers={"content-type": "text/plain"}).json()["id"]
     assert client.post(f"/assessments/{aid}/review", json={"action": "approve"}).status_code == 401

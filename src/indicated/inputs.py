@@ -40,16 +40,37 @@ def looks_like_json(text: str) -> bool:
     return text.lstrip().startswith("{")
 
 
+def load_json(text: str, *, source: str = "input", malformed: str = "malformed JSON") -> object:
+    """``json.loads``, with every way hostile JSON fails as an InputError rather than an internal
+    error: malformed, nested deeper than Python's recursion allows (RecursionError), an integer of
+    more digits than Python converts (ValueError, 4,300 by default), and a lone
+    surrogate escape (``"\\ud800"``: json accepts it, but it is no character and fails on the first
+    encode)."""
+
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise InputError(f"{source}: {malformed} at line {exc.lineno}, column {exc.colno}: {exc.msg}") from exc
+    except RecursionError as exc:
+        raise InputError(f"{source}: the JSON is nested too deeply") from exc
+    except ValueError as exc:  # int(): more digits than sys.get_int_max_str_digits()
+        raise InputError(f"{source}: a number in the JSON has too many digits") from exc
+    try:
+        json.dumps(data, ensure_ascii=False).encode("utf-8")
+    except UnicodeEncodeError as exc:
+        code = ord(exc.object[exc.start])
+        raise InputError(f"{source}: the JSON has a lone surrogate \\u{code:04x}, which is no character") from exc
+    except RecursionError as exc:
+        raise InputError(f"{source}: the JSON is nested too deeply") from exc
+    return data
+
+
 def parse_case(text: str, *, source: str = "input") -> str | Case:
     """Text -> the text itself; a JSON object -> a Case (extracting from its ``text`` if present)."""
     check_text(text, source=source)
     if not looks_like_json(text):
         return text
-    try:
-        data = json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise InputError(f"{source}: malformed JSON case at line {exc.lineno}, column {exc.colno}: {exc.msg}") from exc
-    return case_from_dict(data, source=source)
+    return case_from_dict(load_json(text, source=source, malformed="malformed JSON case"), source=source)
 
 
 def case_from_dict(data: object, *, source: str = "input") -> Case:

@@ -82,7 +82,7 @@ def search(
     q: Annotated[str, Query(max_length=200)] = "",
     state: Annotated[str | None, Query(pattern="^(submitted|under_review|approved|rejected)$")] = None,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Annotated[int, Query(ge=0, le=2**63 - 1)] = 0,  # SQL's OFFSET is 64 bits: larger was a 500
 ) -> dict:
     total, rows = repo.list_assessments(db, query=q, state=state, limit=limit, offset=offset)
     return {"total": total, "items": [public(r).model_dump() for r in rows]}

@@ -3,7 +3,6 @@ like any other, so a card's link opens the article page and a reviewer's decisio
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from fastapi import APIRouter, Request
@@ -12,6 +11,7 @@ from fastapi.responses import JSONResponse
 
 from indicated.errors import InputError, NotFound
 from indicated.fhir import crd
+from indicated.inputs import load_json
 from indicated.service import pas, workflow
 from indicated.service.deps import SessionDep
 
@@ -19,10 +19,12 @@ router = APIRouter()
 
 
 async def body_of(request: Request) -> Any:
+    raw = await request.body()
     try:
-        return json.loads(await request.body())
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-        raise InputError(f"body: not JSON ({exc})") from exc
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise InputError(f"body: not JSON (not UTF-8 at byte {exc.start})") from exc
+    return load_json(text, source="body", malformed="not JSON")
 
 
 def fhir_json(resource: dict, status: int = 200) -> JSONResponse:
