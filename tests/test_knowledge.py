@@ -183,6 +183,15 @@ def test_a_procedure_word_in_an_unknown_region_is_rejected(copy):
         load(copy)
 
 
+def test_a_per_level_code_is_a_known_add_on(copy):
+    def primary_as_add_on(d):
+        next(c for c in d["codes"] if c["code"] == "63045")["per_level"] = "63047"
+
+    edit_yaml(copy, "procedures.yaml", primary_as_add_on)
+    with pytest.raises(KnowledgeError, match=r"codes.63045.per_level: '63047' is not a known add-on code"):
+        load(copy)
+
+
 def test_a_context_rule_names_known_concepts(copy):
     edit_yaml(copy, "lexicon.yaml", lambda d: d["context_rules"][0].update(concepts=["leg_ache"]))
     with pytest.raises(KnowledgeError, match=r"context_rules.+unknown concept 'leg_ache'"):

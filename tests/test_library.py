@@ -87,6 +87,36 @@ def test_an_assessment_gets_related_questions_about_its_own_procedure(kb):
     assert any("fusion" in q.lower() or "spondylolisthesis" in q.lower() for q in a.related_questions)
 
 
+@pytest.mark.parametrize(
+    ("text", "region"),
+    [
+        (
+            "Is a C5-C7 posterior cervical laminectomy and fusion medically necessary for myelopathy with mJOA 12?",
+            "cervical",
+        ),
+        (
+            "Is a right C6-7 posterior foraminotomy medically necessary for C7 radiculopathy after 8 weeks of PT?",
+            "cervical",
+        ),
+        ("Is an L4-5 laminectomy and fusion medically necessary for stenosis with a grade 1 slip?", "lumbar"),
+        ("Is an L5-S1 microdiscectomy medically necessary for S1 radiculopathy after 8 weeks of PT?", "lumbar"),
+    ],
+)
+def test_related_questions_stay_in_the_region_of_the_request(kb, text, region):
+    from indicated.pipeline import assess
+
+    a = assess(text, kb=kb)
+    by_text = {q.text: q for q in kb.questions.values()}
+    assert a.related_questions
+    assert all(not by_text[q].regions or region in by_text[q].regions for q in a.related_questions)
+
+
+def test_a_question_in_an_unknown_region_is_rejected(copy):
+    edit_yaml(copy, "questions.yaml", lambda d: d["questions"][0].update(regions=["elbow"]))
+    with pytest.raises(KnowledgeError, match=r"questions.yaml: questions.+regions: unknown region 'elbow'"):
+        load(copy)
+
+
 def test_ask_answers_from_the_right_records_with_every_sentence_cited(kb):
     """Every answer is the library's own cited statements; on the labelled set at least 85% of the
     answers cite a record a reviewer would expect (22 of 24 when written)."""

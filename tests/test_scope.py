@@ -177,6 +177,15 @@ def test_a_procedure_word_takes_the_region_of_its_levels_or_words(text, code, re
     assert not {"63030", "63047", "22612"} & {s.code for s in a.services}
 
 
+def test_an_add_on_is_done_where_its_primary_is():
+    a = assess("Request: C4-C6 posterior cervical laminectomy and fusion (63045, 63048, 22600, 22614, 22840).")
+    assert {s.code: s.region for s in a.services} == dict.fromkeys(
+        ["63045", "63048", "22600", "22614", "22840"], "cervical"
+    )
+    lumbar = assess("Request: L4-S1 posterior fusion with pedicle screws (22612, 22614, 22840).")
+    assert {s.region for s in lumbar.services} == {"lumbar"}
+
+
 def test_a_procedure_outside_the_library_names_its_region():
     a = assess("Is an anterior cervical discectomy and fusion at C6-7 medically necessary?")
     assert a.determination == D.NO_APPLICABLE_POLICY
@@ -202,6 +211,9 @@ def test_codes_and_levels_pair_as_written():
         ("Request: posterior spinal fusion L2 to S1 for adult degenerative scoliosis.", ["22800"]),
         ("Request: posterior fusion T4-L2 for a 55 degree thoracolumbar scoliosis.", ["22802"]),
         ("Is a two-level laminectomy medically necessary?", ["63047", "63048"]),
+        # the extra level belongs to the code the words take in their region
+        ("Request: C5-C7 laminectomy.", ["63045", "63048"]),
+        ("Is a T10-T12 thoracic discectomy medically necessary?", ["63055", "63057"]),
         ("Plan: laminectomy of L2, L3 and L4.", ["63047", "63048"]),
         ("Options discussed: L4-5 ALIF or L4-5 total disc replacement. We request the disc replacement.", ["22857"]),
     ],

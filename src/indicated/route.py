@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from indicated.extract.services import region_of_segments
 from indicated.kb.loader import Knowledge
 from indicated.kb.schema import Policy, PolicyService
 from indicated.models import Case, RequestedService
@@ -42,9 +43,24 @@ def route(case: Case, kb: Knowledge, *, policy_set: str = "clinical") -> list[Ro
             # (the plate of "C5-6 ACDF with anterior plate") serves that one and is outside too
             options = []
         policy, spec = (serving or options or [(None, None)])[0]
-        region = svc.region or (kb.codes[svc.code].region if svc.code in kb.codes else None)
+        region = _region(kb, case, svc, spec)
         routes.append(Route(svc, policy, spec, region, "" if policy else _outside(kb, region)))
     return routes
+
+
+def _region(kb: Knowledge, case: Case, svc: RequestedService, spec: PolicyService | None) -> str | None:
+    """Where a service is done: as given, else where its levels lie, else, for an add-on, where the primary
+    it serves is done (63048 adds a level to a cervical 63045 as well as to a lumbar 63047), else the
+    region of its code."""
+    placed = svc.region or (region_of_segments(kb, svc.levels) if svc.levels else None)
+    if placed:
+        return placed
+    code = kb.codes.get(svc.code)
+    if code is not None and code.add_on and spec is not None:
+        primary = next((s for s in case.services if s.code in spec.add_on_to and s is not svc), None)
+        if primary is not None:
+            return _region(kb, case, primary, None)
+    return code.region if code else None
 
 
 def _outside(kb: Knowledge, region: str | None) -> str:

@@ -160,7 +160,7 @@ def score_extraction(folder: Path, *, kb: Knowledge | None = None) -> Extraction
                 if p["code"] not in codes:
                     score.misses.append(f"{f.name}: procedure {p['code']} not found (got {sorted(codes)})")
         for s in a.services:
-            region = kb.codes[s.code].region if s.code in kb.codes else None
+            region = s.region
             if region not in regions:
                 score.other_region += 1
                 score.misses.append(

@@ -198,12 +198,20 @@ class Library:
         """The bank questions nearest to ``query``, best first (only those sharing a word with it)."""
         return _top(self._question_ids, self._question_scores(self.tokenize(query)), k)
 
-    def suggest(self, query: str, k: int = 5) -> list[Hit]:
+    def suggest(self, query: str, k: int = 5, regions: frozenset[str] = frozenset()) -> list[Hit]:
         """Related questions for ``query``: near it, and between them covering its several sides.
         Ranked by relevance alone, five questions about smoking fill the list for "TLIF for a slip,
-        3 months of PT, smoker" and the questions about the slip and the therapy are pushed out."""
+        3 months of PT, smoker" and the questions about the slip and the therapy are pushed out.
+        With ``regions`` (where the request's procedures are done), a question about another part of
+        the spine is left out: "smoking before fusion" suits a neck fusion, "lumbar fusion for a slip" not."""
         tokens = self.tokenize(query)
         scores = self._question_scores(tokens)
+        if regions:
+            questions = self.kb.questions
+            fits = np.array(
+                [not questions[q].regions or bool(regions & set(questions[q].regions)) for q in self._question_ids]
+            )
+            scores = scores * fits
         pool = [int(i) for i in np.argsort(-scores, kind="stable")[:SUGGEST_POOL] if scores[i] > 0]
         weight = {t: self._questions.idf(t) for t in tokens}
         query = set(weight)
@@ -224,10 +232,10 @@ class Library:
         return picked
 
     @lru_cache(maxsize=4096)  # noqa: B019 - one Library per loaded knowledge, kept for the process
-    def related(self, query: str, k: int = 5) -> tuple[str, ...]:
+    def related(self, query: str, k: int = 5, regions: frozenset[str] = frozenset()) -> tuple[str, ...]:
         """The texts of the suggested bank questions; cached, because requests of one kind (same
         procedure, findings and deciding criteria) ask the same query again and again in a batch."""
-        return tuple(self.kb.questions[h.id].text for h in self.suggest(query, k))
+        return tuple(self.kb.questions[h.id].text for h in self.suggest(query, k, regions))
 
     def statements(self, query: str, k: int = 5, prefer: Sequence[str] = ()) -> list[Hit]:
         """Statements nearest to ``query``; those of the ``prefer`` records (the sources of the best

@@ -182,4 +182,5 @@ def related_questions(case: Case, ev: Evaluation, kb: Knowledge, library: Librar
     for s in ev.services:
         if s.policy is not None and not s.serves:
             words += deciding(s)[:3]
-    return list(library.related(". ".join(words), k=RELATED))
+    regions = frozenset(s.region for s in ev.services if s.policy is not None and s.region)
+    return list(library.related(". ".join(words), k=RELATED, regions=regions))

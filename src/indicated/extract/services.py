@@ -219,14 +219,14 @@ def _from_words(
             or term.region
             or kb.procedures.default_region
         )
-        if vertebrae and term.per_additional_level:
-            # "laminectomy of L2, L3 and L4": a lamina is billed as the segment below it
-            levels = [seg for v in vertebrae for seg in lv.segments_between(v, lv.next_vertebra(v))]
         code = (
             term.code
             if (term.region or kb.procedures.default_region) in (region, "any")
             else term.by_region.get(region)
         )
+        if vertebrae and code and kb.codes[code].per_level:
+            # "laminectomy of L2, L3 and L4": a lamina is billed as the segment below it
+            levels = [seg for v in vertebrae for seg in lv.segments_between(v, lv.next_vertebra(v))]
         revision = code == term.code and term.revision and _repeats(kb, text, ent, levels, priors)
         if revision:
             code = term.revision
@@ -243,8 +243,8 @@ def _from_words(
         # the primary code names every level treated; the add-on code bills the extra ones
         out[code] = _service(kb, code, levels, side, ent)
         out[code].level_count = count if count and count > len(levels) else None
-        extra = term.revision_per_additional_level if revision else term.per_additional_level
-        if not deformity and code in (term.code, term.revision) and extra and max(len(levels), count or 0) > 1:
+        extra = kb.codes[code].per_level
+        if not deformity and extra and max(len(levels), count or 0) > 1:
             out[extra] = _service(kb, extra, levels[1:], side, ent)
     return out
 

@@ -348,6 +348,9 @@ def _check_library(kb: Knowledge) -> None:
         for ref in q.sources:
             if ref not in kb.sources:
                 raise KnowledgeError(f"questions.yaml: questions.{q.id}.sources: unknown reference {ref!r}")
+        for region in q.regions:
+            if region not in kb.regions:
+                raise KnowledgeError(f"questions.yaml: questions.{q.id}.regions: unknown region {region!r}")
     families = {c.family for c in kb.codes.values()}
     if missing := sorted(families - set(kb.components.families)):
         raise KnowledgeError(f"components.yaml: families: no plain name for {', '.join(missing)}")
@@ -402,9 +405,12 @@ def _check_references(kb: Knowledge) -> None:
     for c in kb.codes.values():
         if c.region is not None and c.region not in regions:
             raise KnowledgeError(f"procedures.yaml: codes.{c.code}.region: unknown region {c.region!r}")
+        if c.per_level is not None and not (c.per_level in kb.codes and kb.codes[c.per_level].add_on):
+            raise KnowledgeError(
+                f"procedures.yaml: codes.{c.code}.per_level: {c.per_level!r} is not a known add-on code"
+            )
     for i, term in enumerate(kb.procedures.terms):
-        codes = (term.code, term.per_additional_level, term.revision, term.revision_per_additional_level)
-        for code in filter(None, (*codes, *term.by_region.values())):
+        for code in filter(None, (term.code, term.revision, *term.by_region.values())):
             if code not in kb.codes:
                 raise KnowledgeError(f"procedures.yaml: terms.{i}: unknown code {code!r}")
         for region in (term.region or procedures.default_region, *term.by_region):

@@ -142,6 +142,9 @@ class Code(Strict):
     add_on: bool = False
     # where the procedure is done (a region id); None for add-ons that go with any region (grafts, navigation)
     region: str | None = None
+    # the add-on billed for each level beyond the first: it belongs to the code, not to the words, so a
+    # "C5-C7 laminectomy" (63045) gets its extra level (63048) as a lumbar one does
+    per_level: str | None = None
 
 
 class Region(Strict):
@@ -159,7 +162,7 @@ class Region(Strict):
 
 
 class ProcedureTerm(Strict):
-    """Procedure wording a coder would bill as ``code`` (plus ``per_additional_level`` per extra segment).
+    """Procedure wording a coder would bill as ``code`` (plus the code's ``per_level`` add-on per extra segment).
 
     ``generic`` words ("fusion", "decompression") yield to a specific term of the same family in
     the same sentence ("TLIF ... fusion" is one interbody fusion, not two procedures).
@@ -169,16 +172,14 @@ class ProcedureTerm(Strict):
     # wording with words in between ("removal of the L3-L5 pedicle screws and rods"), matched on the raw text
     regex: list[str] = Field(default_factory=list)
     code: str
-    per_additional_level: str | None = None
     generic: bool = False
     # the region the words name by themselves; "any" for words that go with any region (navigation)
     region: str | None = None  # None: the procedures' default region
     # the code the same words take in another region: discectomy at T10-11 is 63055, at C5-6 63020
     by_region: dict[str, str] = Field(default_factory=dict)
-    # the code (and per-level add-on) when the operation repeats one at an operated level ("redo L4-5
-    # microdiscectomy", "discectomy for a recurrent herniation"): the revision pathway of DESIGN.md
+    # the code when the operation repeats one at an operated level ("redo L4-5 microdiscectomy",
+    # "discectomy for a recurrent herniation"): the revision pathway of DESIGN.md
     revision: str | None = None
-    revision_per_additional_level: str | None = None
     # concepts that must be named with the words for the revision code to apply (a repeat laminectomy is
     # a revision discectomy only for a recurrent herniation; for recurrent stenosis it stays a decompression)
     revision_for: list[str] = Field(default_factory=list)
@@ -294,6 +295,8 @@ class Question(Strict):
     # indexed for retrieval only, since its patient details are made up and say nothing the library holds
     cases: list[str] = Field(default_factory=list)
     topics: list[str] = Field(default_factory=list)
+    # the parts of the spine the question is about; none: it fits a request of any region
+    regions: list[str] = Field(default_factory=list)
     sources: list[str] = Field(min_length=1)
 
 
