@@ -187,9 +187,9 @@ def test_an_add_on_is_done_where_its_primary_is():
 
 
 def test_a_procedure_outside_the_library_names_its_region():
-    a = assess("Is an anterior cervical discectomy and fusion at C6-7 medically necessary?")
+    a = assess("Is a right total knee arthroplasty medically necessary for end-stage osteoarthritis?")
     assert a.determination == D.NO_APPLICABLE_POLICY
-    assert "cervical spine" in a.services[0].reasons[0]
+    assert "non-spine procedures" in a.services[0].reasons[0]
 
 
 def test_codes_and_levels_pair_as_written():
