@@ -216,6 +216,8 @@ def test_codes_and_levels_pair_as_written():
         ("Is a T10-T12 thoracic discectomy medically necessary?", ["63055", "63057"]),
         ("Plan: laminectomy of L2, L3 and L4.", ["63047", "63048"]),
         ("Options discussed: L4-5 ALIF or L4-5 total disc replacement. We request the disc replacement.", ["22857"]),
+        # an add-on said outright beside a primary asked as a question chooses nothing: both are asked for
+        ("Would an L4-5 TLIF be considered medically necessary, with pedicle screw fixation?", ["22630", "22840"]),
     ],
 )
 def test_procedures_are_coded_as_a_coder_would(text, expected):

@@ -86,9 +86,11 @@ def requested_services(doc, kb: Knowledge, lay: Layout) -> tuple[list[RequestedS
         if any(asking(e.sent.text) for e in mentions):
             mentions = [e for e in mentions if asking(e.sent.text)]
         # "Options discussed: fusion or disc replacement. We will request the disc replacement": what is asked
-        # for outright wins over what is weighed or conditional
+        # for outright wins over what is weighed or conditional. An add-on said outright ("would an ACDF be
+        # necessary, with plate") chooses nothing: it goes with whichever primary is asked for.
         outright = [e for e in mentions if not cued(e, "HYPOTHETICAL") and not weighed(e, text)]
-        mentions = outright or mentions
+        if any(not kb.codes[procedure_of(e).code].add_on for e in outright):
+            mentions = outright
     said: dict[tuple[int, str], list[str]] = {}
     priors = [e for e in candidates if e not in mentions and is_prior(e, text, kb)]
     if review.performed:
