@@ -16,6 +16,8 @@ from indicated.kb.loader import Knowledge
 
 ROOT = Path(__file__).resolve().parents[1]
 SHARED_CASES = ROOT.parent / "shared" / "cases" / "dev"
+# the cervical domain's blind cases (issue 20): the article, CRD and PAS must work for them unchanged
+CERVICAL_CASES = ROOT / "cases" / "cervical"
 BUNDLED = Path(str(resources.files("indicated") / "knowledge"))
 # the suite never writes to the user's cache folder (child processes inherit this too)
 os.environ["INDICATED_CACHE_DIR"] = tempfile.mkdtemp(prefix="indicated-test-cache-")

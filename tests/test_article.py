@@ -11,7 +11,7 @@ import pytest
 import textstat
 from typer.testing import CliRunner
 
-from conftest import SHARED_CASES, edit_yaml, load_cases
+from conftest import CERVICAL_CASES, SHARED_CASES, edit_yaml, load_cases
 from indicated.cli import app
 from indicated.kb.loader import load
 from indicated.models import Assessment, Determination
@@ -23,12 +23,13 @@ from indicated.wording import RANK, WORDING, best, worst
 D = Determination
 
 DEV = load_cases(SHARED_CASES)
+CERVICAL = load_cases(CERVICAL_CASES)
 AS_OF = date(2026, 11, 22)
 
 
 @pytest.fixture(scope="module")
 def assessed(kb):
-    return {name: assess(case["text"], kb=kb, as_of=AS_OF) for name, case in DEV}
+    return {name: assess(case["text"], kb=kb, as_of=AS_OF) for name, case in DEV + CERVICAL}
 
 
 def headings(md: str, level: int = 2) -> list[str]:
@@ -40,7 +41,7 @@ def reference_numbers(md: str) -> list[int]:
     return [int(n) for n in re.findall(r"^(\d+)\. ", refs, re.MULTILINE)]
 
 
-@pytest.mark.parametrize("name", [n for n, _ in DEV])
+@pytest.mark.parametrize("name", [n for n, _ in DEV + CERVICAL])
 def test_clinician_article_has_every_section_in_order_and_resolving_citations(assessed, name):
     md = render(assessed[name], "markdown")
     found = [h for h in headings(md) if h in SECTIONS]
@@ -110,7 +111,7 @@ def test_patient_version_reads_at_grade_8_or_below(assessed):
 JARGON = ["radiculopathy", "arthrodesis", "laminectomy", "foraminotomy", "claudication", "conservative care", "CPT"]
 
 
-@pytest.mark.parametrize("name", [n for n, _ in DEV])
+@pytest.mark.parametrize("name", [n for n, _ in DEV + CERVICAL])
 def test_patient_version_avoids_or_explains_jargon(assessed, name):
     md = render(assessed[name], "markdown", audience="patient")
     body = md.split("\n## Sources\n")[0]

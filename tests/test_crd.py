@@ -11,7 +11,7 @@ import pytest
 from fastapi.testclient import TestClient
 from fhir.resources.R4B import get_fhir_model_class
 
-from conftest import ROOT, SHARED_CASES, load_cases, make_client
+from conftest import CERVICAL_CASES, ROOT, SHARED_CASES, load_cases, make_client
 from indicated.fhir.coverage import COVERAGE_INFORMATION, CRD
 from indicated.fhir.samples import crd_request, record_bundle
 from indicated.models import Determination
@@ -19,6 +19,7 @@ from indicated.pipeline import assess
 
 CRD_EXAMPLES = ROOT.parent / "shared" / "fhir" / "crd"
 DEV = [(n, c) for n, c in load_cases(SHARED_CASES) if assess(c["text"]).services]
+CERVICAL = [(n, c) for n, c in load_cases(CERVICAL_CASES) if assess(c["text"]).services]
 REQUIRED = {"coverage", "covered", "date", "coverage-assertion-id"}
 
 
@@ -81,7 +82,7 @@ def test_official_examples_are_answered_plainly_without_criteria(client, example
     assert out["cards"] == []
 
 
-@pytest.mark.parametrize(("name", "case"), DEV, ids=[n for n, _ in DEV])
+@pytest.mark.parametrize(("name", "case"), DEV + CERVICAL, ids=[n for n, _ in DEV + CERVICAL])
 def test_dev_cases_get_coverage_information_matching_their_determinations(client, name, case):
     text = assess(case["text"])
     codes = [s.code for s in text.services]

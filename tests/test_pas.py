@@ -9,7 +9,7 @@ import pytest
 from fastapi.testclient import TestClient
 from fhir.resources.R4B.bundle import Bundle
 
-from conftest import ROOT, SHARED_CASES, load_cases, make_client
+from conftest import CERVICAL_CASES, ROOT, SHARED_CASES, load_cases, make_client
 from indicated.errors import IndicatedError, NotFound, WorkflowError
 from indicated.fhir.coverage import HUMAN_REVIEW, REVIEW_ACTION, X12_306
 from indicated.fhir.samples import pas_request, record_bundle
@@ -19,6 +19,7 @@ from indicated.service.pas import submit
 from indicated.service.prior_auths import PriorAuths
 
 DEV = [(n, c) for n, c in load_cases(SHARED_CASES) if assess(c["text"]).services]
+CERVICAL = [(n, c) for n, c in load_cases(CERVICAL_CASES) if assess(c["text"]).services]
 
 
 @pytest.fixture(scope="module")
@@ -50,10 +51,11 @@ def human(response: dict) -> bool:
     return next(e["valueBoolean"] for e in response["extension"] if e["url"] == HUMAN_REVIEW)
 
 
-@pytest.mark.parametrize(("name", "case"), DEV, ids=[n for n, _ in DEV])
+@pytest.mark.parametrize(("name", "case"), DEV + CERVICAL, ids=[n for n, _ in DEV + CERVICAL])
 def test_items_are_certified_when_met_and_pended_otherwise(client, name, case):
     text = assess(case["text"])
-    body = pas_request(record_bundle(case["text"], [s.code for s in text.services]), claim_id=name[:3])
+    claim_id = name.replace("_", "-")[:64]  # a FHIR id has no underscores
+    body = pas_request(record_bundle(case["text"], [s.code for s in text.services]), claim_id=claim_id)
     res = client.post("/fhir/Claim/$submit", json=body)
     assert res.status_code == 200, res.text
     response = claim_response(res.json())
