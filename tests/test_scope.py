@@ -283,3 +283,29 @@ def test_the_pack_years_of_a_former_smoker_do_not_deny_a_fusion(smoking, expecte
 )
 def test_a_payers_denial_names_the_procedure_under_review(text):
     assert [s.code for s in assess(text).services] == ["63030"]
+
+
+# --- care belongs to the region it was given for ------------------------------------------------
+
+TANDEM = (
+    "Requested: L4-5 laminectomy (63047) and C5-6 ACDF (22551). 70M with neurogenic claudication from severe L4-5 "
+    "stenosis and right C6 radiculopathy with biceps 4/5 from a right C5-6 disc herniation compressing the C6 root. "
+)
+
+
+def care_status(text: str, code: str) -> str:
+    service = next(s for s in assess(text).services if s.code == code)
+    return next(c.status for c in service.criteria if c.id == "failed-conservative-care")
+
+
+def test_care_given_for_the_low_back_does_not_count_for_a_neck_operation():
+    text = TANDEM + "Lumbar: failed 4 months of PT and 2 ESIs."
+    assert care_status(text, "63047") == "met"
+    assert care_status(text, "22551") != "met"
+    both = text + " Neck: 10 weeks of PT and a cervical ESI without relief."
+    assert care_status(both, "22551") == "met"
+
+
+def test_care_the_words_do_not_place_counts_for_every_operation():
+    text = TANDEM + "He has failed 4 months of physical therapy and NSAIDs."
+    assert care_status(text, "63047") == care_status(text, "22551") == "met"

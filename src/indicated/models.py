@@ -52,6 +52,9 @@ class Finding(_Model):
     unit: str | None = None  # of ``number`` where the record writes one: "mm", "degrees", "%"
     levels: list[str] = Field(default_factory=list)
     side: Side | None = None
+    # the part of the spine the words place it in ("lumbar ESI", "Lumbar: 4 months of PT"), read for care so
+    # that a record of neck and back care counts each for its own operation; None when nothing says
+    region: str | None = None
     weeks: float | None = None
     count: int | None = None
     response: str | None = None

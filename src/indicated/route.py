@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from indicated.extract.services import region_of_segments
+from indicated.extract.regions import region_of_segments
 from indicated.kb.loader import Knowledge
 from indicated.kb.schema import Policy, PolicyService
 from indicated.models import Case, RequestedService

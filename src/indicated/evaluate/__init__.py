@@ -46,7 +46,8 @@ def evaluate(case: Case, routes: list[Route], setting_policy: Policy | None, kb:
         if r.policy is None:
             results[svc.code] = ServiceResult(**base, determination=D.NO_APPLICABLE_POLICY, reasons=[r.outside])
         elif not r.spec or not r.spec.add_on_to:
-            criteria = evaluate_tree(r.policy.criteria, case, svc, world)
+            # the service as routed, with its region: care given elsewhere in the spine does not count for it
+            criteria = evaluate_tree(r.policy.criteria, case, svc.model_copy(update={"region": r.region}), world)
             results[svc.code] = ServiceResult(
                 **base,
                 determination=status_to_determination(criteria[0].status),

@@ -146,10 +146,15 @@ def _finding(p: FindingCheck, case: Case, service: RequestedService | None, worl
 
 @check.register
 def _care(p: CareCheck, case: Case, service: RequestedService | None, world: World) -> Outcome:
-    care = [f for f in case.findings if f.concept in world.care and counts(f)]
+    everywhere = [f for f in case.findings if f.concept in world.care and counts(f)]
+    # "Lumbar: 4 months of PT" is no care for a neck operation; care the words do not place counts for any
+    here = service.region if service else None
+    care = [f for f in everywhere if not (here and f.region and f.region != here)]
     tried = [f for f in care if f.status == "present"]
     modalities = {f.concept for f in tried if f.concept != "conservative_care_general"}
     weeks = case.conservative_care_weeks
+    if len(care) < len(everywhere):
+        weeks = max((f.weeks for f in tried if f.weeks), default=None)
     if tried and p.min_weeks == 0 and p.min_modalities <= max(len(modalities), 1):
         return Outcome(MET, _spans(tried))
     if weeks is not None and tried:

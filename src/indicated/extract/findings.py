@@ -12,6 +12,7 @@ from indicated.extract import values
 from indicated.extract.asking import asks, weighed
 from indicated.extract.nlp import procedure_of, term_of, text_of
 from indicated.extract.record import Layout
+from indicated.extract.regions import place_care
 from indicated.extract.review import Review, earlier_operations
 from indicated.kb.loader import Knowledge
 from indicated.models import Finding, Span
@@ -207,6 +208,7 @@ def _finding(concept, asserted, ent, kb, text, lo, hi, symptom_spans, as_of) -> 
         f.weeks = d.weeks if d else dt.since_weeks(text[ent.end_char : hi], as_of)
         f.count = nums.count_before(text[lo : ent.start_char])
         f.response = at.response(text[lo:hi])
+        f.region = place_care(kb, text, ent.start_char, ent.end_char, lo)
     elif read.time == "lasting":
         f.weeks = at.symptom_duration(text, ent.start_char, ent.end_char, lo, hi) or dt.since_weeks(
             text[ent.end_char : hi], as_of

@@ -17,6 +17,7 @@ from indicated.extract.findings import PAST_CUES, about_family, cued, family_lin
 from indicated.extract.nlp import procedure_of, term_of, text_of
 from indicated.extract.numbers import number
 from indicated.extract.record import Layout
+from indicated.extract.regions import letters_of, place, region_of_segments
 from indicated.extract.review import Review, earlier_operations, review_of
 from indicated.kb.loader import Knowledge
 from indicated.models import RequestedService, RequestedSetting, Span
@@ -284,20 +285,6 @@ def _repeats(kb: Knowledge, text: str, ent, levels: list[str], priors: list) -> 
     return False
 
 
-def region_of_segments(kb: Knowledge, segments: list[str]) -> str | None:
-    """The region motion segments lie in: any cervical vertebra makes it cervical (C7-T1), any lumbar
-    or sacral one lumbar (a T10-L2 span), else the region of their letters (T10-T11 is thoracic)."""
-    letters = _letters(segments)
-    for region in kb.procedures.spanning_order:
-        if letters & set(kb.regions[region].letters):
-            return region
-    return None
-
-
-def _letters(segments: list[str]) -> set[str]:
-    return {seg[:1] for s in segments for seg in s.split("-")}
-
-
 def _record_region(kb: Knowledge, text: str) -> str | None:
     """The record's region when every level it names lies in one region other than the lumbar default
     (an ACDF note names only C-levels): the words that carry no level or region word of their own are
@@ -307,32 +294,7 @@ def _record_region(kb: Knowledge, text: str) -> str | None:
     if region is None or region == kb.procedures.default_region:
         return None
     own = {ltr for ltr, rid in kb.region_of_letter.items() if rid == region}
-    return region if _letters(segments) <= own else None
-
-
-_OF_REGION = re.compile(
-    r"\s+(?:of|at|in|on)\s+(?:the\s+|his\s+|her\s+|my\s+)?(?:(?:left|right|bilateral|upper|lower|mid)\s+)?",
-    re.IGNORECASE,
-)
-
-
-def place(kb: Knowledge, text: str, start: int, end: int, lo: int, levels: list[str]) -> str | None:
-    """Where a procedure word is done: the region its levels lie in, else the region named right after
-    it ("fusion of the sacroiliac joint"), else the nearest region word before it in its clause
-    ("posterior cervical decompression and fusion"); None when nothing says."""
-    if levels:
-        return region_of_segments(kb, levels)
-    of = _OF_REGION.match(text, end)
-    if of:
-        for rid, rx in kb.region_words.items():
-            if rx.match(text, of.end()):
-                return rid
-    clause = max(lo, text.rfind(";", lo, start) + 1, text.rfind(":", lo, start) + 1)
-    nearest = max(
-        ((m.end(), rid) for rid, rx in kb.region_words.items() for m in rx.finditer(text, clause, start)),
-        default=None,
-    )
-    return nearest[1] if nearest else None
+    return region if letters_of(segments) <= own else None
 
 
 def _next_proc(ent, mentions) -> int | None:
