@@ -292,3 +292,16 @@ def test_cards_only_where_the_clinician_has_something_to_do(client):
     assert card["source"]["topic"]["code"] != "coverage-info"
     assert "To document:" in card["detail"] and card["links"]
     assert card["detail"].startswith("this ServiceRequest (CPT 63030)")  # dev-24: which order, in words
+
+
+def test_cards_name_the_payer_the_service_answers_for(tmp_path):
+    # CRD 2.2 resp-4: the card's source label names the payer; the service is told which by its settings
+    from indicated.service import create_app
+    from indicated.service.settings import Settings
+
+    settings = Settings(database_url=f"sqlite:///{tmp_path / 'service.db'}", payer_name="Example Health Plan")
+    client = TestClient(create_app(settings, warm=False))
+    missing = dict(DEV)["d04_discectomy_sciatica_only"]
+    body = crd_request(record_bundle(missing["text"], ["63030"]))
+    (card,) = client.post("/cds-services/indicated-order-sign", json=body).json()["cards"]
+    assert card["source"]["label"] == "Example Health Plan"

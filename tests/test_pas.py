@@ -15,7 +15,7 @@ from indicated.fhir.coverage import HUMAN_REVIEW, REVIEW_ACTION, X12_306
 from indicated.fhir.samples import pas_request, record_bundle
 from indicated.models import Determination
 from indicated.pipeline import assess
-from indicated.service.pas import submit
+from indicated.service.pas import inquire, submit
 from indicated.service.prior_auths import PriorAuths
 
 DEV = [(n, c) for n, c in load_cases(SHARED_CASES) if assess(c["text"]).services]
@@ -63,7 +63,7 @@ def test_items_are_certified_when_met_and_pended_otherwise(client, name, case):
     assert actions(response) == expected
     assert "A3" not in actions(response)
     assert human(response) is False
-    assert response["outcome"] == ("queued" if "A4" in expected else "complete")
+    assert response["outcome"] == "complete"  # PAS 2.2: complete | error | partial; an A4 item says pended
     if "A4" in expected:
         notes = {n["number"]: n["text"] for n in response["processNote"]}
         for item, code in zip(response["item"], expected, strict=True):
@@ -202,3 +202,47 @@ def test_fhir_modules_do_not_import_the_service():
             if isinstance(node, ast.ImportFrom):
                 names = [node.module or ""]
             assert not any(n.startswith("indicated.service") for n in names), path.name
+
+
+# --- PAS 2.2 conformance of the response (issue 18) ---------------------------------------------------
+
+
+def test_the_response_echoes_the_submitters_transaction_and_the_claims_trace_number():
+    store = PriorAuths()
+    body = pas_request(record_bundle(dict(DEV)["d01_discectomy_failed_conservative"]["text"], ["63030"]), claim_id="t1")
+    body["identifier"] = {"system": "http://example.org/SUBMITTER_TRANSACTION_IDENTIFIER", "value": "A12345"}
+    out = submit(body, store=store)
+    assert out["identifier"] == body["identifier"]
+    response = claim_response(out)
+    claim = body["entry"][0]["resource"]
+    assert response["identifier"][0] == claim["identifier"][0]
+    assert any(i["system"].startswith("urn:trnorg:") for i in response["identifier"])
+    inquiry = {
+        "resourceType": "Bundle",
+        "identifier": {"system": "http://example.org/SUBMITTER_TRANSACTION_IDENTIFIER", "value": "B777"},
+        "type": "collection",
+        "entry": [body["entry"][0]],
+    }
+    assert inquire(inquiry, store=store)["identifier"]["value"] == "B777"
+
+
+def test_a_pended_answer_is_complete_and_an_add_on_shares_its_primarys_notes():
+    text = "Request L4-5 posterolateral fusion with pedicle screws (22612, 22840)."
+    response = claim_response(
+        submit(pas_request(record_bundle(text, ["22612", "22840"]), claim_id="t2"), store=PriorAuths())
+    )
+    assert actions(response) == ["A4", "A4"] and response["outcome"] == "complete"
+    texts = [n["text"] for n in response["processNote"]]
+    assert len(texts) == len(set(texts)), "a note is written once"
+    first, second = response["item"]
+    assert first["noteNumber"] == second["noteNumber"]
+
+
+def test_a_claim_without_an_insurer_names_the_plan_the_service_answers_for():
+    body = pas_request(record_bundle("L5-S1 extrusion compressing S1; 8 weeks of PT.", ["63030"]), claim_id="t3")
+    del body["entry"][0]["resource"]["insurer"]
+    out = submit(body, store=PriorAuths(), payer="Example Health Plan")
+    insurer = claim_response(out)["insurer"]
+    entries = {e["fullUrl"]: e["resource"] for e in out["entry"]}
+    assert entries[insurer["reference"]]["resourceType"] == "Organization"
+    assert entries[insurer["reference"]]["name"] == "Example Health Plan"

@@ -27,6 +27,12 @@ from indicated.fhir.coverage import (
 )
 from indicated.models import Assessment, Determination
 
+# our own trace number of a response: PAS asks for a "urn:trnorg:<TRN03>" scheme, TRN03 naming the
+# organization that assigns it
+TRACE_SYSTEM = "urn:trnorg:indicated"
+# the plan named when neither the Claim nor the service's settings name one
+PAYER = "indicated"
+
 
 class Item(BaseModel):
     sequence: int
@@ -46,6 +52,7 @@ class PriorAuth(BaseModel):
     assessment_id: str
     created: str
     echoed: list[dict] = Field(default_factory=list)
+    transaction: dict | None = None  # the request Bundle's identifier (the submitter's transaction)
 
     @property
     def reviewed(self) -> bool:
@@ -68,17 +75,21 @@ def judge_item(sequence: int, codes: list[str], assessment: Assessment) -> Item:
     return Item(sequence=sequence, codes=codes, determination=determination, notes=notes)
 
 
-def response_bundle(auth: PriorAuth) -> dict:
-    """The PAS response Bundle for the request as it stands now."""
+def response_bundle(auth: PriorAuth, *, transaction: dict | None = None, payer: str | None = None) -> dict:
+    """The PAS response Bundle for the request as it stands now. ``transaction`` is the identifier of the
+    Bundle being answered (an inquiry's; by default the request's), which PAS has the response echo;
+    ``payer`` names the health plan answering when the Claim names no insurer."""
     claim = auth.claim
     codes = [review_action(i.determination, human_decision=i.decision) for i in auth.items]
     notes: list[str] = []
     items = []
     for item, code in zip(auth.items, codes, strict=True):
         numbers = []
+        # an add-on item judged with its primary has the primary's notes: one note, numbered once
         for text in item.notes if code != "A1" else []:
-            notes.append(text)
-            numbers.append(len(notes))
+            if text not in notes:
+                notes.append(text)
+            numbers.append(notes.index(text) + 1)
         entry: dict[str, Any] = {
             "itemSequence": item.sequence,
             "adjudication": [
@@ -91,21 +102,24 @@ def response_bundle(auth: PriorAuth) -> dict:
         if numbers:
             entry["noteNumber"] = numbers
         items.append(entry)
-    pended = "A4" in codes
+    insurer, extra = _insurer(claim, payer)
     response: dict[str, Any] = {
         "resourceType": "ClaimResponse",
         "id": auth.id,
         "extension": [{"url": HUMAN_REVIEW, "valueBoolean": auth.reviewed}],
-        "identifier": [{"system": "urn:indicated:prior-authorization", "value": auth.id}],
+        # PAS: the Claim's trace numbers come back ("urn:trnorg:<TRN03>" schemes), then our own trace number
+        "identifier": [*(claim.get("identifier") or []), {"system": TRACE_SYSTEM, "value": auth.id}],
         "status": "active",
         "type": claim["type"],
         "use": "preauthorization",
         "patient": claim["patient"],
         "created": auth.created,
-        "insurer": claim.get("insurer") or {"display": "not named in the request"},
+        "insurer": insurer,
         "requestor": claim.get("provider"),
         "request": {"reference": f"Claim/{claim['id']}"} if claim.get("id") else {"identifier": _first(claim)},
-        "outcome": "queued" if pended else "complete",
+        # PAS 2.2 binds outcome to complete | error | partial: a pended item (A4) is a complete answer
+        # whose item says "pended", as the PAS pended-response example shows
+        "outcome": "complete",
         "disposition": _disposition(codes, auth.reviewed),
         "item": items,
     }
@@ -116,11 +130,26 @@ def response_bundle(auth: PriorAuth) -> dict:
     response = {k: v for k, v in response.items() if v is not None}
     return {
         "resourceType": "Bundle",
-        "identifier": {"system": "urn:indicated:pas-response", "value": uuid.uuid4().hex},
+        # PAS response Bundle: identifier 1..1, the submitted transaction identifier
+        "identifier": transaction
+        or auth.transaction
+        or {"system": "urn:indicated:pas-response", "value": uuid.uuid4().hex},
         "type": "collection",
         "timestamp": now(),
-        "entry": [{"fullUrl": f"urn:uuid:{auth.id}", "resource": response}, *auth.echoed],
+        "entry": [{"fullUrl": f"urn:uuid:{auth.id}", "resource": response}, *auth.echoed, *extra],
     }
+
+
+def _insurer(claim: dict, payer: str | None) -> tuple[dict, list[dict]]:
+    """The ClaimResponse's insurer (1..1): the Claim's, else an Organization for the plan this service
+    answers for, carried in the response Bundle; never a name made up for the occasion."""
+    if claim.get("insurer"):
+        return claim["insurer"], []
+    org_id = uuid.uuid5(uuid.NAMESPACE_URL, f"indicated:payer:{payer or PAYER}")
+    org = {"resourceType": "Organization", "id": org_id.hex, "active": True, "name": payer or PAYER}
+    return {"reference": f"urn:uuid:{org_id}", "display": org["name"]}, [
+        {"fullUrl": f"urn:uuid:{org_id}", "resource": org}
+    ]
 
 
 def now() -> str:

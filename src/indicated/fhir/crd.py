@@ -104,8 +104,10 @@ def respond(
     kb: Knowledge | None = None,
     policy_set: str = "clinical",
     today: date | None = None,
+    payer: str = "indicated",
 ) -> dict:
-    """Answer one hook call. ``link(id)`` is the article's address; ``keep(id, assessment)`` stores it.
+    """Answer one hook call. ``link(id)`` is the article's address; ``keep(id, assessment)`` stores it;
+    ``payer`` labels the cards (CRD resp-4: the source label names the payer).
 
     Raises KeyError for an unknown service, InputError for a malformed request (HTTP 400) and
     MissingData when the record is needed but every record key is left out of the prefetch (HTTP 412).
@@ -166,7 +168,7 @@ def respond(
         if resource is not None:
             actions.append({"type": "update", "description": f"Coverage information for {label}", "resource": resource})
         if determination in CARDS and not (secondary and determination == D.INSUFFICIENT_INFORMATION):
-            cards.append(_card(determination, results, label, reference, link(aid)))
+            cards.append(_card(determination, results, label, reference, link(aid), payer))
     return {"cards": cards, "systemActions": actions}
 
 
@@ -319,7 +321,7 @@ def _unmet(results: list[ServiceResult]) -> list[str]:
 
 
 def _card(
-    determination: Determination, results: list[ServiceResult], label: str, reference: str | None, url: str
+    determination: Determination, results: list[ServiceResult], label: str, reference: str | None, url: str, payer: str
 ) -> dict:
     card = WORDING[determination].card
     summary = card.format(label=label)
@@ -339,7 +341,7 @@ def _card(
         # disambiguate in the detail element which resources they are associated with in a human-friendly way"
         "detail": f"{label}\n\n{detail}",
         "source": {
-            "label": "indicated",
+            "label": payer,
             "topic": {"system": CARD_TYPES, "code": CARDS[determination][0], "display": CARDS[determination][1]},
         },
         "links": [{"label": "Read the determination article", "url": url, "type": "absolute"}],

@@ -39,6 +39,8 @@ class PasRequest:
     items: list[tuple[int, list[str]]]  # each item's sequence and its CPT codes
     case: Case
     echoed: list[dict[str, Any]]
+    # the submitter's transaction identifier (the request Bundle's identifier), echoed by the response Bundle
+    transaction: dict[str, Any] | None = None
 
 
 def read_request(body: Any, *, kb: Knowledge | None = None) -> PasRequest:
@@ -64,7 +66,14 @@ def read_request(body: Any, *, kb: Knowledge | None = None) -> PasRequest:
         items=[(item.sequence, billing_codes(order)) for item, order in zip(claim.item, orders, strict=True)],
         case=case,
         echoed=[e for e in raw[1:] if e.get("resource", {}).get("resourceType") in ECHOED],
+        transaction=transaction_of(body),
     )
+
+
+def transaction_of(body: dict) -> dict[str, Any] | None:
+    """The Bundle's identifier, the submitter's transaction identifier that PAS responses echo."""
+    ident = body.get("identifier")
+    return ident if isinstance(ident, dict) and ident.get("value") else None
 
 
 def inquiry_key(body: Any) -> str:

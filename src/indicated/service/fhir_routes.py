@@ -54,6 +54,7 @@ async def hook(service_id: str, request: Request, db: SessionDep) -> dict:
         link=lambda aid: f"{base}/ui/assessments/{aid}",
         keep=lambda aid, a: workflow.store(db, a, source="cds-hooks", assessment_id=aid),
         policy_set=request.app.state.settings.policy_set,
+        payer=request.app.state.settings.payer_name,
     )
 
 
@@ -66,6 +67,7 @@ async def claim_submit(request: Request, db: SessionDep) -> JSONResponse:
         store=request.app.state.auths,
         keep=lambda aid, a: workflow.store(db, a, source="pas", assessment_id=aid),
         policy_set=request.app.state.settings.policy_set,
+        payer=request.app.state.settings.payer_name,
     )
     return fhir_json(response)
 
@@ -73,4 +75,5 @@ async def claim_submit(request: Request, db: SessionDep) -> JSONResponse:
 @router.post("/fhir/Claim/$inquire", tags=["PAS"])
 async def claim_inquire(request: Request) -> JSONResponse:
     body = await body_of(request)
-    return fhir_json(await run_in_threadpool(pas.inquire, body, store=request.app.state.auths))
+    payer = request.app.state.settings.payer_name
+    return fhir_json(await run_in_threadpool(pas.inquire, body, store=request.app.state.auths, payer=payer))

@@ -23,7 +23,7 @@ from typing import Any
 from indicated.engine import Engine
 from indicated.errors import WorkflowError
 from indicated.fhir.claim_response import PriorAuth, judge_item, now, response_bundle
-from indicated.fhir.pas import inquiry_key, read_request
+from indicated.fhir.pas import inquiry_key, read_request, transaction_of
 from indicated.kb.loader import Knowledge
 from indicated.models import Assessment
 from indicated.service.prior_auths import PriorAuths
@@ -36,16 +36,18 @@ def submit(
     keep: Callable[[str, Assessment], None] = lambda aid, a: None,
     kb: Knowledge | None = None,
     policy_set: str = "clinical",
+    payer: str | None = None,
 ) -> dict:
     """Assess a PAS request Bundle and keep it; the response Bundle (ClaimResponse first).
-    ``keep(id, assessment)`` stores the article the request's items were judged by."""
+    ``keep(id, assessment)`` stores the article the request's items were judged by; ``payer`` names the
+    plan answering when the Claim names no insurer."""
     from indicated.pipeline import assess
 
     kb = kb or Engine.bundled().knowledge
     request = read_request(body, kb=kb)
     decided = _decided(store, request.key, request.claim)
     if decided is not None:
-        return response_bundle(decided)
+        return response_bundle(decided, transaction=request.transaction, payer=payer)
     assessment = assess(request.case, policy_set=policy_set, kb=kb)
     aid = uuid.uuid4().hex
     keep(aid, assessment)
@@ -56,12 +58,13 @@ def submit(
         assessment_id=aid,
         created=now(),
         echoed=request.echoed,
+        transaction=request.transaction,
     )
     decided = _decided(store, request.key, request.claim)  # a person may have decided while we assessed
     if decided is not None:
-        return response_bundle(decided)
+        return response_bundle(decided, transaction=request.transaction, payer=payer)
     store.save(request.key, auth)
-    return response_bundle(auth)
+    return response_bundle(auth, payer=payer)
 
 
 def _decided(store: PriorAuths, key: str, claim: dict) -> PriorAuth | None:
@@ -78,6 +81,7 @@ def _decided(store: PriorAuths, key: str, claim: dict) -> PriorAuth | None:
     return kept
 
 
-def inquire(body: Any, *, store: PriorAuths) -> dict:
-    """The current state of a submitted request, found by the Claim's identifier (or id)."""
-    return response_bundle(store.get(inquiry_key(body)))
+def inquire(body: Any, *, store: PriorAuths, payer: str | None = None) -> dict:
+    """The current state of a submitted request, found by the Claim's identifier (or id); the response
+    Bundle echoes the inquiry Bundle's identifier."""
+    return response_bundle(store.get(inquiry_key(body)), transaction=transaction_of(body), payer=payer)

@@ -18,6 +18,9 @@ class Settings(BaseModel):
     policy_set: str = "clinical"
     session_hours: float = 8.0  # a reviewer's login lasts a working day
     max_body: int = 5_000_000  # bytes; a Bundle with several notes is well under 1 MB
+    # the health plan this service answers for: the label of CRD cards (CRD resp-4 names the payer) and the
+    # insurer of a PAS response when the Claim names none
+    payer_name: str = "indicated"
 
     @classmethod
     def from_env(cls, **overrides: object) -> Settings:
@@ -26,5 +29,6 @@ class Settings(BaseModel):
             "policy_set": os.environ.get("INDICATED_POLICY_SET"),
             "session_hours": os.environ.get("INDICATED_SESSION_HOURS"),
             "max_body": os.environ.get("INDICATED_MAX_BODY"),
+            "payer_name": os.environ.get("INDICATED_PAYER_NAME"),
         }
         return cls.model_validate({k: v for k, v in env.items() if v} | {k: v for k, v in overrides.items() if v})
