@@ -169,7 +169,7 @@ def test_prefetch_keys_sent_as_null_are_an_empty_record_not_412(client):
     # template key MUST have a value of null"; 412 is only for keys the client left out
     case = dict(DEV)["d01_discectomy_failed_conservative"]
     body = crd_request(record_bundle(case["text"], ["63030"]))
-    body["prefetch"] = {"patient": body["prefetch"]["patient"], "coverage": None}
+    body["prefetch"] = {"patient": body["prefetch"]["patient"], "coverage": body["prefetch"]["coverage"]}
     body["prefetch"].update(dict.fromkeys(("documents", "conditions", "procedures", "observations")))
     res = client.post("/cds-services/indicated-order-sign", json=body)
     assert res.status_code == 200, res.text
@@ -305,3 +305,42 @@ def test_cards_name_the_payer_the_service_answers_for(tmp_path):
     body = crd_request(record_bundle(missing["text"], ["63030"]))
     (card,) = client.post("/cds-services/indicated-order-sign", json=body).json()["cards"]
     assert card["source"]["label"] == "Example Health Plan"
+
+
+def _with_coverages(body: dict, coverages: list[dict] | None) -> dict:
+    body = copy.deepcopy(body)
+    if coverages is None:
+        body["prefetch"]["coverage"] = None
+    else:
+        body["prefetch"]["coverage"] = {
+            "resourceType": "Bundle",
+            "type": "searchset",
+            "entry": [{"resource": c} for c in coverages],
+        }
+    return body
+
+
+@pytest.mark.parametrize(
+    ("change", "reason"),
+    [
+        ("none", "coverage-not-found"),  # the client has no Coverage for the patient (prefetch key null)
+        ("two", "coverage-not-found"),  # more than one: not specific enough to resolve to one coverage
+        ("cancelled", "no-active-coverage"),
+    ],
+)
+def test_an_order_whose_coverage_cannot_be_resolved_is_not_covered_with_the_reason(client, change, reason):
+    # CRD 2.2 resp-45: "able to resolve the patient but they do not have active coverage or cannot resolve to
+    # a single coverage" -> not-covered with coverage-not-found or no-active-coverage
+    case = dict(DEV)["d01_discectomy_failed_conservative"]
+    body = crd_request(record_bundle(case["text"], ["63030"]))
+    (coverage,) = [e["resource"] for e in body["prefetch"]["coverage"]["entry"]]
+    other = {**copy.deepcopy(coverage), "id": "cov-2"}
+    coverages = {"none": None, "two": [coverage, other], "cancelled": [{**coverage, "status": "cancelled"}]}[change]
+    res = client.post("/cds-services/indicated-order-sign", json=_with_coverages(body, coverages))
+    assert res.status_code == 200, res.text
+    (action,) = res.json()["systemActions"]
+    info = coverage_info(action)
+    assert info["covered"] == ["not-covered"]
+    assert "pa-needed" not in info and "info-needed" not in info  # crd-ci-q2, crd-ci-q3
+    assert info["reason"][0]["coding"][0]["code"] == reason and info["reason"][0]["text"]
+    assert res.json()["cards"] == []

@@ -30,6 +30,8 @@ REVIEW_ACTION_CODE = "http://hl7.org/fhir/us/davinci-pas/StructureDefinition/ext
 # our own extension (no Da Vinci element says whether a person reviewed an item)
 HUMAN_REVIEW = "urn:indicated:fhir:StructureDefinition:human-review"
 ADJUDICATION = "http://terminology.hl7.org/CodeSystem/adjudication"
+# CRD coverage assertion reasons (coverage-not-found, no-active-coverage, ...)
+CRD_TEMP = "http://hl7.org/fhir/us/davinci-crd/CodeSystem/temp"
 
 
 @dataclass(frozen=True)
@@ -119,6 +121,22 @@ def coverage_information(
                 ],
             }
         )
+    ext.append({"url": "date", "valueDate": on.isoformat()})
+    ext.append({"url": "coverage-assertion-id", "valueString": assertion_id})
+    return {"url": COVERAGE_INFORMATION, "extension": ext}
+
+
+def not_covered_information(
+    *, coverage: dict, billing_codes: list[tuple[str, str]], reason: str, why: str, assertion_id: str, on: date
+) -> dict:
+    """Coverage information for an order whose coverage cannot be resolved (CRD 2.2 resp-45): not-covered
+    with a coverage assertion reason (``reason``: coverage-not-found or no-active-coverage), said in
+    ``why``. Not-covered carries no pa-needed (crd-ci-q2) and, being no 'conditional', no info-needed."""
+    ext: list[dict] = [{"url": "coverage", "valueReference": coverage}, {"url": "covered", "valueCode": "not-covered"}]
+    ext += [{"url": "billingCode", "valueCoding": {"system": s, "code": c}} for s, c in billing_codes]
+    ext.append(
+        {"url": "reason", "valueCodeableConcept": {"coding": [{"system": CRD_TEMP, "code": reason}], "text": why}}
+    )
     ext.append({"url": "date", "valueDate": on.isoformat()})
     ext.append({"url": "coverage-assertion-id", "valueString": assertion_id})
     return {"url": COVERAGE_INFORMATION, "extension": ext}

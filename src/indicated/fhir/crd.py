@@ -24,7 +24,15 @@ from pydantic import BaseModel, ConfigDict, ValidationError
 
 from indicated.engine import Engine
 from indicated.errors import InputError, MissingData, first_problem
-from indicated.fhir.coverage import CARD_TYPES, COVERAGE_INFORMATION, coverage_information, judge, to_document, unmet
+from indicated.fhir.coverage import (
+    CARD_TYPES,
+    COVERAGE_INFORMATION,
+    coverage_information,
+    judge,
+    not_covered_information,
+    to_document,
+    unmet,
+)
 from indicated.fhir.record import (
     CPT,
     EmptyRecord,
@@ -131,8 +139,12 @@ def respond(
             "the draft orders include services with criteria, but the prefetch holds none of "
             f"{', '.join(RECORD_KEYS)}; send them as this service's discovery document asks"
         )
+    coverages = [r for r in _prefetched(prefetch, "coverage") if r.get_resource_type() == "Coverage"]
+    unresolved = _unresolved(coverages) if "coverage" in prefetch else None
+    if unresolved is not None:
+        return _not_covered(orders, originals, coverages, unresolved, today or date.today())
     record = [r for key in ("patient", *RECORD_KEYS) for r in _prefetched(prefetch, key)] if needs_record else []
-    coverage = next((r for r in _prefetched(prefetch, "coverage")), None)
+    coverage = next(iter(coverages), None)
     case = (
         _case([*record, *orders], orders, kb) if needs_record else Case(services=requested_services(orders, Case(), kb))
     )
@@ -281,6 +293,42 @@ def _prefetched(prefetch: dict, key: str) -> list:
         return [get_fhir_model_class(value["resourceType"]).model_validate(value)]
     except (KeyError, ValueError) as exc:  # pydantic's ValidationError is a ValueError
         raise InputError(f"prefetch.{key}: not a valid FHIR {value['resourceType']}") from exc
+
+
+def _unresolved(coverages: list) -> tuple[str, str] | None:
+    """Why the coverage the orders fall under cannot be resolved from the Coverages the client sent, as a
+    CRD coverage assertion reason and words; None when there is exactly one Coverage in force."""
+    if not coverages:
+        return "coverage-not-found", "The request holds no Coverage for the patient, so no coverage could be resolved."
+    if len(coverages) > 1:
+        return "coverage-not-found", (
+            f"The request holds {len(coverages)} Coverages and names none of them; coverage information is given "
+            "for one coverage at a time (call the service once per coverage)."
+        )
+    (coverage,) = coverages
+    if coverage.status != "active":
+        name = f"Coverage/{coverage.id}" if coverage.id else "the Coverage sent"
+        return "no-active-coverage", f"{name} is {coverage.status}, not in force."
+    return None
+
+
+def _not_covered(orders: list, originals: list[dict], coverages: list, unresolved: tuple[str, str], on: date) -> dict:
+    """CRD 2.2 resp-45: an order whose coverage cannot be resolved is not-covered, with the reason; its
+    medical necessity is not assessed (no card: nothing clinical for the clinician to act on)."""
+    reason, why = unresolved
+    covering = _coverage_reference(coverages[0] if len(coverages) == 1 else None)
+    run = uuid.uuid4().hex
+    actions = []
+    for n, (order, original) in enumerate(zip(orders, originals, strict=True), start=1):
+        billed = billing_codings(order)
+        info = not_covered_information(
+            coverage=covering, billing_codes=billed, reason=reason, why=why, assertion_id=f"{run}-{n}", on=on
+        )
+        resource = _with_coverage_information(original, info)
+        if resource is not None:
+            label = _label(order, billed)
+            actions.append({"type": "update", "description": f"Coverage information for {label}", "resource": resource})
+    return {"cards": [], "systemActions": actions}
 
 
 def _coverage_reference(coverage) -> dict:
