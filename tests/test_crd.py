@@ -52,9 +52,10 @@ def check_cards(response: dict, client: TestClient) -> None:
         assert page.status_code == 200 and "<html" in page.text
 
 
-def test_discovery_lists_order_sign_and_order_select(client):
+def test_discovery_lists_the_primary_hooks_and_order_select(client):
+    # CRD 2.2: the primary hooks are appointment-book, order-sign and order-dispatch; order-select is secondary
     services = client.get("/cds-services").json()["services"]
-    assert {s["hook"] for s in services} == {"order-sign", "order-select"}
+    assert {s["hook"] for s in services} == {"order-sign", "order-select", "order-dispatch", "appointment-book"}
     for s in services:
         assert s["id"] and s["description"] and "{{context.patientId}}" in s["prefetch"]["documents"]
 
@@ -344,3 +345,58 @@ def test_an_order_whose_coverage_cannot_be_resolved_is_not_covered_with_the_reas
     assert "pa-needed" not in info and "info-needed" not in info  # crd-ci-q2, crd-ci-q3
     assert info["reason"][0]["coding"][0]["code"] == reason and info["reason"][0]["text"]
     assert res.json()["cards"] == []
+
+
+def test_order_dispatch_answers_each_dispatched_order_like_order_sign(client):
+    case = dict(DEV)["d04_discectomy_sciatica_only"]
+    body = crd_request(record_bundle(case["text"], ["63030"]))
+    signed = client.post("/cds-services/indicated-order-sign", json=copy.deepcopy(body)).json()
+    body["hook"] = "order-dispatch"
+    orders = body["context"].pop("draftOrders")
+    body["context"].update(dispatchedOrders=orders, performer="Practitioner/surgeon-1")
+    res = client.post("/cds-services/indicated-order-dispatch", json=body)
+    assert res.status_code == 200, res.text
+    (action,) = res.json()["systemActions"]
+    (expected,) = signed["systemActions"]
+    assert action["resource"]["id"] == orders["entry"][0]["resource"]["id"]
+    assert coverage_info(action)["covered"] == coverage_info(expected)["covered"] == ["conditional"]
+    assert "doc-needed" in coverage_info(action)  # a primary hook may ask for documentation
+
+
+def test_appointment_book_judges_the_procedure_the_appointment_books(client):
+    case = dict(DEV)["d01_discectomy_failed_conservative"]
+    body = crd_request(record_bundle(case["text"], ["63030"]))
+    order = body["context"].pop("draftOrders")["entry"][0]["resource"]
+    appointment = {
+        "resourceType": "Appointment",
+        "id": "appt-1",
+        "status": "proposed",
+        "serviceType": [order["code"]],
+        "description": "Left L4-5 microdiscectomy",
+        "participant": [{"actor": {"reference": order["subject"]["reference"]}, "status": "accepted"}],
+    }
+    body["hook"] = "appointment-book"
+    body["context"]["appointments"] = {
+        "resourceType": "Bundle",
+        "type": "collection",
+        "entry": [{"resource": appointment}],
+    }
+    res = client.post("/cds-services/indicated-appointment-book", json=body)
+    assert res.status_code == 200, res.text
+    (action,) = res.json()["systemActions"]
+    assert action["resource"]["resourceType"] == "Appointment" and action["resource"]["id"] == "appt-1"
+    info = coverage_info(action)
+    assert info["covered"] == ["covered"] and [c["code"] for c in info["billingCode"]] == ["63030"]
+    unbilled = copy.deepcopy(body)
+    unbilled["context"]["appointments"]["entry"][0]["resource"]["serviceType"] = [{"text": "consultation"}]
+    (plain,) = client.post("/cds-services/indicated-appointment-book", json=unbilled).json()["systemActions"]
+    assert coverage_info(plain)["covered"] == ["indeterminate"]  # hook-16: an answer even without a code
+
+
+def test_a_hook_whose_orders_are_references_to_fetch_is_a_400(client):
+    body = crd_request(record_bundle("L5-S1 extrusion.", ["63030"]))
+    body["hook"] = "order-dispatch"
+    body["context"].pop("draftOrders")
+    body["context"].update(dispatchedOrders=["ServiceRequest/1"], performer="Practitioner/2")
+    res = client.post("/cds-services/indicated-order-dispatch", json=body)
+    assert res.status_code == 400 and "Bundle" in res.json()["issue"][0]["diagnostics"]

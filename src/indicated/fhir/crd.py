@@ -72,7 +72,21 @@ SERVICES = {
         "title": "{scope} medical necessity at order selection (indicated)",
         "description": "The same check as the order-sign service, for the orders just selected.",
     },
+    # the other 'primary' hooks of CRD 2.2 (hook-16: coverage information for every invocation)
+    "indicated-order-dispatch": {
+        "hook": "order-dispatch",
+        "title": "{scope} medical necessity at order dispatch (indicated)",
+        "description": "The same check as the order-sign service, for orders dispatched to a performer.",
+    },
+    "indicated-appointment-book": {
+        "hook": "appointment-book",
+        "title": "{scope} medical necessity at appointment booking (indicated)",
+        "description": "The same check as the order-sign service, for the procedures of booked appointments "
+        "(their serviceType codes).",
+    },
 }
+# where each hook's context carries the resources answered for (a Bundle each)
+ORDERS_KEY = {"order-dispatch": "dispatchedOrders", "appointment-book": "appointments"}
 
 
 class HookRequest(BaseModel):
@@ -256,22 +270,52 @@ def _request(body: Any, hook: str) -> HookRequest:
         raise InputError(f"request.{where}: {msg}") from exc
     if request.hook != hook:
         raise InputError(f"request.hook: this service answers {hook!r}, not {request.hook!r}")
-    if "draftOrders" not in request.context:
-        raise InputError("request.context.draftOrders: required for this hook")
+    key = ORDERS_KEY.get(hook, "draftOrders")
+    if key not in request.context:
+        raise InputError(f"request.context.{key}: required for this hook")
+    if not isinstance(request.context[key], dict):
+        # CRD 2.2 logical models (CRDOrderDispatchContext, CRDAppointmentBookContext): a Bundle of the resources
+        raise InputError(f"request.context.{key}: expected a Bundle of the resources, not references to fetch")
     return request
 
 
 def _orders(request: HookRequest) -> tuple[list, list[dict]]:
-    """The orders to answer for, as models and as the JSON the client sent (echoed back unchanged)."""
-    bundle = validate_bundle(request.context["draftOrders"], source="context.draftOrders")
-    raw = [e.get("resource") for e in request.context["draftOrders"].get("entry", [])]
-    pairs = [(e.resource, r) for e, r in zip(bundle.entry or [], raw, strict=True) if e.resource is not None]
+    """The orders to answer for, as models and as the JSON the client sent (echoed back unchanged). An
+    appointment is judged as the order for the procedures its serviceType names."""
+    key = ORDERS_KEY.get(request.hook, "draftOrders")
+    bundle = validate_bundle(request.context[key], source=f"context.{key}")
+    raw = [e.get("resource") for e in request.context[key].get("entry", [])]
+    pairs = [(_as_order(e.resource), r) for e, r in zip(bundle.entry or [], raw, strict=True) if e.resource is not None]
     if request.hook == "order-select":
         selections = request.context.get("selections")
         if not isinstance(selections, list) or not selections:
             raise InputError("request.context.selections: order-select needs the ids of the selected orders")
         pairs = [(m, r) for m, r in pairs if f"{m.get_resource_type()}/{m.id}" in set(selections)]
     return [m for m, _ in pairs], [r for _, r in pairs]
+
+
+def _as_order(resource):
+    """An Appointment as the ServiceRequest it books (its serviceType codes, its id), so that it is judged
+    like an order; any other resource as it is."""
+    if resource.get_resource_type() != "Appointment":
+        return resource
+    from fhir.resources.R4B.servicerequest import ServiceRequest
+
+    codings = [c.model_dump(mode="json", exclude_none=True) for t in resource.serviceType or [] for c in t.coding or []]
+    patient = next(
+        (p.actor for p in resource.participant or [] if p.actor and (p.actor.reference or "").startswith("Patient/")),
+        None,
+    )
+    order = {
+        "resourceType": "ServiceRequest",
+        "status": "active",
+        "intent": "order",
+        "subject": patient.model_dump(mode="json", exclude_none=True) if patient else {"display": "the patient"},
+        "code": {"coding": codings, "text": resource.description or "the booked procedure"},
+    }
+    made = ServiceRequest.model_validate(order)
+    made.id = resource.id  # the card and the system action name the Appointment by its id
+    return made
 
 
 def _prefetched(prefetch: dict, key: str) -> list:
