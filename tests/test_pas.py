@@ -47,6 +47,20 @@ def actions(response: dict) -> list[str]:
     return out
 
 
+def inquired(client, inquiry: dict, claim_id: str) -> dict:
+    """The ClaimResponse that `$inquire` returns for the request sent under ``claim_id``."""
+    out = client.post("/fhir/Claim/$inquire", json=inquiry)
+    assert out.status_code == 200, out.text
+    assert out.json()["resourceType"] == "Parameters"
+    found = [
+        claim_response(p["resource"])
+        for p in out.json().get("parameter", [])
+        if any(i.get("value") == claim_id for i in p["resource"]["entry"][0]["resource"]["identifier"])
+    ]
+    assert len(found) == 1, f"{len(found)} answers for {claim_id}"
+    return found[0]
+
+
 def human(response: dict) -> bool:
     return next(e["valueBoolean"] for e in response["extension"] if e["url"] == HUMAN_REVIEW)
 
@@ -78,12 +92,12 @@ def test_inquire_returns_the_state_and_a_persons_decision(client):
     body = pas_request(record_bundle(case["text"], ["63030"]), claim_id="c42")
     client.post("/fhir/Claim/$submit", json=body)
     inquiry = {"resourceType": "Bundle", "type": "collection", "entry": [body["entry"][0]]}
-    first = claim_response(client.post("/fhir/Claim/$inquire", json=inquiry).json())
+    first = inquired(client, inquiry, "c42")
     assert actions(first) == ["A4"] and human(first) is False
 
     store = client.app.state.auths
     store.decide("urn:example:provider-claims|c42", 1, "A3", reviewer="dr.reviewer")
-    decided = claim_response(client.post("/fhir/Claim/$inquire", json=inquiry).json())
+    decided = inquired(client, inquiry, "c42")
     assert actions(decided) == ["A3"] and human(decided) is True
     assert "review by a person" in decided["disposition"]
 
@@ -106,7 +120,7 @@ def test_resubmitting_a_decided_claim_keeps_the_persons_decision(client):
     assert res.status_code == 409, res.text
     assert res.json()["resourceType"] == "OperationOutcome" and res.json()["issue"][0]["code"] == "conflict"
     inquiry = {"resourceType": "Bundle", "type": "collection", "entry": [body["entry"][0]]}
-    kept = claim_response(client.post("/fhir/Claim/$inquire", json=inquiry).json())
+    kept = inquired(client, inquiry, "dup1")
     assert actions(kept) == ["A3"] and human(kept) is True
     assert client.app.state.auths.get(key).items[0].reviewer == "dr.reviewer"
 
@@ -120,8 +134,8 @@ def test_errors(client):
     wrong_use["entry"][0]["resource"]["use"] = "claim"
     res = client.post("/fhir/Claim/$submit", json=wrong_use)
     assert res.status_code == 400 and "preauthorization" in res.json()["issue"][0]["diagnostics"]
-    unknown = {"resourceType": "Bundle", "type": "collection", "entry": [body["entry"][0]]}
-    assert client.post("/fhir/Claim/$inquire", json=unknown).status_code == 404
+    not_claim = {"resourceType": "Bundle", "type": "collection", "entry": body["entry"][1:]}
+    assert client.post("/fhir/Claim/$inquire", json=not_claim).status_code == 400
     with pytest.raises(Exception, match="not one of"):
         PriorAuths().decide("x", 1, "ZZ", reviewer="r")
 
@@ -141,18 +155,19 @@ def test_examples_folder_bundle_is_answered(client):
     assert actions(response)
 
 
-def test_a_key_bug_is_a_500_and_an_unknown_claim_a_404(client, monkeypatch):
-    """A KeyError is a bug, never the signal for "no such claim": only NotFound answers 404."""
+def test_a_key_bug_is_a_500_and_an_inquiry_that_finds_nothing_an_empty_answer(client, monkeypatch):
+    """A KeyError is a bug, never the signal for "no such claim"; an inquiry that matches no request is
+    an empty Parameters (PAS $inquire returns 0..* Bundles), not an error."""
     case = dict(DEV)["d01_discectomy_failed_conservative"]
     body = pas_request(record_bundle(case["text"], ["63030"]), claim_id="k1")
     assert client.post("/fhir/Claim/$submit", json=body).status_code == 200
     inquiry = {"resourceType": "Bundle", "type": "collection", "entry": [body["entry"][0]]}
     assert client.post("/fhir/Claim/$inquire", json=inquiry).status_code == 200
 
-    def buggy(key):
-        raise KeyError(key)
+    def buggy():
+        raise KeyError("k1")
 
-    monkeypatch.setattr(client.app.state.auths, "find", buggy)
+    monkeypatch.setattr(client.app.state.auths, "all", buggy)
     res = client.post("/fhir/Claim/$inquire", json=inquiry)
     assert res.status_code == 500, res.text
     assert res.json()["issue"][0]["code"] == "exception" and "k1" not in res.text
@@ -160,16 +175,14 @@ def test_a_key_bug_is_a_500_and_an_unknown_claim_a_404(client, monkeypatch):
 
     import indicated.service.pas
 
-    monkeypatch.setattr(indicated.service.pas, "response_bundle", lambda auth: {}["entry"])
+    monkeypatch.setattr(indicated.service.pas, "response_bundle", lambda auth, **kw: {}["entry"])
     assert client.post("/fhir/Claim/$inquire", json=inquiry).status_code == 500
     monkeypatch.undo()
 
     unknown = json.loads(json.dumps(inquiry))
-    unknown["entry"][0]["resource"]["identifier"][0]["value"] = "never-sent"
+    unknown["entry"][0]["resource"]["patient"] = {"reference": "Patient/never-seen"}
     res = client.post("/fhir/Claim/$inquire", json=unknown)
-    assert res.status_code == 404
-    issue = res.json()["issue"][0]
-    assert issue["code"] == "not-found" and "never-sent" in issue["diagnostics"]
+    assert res.status_code == 200 and res.json() == {"resourceType": "Parameters", "parameter": []}
 
 
 def test_deciding_an_unknown_request_or_item_is_not_found():
@@ -223,7 +236,8 @@ def test_the_response_echoes_the_submitters_transaction_and_the_claims_trace_num
         "type": "collection",
         "entry": [body["entry"][0]],
     }
-    assert inquire(inquiry, store=store)["identifier"]["value"] == "B777"
+    (found,) = inquire(inquiry, store=store)["parameter"]
+    assert found["resource"]["identifier"]["value"] == "B777"
 
 
 def test_a_pended_answer_is_complete_and_an_add_on_shares_its_primarys_notes():
@@ -246,3 +260,40 @@ def test_a_claim_without_an_insurer_names_the_plan_the_service_answers_for():
     entries = {e["fullUrl"]: e["resource"] for e in out["entry"]}
     assert entries[insurer["reference"]]["resourceType"] == "Organization"
     assert entries[insurer["reference"]]["name"] == "Example Health Plan"
+
+
+def test_inquire_finds_requests_by_example_not_by_the_inquirys_own_identifier():
+    # PAS $inquire is a query by example (X12 278 inquiry): the inquiry Claim's identifier is its own trace
+    # number; the patient, and the codes, provider and dates it names, find the requests
+    store = PriorAuths()
+    text = dict(DEV)["d01_discectomy_failed_conservative"]["text"]
+    first = pas_request(record_bundle(text, ["63030"]), claim_id="q1")
+    second = pas_request(record_bundle(text, ["63047"]), claim_id="q2")
+    for body in (first, second):
+        patient = next(e["resource"] for e in body["entry"] if e["resource"]["resourceType"] == "Patient")
+        patient["identifier"] = [
+            {"system": "urn:example:member-ids", "value": f"M-{body['entry'][0]['resource']['id']}"}
+        ]
+        submit(body, store=store)
+
+    def ask(change) -> list[str]:
+        claim = json.loads(json.dumps(first["entry"][0]["resource"]))
+        claim["identifier"] = [{"system": "urn:trnorg:1999999999", "value": "inquiry-7"}]
+        entries = [{"resource": claim}]
+        change(claim, entries)
+        out = inquire({"resourceType": "Bundle", "type": "collection", "entry": entries}, store=store)
+        return [i["value"] for p in out["parameter"] for i in p["resource"]["entry"][0]["resource"]["identifier"][:1]]
+
+    assert ask(lambda c, e: None) == ["q1"]  # same patient, the code 63030
+    assert ask(lambda c, e: c.pop("item")) == ["q1", "q2"]  # no codes named: every request of the patient
+    assert ask(lambda c, e: c["item"][0]["productOrService"]["coding"][0].update(code="22612")) == []
+    assert ask(lambda c, e: c.update(billablePeriod={"start": "2001-01-01", "end": "2001-12-31"})) == []
+    assert ask(lambda c, e: c.update(provider={"reference": "Organization/another-clinic"})) == []
+
+    def by_member_id(claim, entries):
+        claim.pop("item")
+        claim["patient"] = {"reference": "Patient/elsewhere-9"}
+        member = {"system": "urn:example:member-ids", "value": "M-q2"}
+        entries.append({"resource": {"resourceType": "Patient", "id": "elsewhere-9", "identifier": [member]}})
+
+    assert ask(by_member_id) == ["q2"]  # the member id names the patient across systems

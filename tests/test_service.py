@@ -195,7 +195,8 @@ def test_a_reviewers_decision_reaches_pas_inquire(client):
         headers=login(client),
     )
     inquiry = {"resourceType": "Bundle", "type": "collection", "entry": [body["entry"][0]]}
-    response = client.post("/fhir/Claim/$inquire", json=inquiry).json()["entry"][0]["resource"]
+    (found,) = client.post("/fhir/Claim/$inquire", json=inquiry).json()["parameter"]  # the one request of this client
+    response = found["resource"]["entry"][0]["resource"]
     adjudication = response["item"][0]["adjudication"][0]["extension"][0]["extension"]
     assert any(e.get("valueCodeableConcept", {}).get("coding", [{}])[0].get("code") == "A3" for e in adjudication)
     assert response["extension"][0]["valueBoolean"] is True

@@ -152,6 +152,11 @@ def _insurer(claim: dict, payer: str | None) -> tuple[dict, list[dict]]:
     ]
 
 
+def inquiry_result(bundles: list[dict]) -> dict:
+    """The `$inquire` output: a Parameters with one response Bundle per request found (0..*)."""
+    return {"resourceType": "Parameters", "parameter": [{"name": "return", "resource": b} for b in bundles]}
+
+
 def now() -> str:
     """The current time as FHIR writes it (UTC, whole seconds)."""
     return datetime.now(UTC).replace(microsecond=0).isoformat()

@@ -1,5 +1,5 @@
 """Da Vinci PAS in: a `Claim/$submit` request Bundle read into a case, a `Claim/$inquire` Bundle
-read into the key of the request it asks about.
+read into the query by example it makes (the patient, and the provider, codes and dates it names).
 
 A request Bundle starts with a Claim (use = preauthorization) whose items carry the CPT codes; the
 other entries (Patient, Condition, DocumentReference, Observation, ...) are the record. Each Claim
@@ -76,13 +76,74 @@ def transaction_of(body: dict) -> dict[str, Any] | None:
     return ident if isinstance(ident, dict) and ident.get("value") else None
 
 
-def inquiry_key(body: Any) -> str:
-    """The key of the request a `Claim/$inquire` Bundle asks about (its Claim's identifier or id)."""
+@dataclass(frozen=True)
+class Inquiry:
+    """A `Claim/$inquire` query by example (PAS: the X12 278 inquiry rules): the patient, and where the
+    inquiry names them, the requesting provider, the service codes and the period of service. The
+    inquiry Claim's own identifier is the inquiry's trace number, not a search key."""
+
+    patient: frozenset[str]
+    provider: str | None
+    codes: frozenset[str]
+    period: tuple[str, str] | None  # the inclusive dates a request's creation must fall in
+    transaction: dict[str, Any] | None
+
+    def matches(self, claim: dict, entries: list[dict]) -> bool:
+        """Whether a stored request (its Claim as sent and the entries kept with it) answers the query."""
+        if not self.patient & patient_keys(claim, entries):
+            return False
+        if self.provider and (claim.get("provider") or {}).get("reference") != self.provider:
+            return False
+        if self.codes and not self.codes & _item_codes(claim):
+            return False
+        created = str(claim.get("created") or "")[:10]
+        return self.period is None or (bool(created) and self.period[0] <= created <= self.period[1])
+
+
+def read_inquiry(body: Any) -> Inquiry:
+    """A `Claim/$inquire` Bundle read into its query, or an InputError naming what is missing."""
     bundle = validate_bundle(body, source="inquiry")
-    claim = next((r for r in bundle_resources(bundle) if r.get_resource_type() == "Claim"), None)
-    if claim is None:
-        raise InputError("inquiry: a PAS inquiry Bundle must hold the Claim to look up")
-    return claim_key(claim)
+    claims = [e["resource"] for e in body.get("entry", []) if (e.get("resource") or {}).get("resourceType") == "Claim"]
+    if not bundle_resources(bundle) or not claims:
+        raise InputError("inquiry: a PAS inquiry Bundle must hold the Claim that describes the request sought")
+    claim = claims[0]
+    patient = patient_keys(claim, body.get("entry", []))
+    if not patient:
+        raise InputError("inquiry.Claim.patient: name the patient (a reference or an identifier)")
+    period = claim.get("billablePeriod") or {}
+    start, end = str(period.get("start") or "")[:10], str(period.get("end") or "")[:10]
+    return Inquiry(
+        patient=frozenset(patient),
+        provider=(claim.get("provider") or {}).get("reference"),
+        codes=frozenset(_item_codes(claim)),
+        period=(start or "0000-00-00", end or "9999-12-31") if start or end else None,
+        transaction=transaction_of(body),
+    )
+
+
+def patient_keys(claim: dict, entries: list[dict]) -> set[str]:
+    """What names the Claim's patient: the reference, and the identifiers (member ids) of the reference
+    or of the Patient resource it points at among ``entries``."""
+    ref = claim.get("patient") or {}
+    keys = {f"ref:{ref['reference']}"} if ref.get("reference") else set()
+    idents = [ref["identifier"]] if isinstance(ref.get("identifier"), dict) else []
+    for entry in entries:
+        resource = entry.get("resource") or {}
+        if resource.get("resourceType") == "Patient" and ref.get("reference") in (
+            entry.get("fullUrl"),
+            f"Patient/{resource.get('id')}",
+        ):
+            idents += resource.get("identifier") or []
+    return keys | {f"id:{i.get('system', '')}|{i['value']}" for i in idents if i.get("value")}
+
+
+def _item_codes(claim: dict) -> set[str]:
+    return {
+        c["code"]
+        for item in claim.get("item") or []
+        for c in (item.get("productOrService") or {}).get("coding") or []
+        if c.get("code")
+    }
 
 
 def claim_key(claim) -> str:

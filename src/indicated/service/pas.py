@@ -22,8 +22,8 @@ from typing import Any
 
 from indicated.engine import Engine
 from indicated.errors import WorkflowError
-from indicated.fhir.claim_response import PriorAuth, judge_item, now, response_bundle
-from indicated.fhir.pas import inquiry_key, read_request, transaction_of
+from indicated.fhir.claim_response import PriorAuth, inquiry_result, judge_item, now, response_bundle
+from indicated.fhir.pas import read_inquiry, read_request
 from indicated.kb.loader import Knowledge
 from indicated.models import Assessment
 from indicated.service.prior_auths import PriorAuths
@@ -82,6 +82,9 @@ def _decided(store: PriorAuths, key: str, claim: dict) -> PriorAuth | None:
 
 
 def inquire(body: Any, *, store: PriorAuths, payer: str | None = None) -> dict:
-    """The current state of a submitted request, found by the Claim's identifier (or id); the response
-    Bundle echoes the inquiry Bundle's identifier."""
-    return response_bundle(store.get(inquiry_key(body)), transaction=transaction_of(body), payer=payer)
+    """The requests an inquiry describes (PAS $inquire, query by example: the patient, and the provider,
+    service codes and period where it names them), each as it stands now; a Parameters with 0..* response
+    Bundles, each echoing the inquiry Bundle's identifier."""
+    query = read_inquiry(body)
+    found = [auth for auth in store.all() if query.matches(auth.claim, auth.echoed)]
+    return inquiry_result([response_bundle(a, transaction=query.transaction, payer=payer) for a in found])

@@ -41,6 +41,11 @@ class PriorAuths:
         with self._lock:
             return [k for k, a in self._items.items() if a.assessment_id == assessment_id]
 
+    def all(self) -> list[PriorAuth]:
+        """Every request kept, oldest first (what `$inquire` searches by example)."""
+        with self._lock:
+            return [a.model_copy(deep=True) for a in self._items.values()]
+
     def get(self, key: str) -> PriorAuth:
         """The request with this key, or NotFound."""
         auth = self.find(key)
@@ -90,3 +95,8 @@ class StoredPriorAuths(PriorAuths):
     def keys_for(self, assessment_id: str) -> list[str]:
         with self._sessions() as db:
             return list(db.scalars(select(PriorAuthRow.key).where(PriorAuthRow.assessment_id == assessment_id)))
+
+    def all(self) -> list[PriorAuth]:
+        with self._sessions() as db:
+            rows = db.scalars(select(PriorAuthRow.data).order_by(PriorAuthRow.updated_at))
+            return [PriorAuth.model_validate_json(data) for data in rows]
