@@ -321,29 +321,34 @@ def _with_coverages(body: dict, coverages: list[dict] | None) -> dict:
     return body
 
 
-@pytest.mark.parametrize(
-    ("change", "reason"),
-    [
-        ("none", "coverage-not-found"),  # the client has no Coverage for the patient (prefetch key null)
-        ("two", "coverage-not-found"),  # more than one: not specific enough to resolve to one coverage
-        ("cancelled", "no-active-coverage"),
-    ],
-)
-def test_an_order_whose_coverage_cannot_be_resolved_is_not_covered_with_the_reason(client, change, reason):
-    # CRD 2.2 resp-45: "able to resolve the patient but they do not have active coverage or cannot resolve to
-    # a single coverage" -> not-covered with coverage-not-found or no-active-coverage
+@pytest.mark.parametrize("count", [0, 2])
+def test_no_coverage_or_several_is_a_400_naming_the_problem(client, count):
+    # CRD 2.2 hooks.md: 400 (with an OperationOutcome) "where no Coverage is accessible, multiple Coverages are
+    # accessible"; coverage information always names one Coverage of the client's
     case = dict(DEV)["d01_discectomy_failed_conservative"]
     body = crd_request(record_bundle(case["text"], ["63030"]))
     (coverage,) = [e["resource"] for e in body["prefetch"]["coverage"]["entry"]]
-    other = {**copy.deepcopy(coverage), "id": "cov-2"}
-    coverages = {"none": None, "two": [coverage, other], "cancelled": [{**coverage, "status": "cancelled"}]}[change]
+    coverages = None if count == 0 else [coverage, {**copy.deepcopy(coverage), "id": "cov-2"}]
     res = client.post("/cds-services/indicated-order-sign", json=_with_coverages(body, coverages))
+    assert res.status_code == 400
+    issue = res.json()["issue"][0]
+    assert res.json()["resourceType"] == "OperationOutcome" and f"holds {count} Coverages" in issue["diagnostics"]
+
+
+def test_an_order_whose_coverage_is_not_in_force_is_not_covered_with_the_reason(client):
+    # CRD 2.2 resp-45: a patient without active coverage -> not-covered with no-active-coverage
+    case = dict(DEV)["d01_discectomy_failed_conservative"]
+    body = crd_request(record_bundle(case["text"], ["63030"]))
+    (coverage,) = [e["resource"] for e in body["prefetch"]["coverage"]["entry"]]
+    res = client.post(
+        "/cds-services/indicated-order-sign", json=_with_coverages(body, [{**coverage, "status": "cancelled"}])
+    )
     assert res.status_code == 200, res.text
     (action,) = res.json()["systemActions"]
     info = coverage_info(action)
-    assert info["covered"] == ["not-covered"]
+    assert info["covered"] == ["not-covered"] and info["coverage"] == [{"reference": f"Coverage/{coverage['id']}"}]
     assert "pa-needed" not in info and "info-needed" not in info  # crd-ci-q2, crd-ci-q3
-    assert info["reason"][0]["coding"][0]["code"] == reason and info["reason"][0]["text"]
+    assert info["reason"][0]["coding"][0]["code"] == "no-active-coverage" and info["reason"][0]["text"]
     assert res.json()["cards"] == []
 
 

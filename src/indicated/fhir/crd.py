@@ -340,14 +340,14 @@ def _prefetched(prefetch: dict, key: str) -> list:
 
 
 def _unresolved(coverages: list) -> tuple[str, str] | None:
-    """Why the coverage the orders fall under cannot be resolved from the Coverages the client sent, as a
-    CRD coverage assertion reason and words; None when there is exactly one Coverage in force."""
-    if not coverages:
-        return "coverage-not-found", "The request holds no Coverage for the patient, so no coverage could be resolved."
-    if len(coverages) > 1:
-        return "coverage-not-found", (
-            f"The request holds {len(coverages)} Coverages and names none of them; coverage information is given "
-            "for one coverage at a time (call the service once per coverage)."
+    """Why the one Coverage the client sent does not cover the orders (CRD resp-45: not in force), as a
+    CRD coverage assertion reason and words; None when it is in force. No Coverage or several is a bad
+    request (CRD hooks.md: a 400 "where no Coverage is accessible, multiple Coverages are accessible"):
+    coverage information always names one Coverage of the client's."""
+    if len(coverages) != 1:
+        raise InputError(
+            f"prefetch.coverage: holds {len(coverages)} Coverages; CRD answers for exactly one (send the "
+            "patient's active Coverage, and call once per coverage)"
         )
     (coverage,) = coverages
     if coverage.status != "active":
@@ -357,10 +357,10 @@ def _unresolved(coverages: list) -> tuple[str, str] | None:
 
 
 def _not_covered(orders: list, originals: list[dict], coverages: list, unresolved: tuple[str, str], on: date) -> dict:
-    """CRD 2.2 resp-45: an order whose coverage cannot be resolved is not-covered, with the reason; its
+    """CRD 2.2 resp-45: an order whose coverage is not in force is not-covered, with the reason; its
     medical necessity is not assessed (no card: nothing clinical for the clinician to act on)."""
     reason, why = unresolved
-    covering = _coverage_reference(coverages[0] if len(coverages) == 1 else None)
+    covering = _coverage_reference(coverages[0])
     run = uuid.uuid4().hex
     actions = []
     for n, (order, original) in enumerate(zip(orders, originals, strict=True), start=1):
