@@ -152,6 +152,7 @@ def review(aid: str, body: ReviewAction, request: Request, db: SessionDep, revie
         to_state=workflow.ACTIONS[body.action],
         reviewer=reviewer.username,
         why=body.comment,
+        on_decided=workflow.notifier(request),
     )
     return fetch(aid, db)
 

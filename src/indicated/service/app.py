@@ -22,6 +22,7 @@ from indicated.fhir import crd
 from indicated.service import api, db, fhir_routes, web
 from indicated.service.prior_auths import StoredPriorAuths
 from indicated.service.settings import Settings
+from indicated.service.subscriptions import Subscriptions
 
 log = logging.getLogger("indicated.service")
 FHIR_PATHS = ("/cds-services", "/fhir/")
@@ -91,6 +92,7 @@ def create_app(settings: Settings | None = None, *, warm: bool = True) -> FastAP
     app.state.settings = settings
     app.state.sessions = db.sessions(engine)
     app.state.auths = StoredPriorAuths(app.state.sessions)
+    app.state.subscriptions = Subscriptions()
     app.include_router(api.router)
     app.include_router(fhir_routes.router)
     app.include_router(web.router)

@@ -3,6 +3,7 @@ like any other, so a card's link opens the article page and a reviewer's decisio
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 from fastapi import APIRouter, Request
@@ -13,9 +14,10 @@ from indicated.errors import InputError, NotFound
 from indicated.fhir import crd
 from indicated.inputs import load_json
 from indicated.service import pas, workflow
-from indicated.service.deps import SessionDep
+from indicated.service.deps import CurrentReviewer, SessionDep
 
 router = APIRouter()
+log = logging.getLogger(__name__)
 
 
 async def body_of(request: Request) -> Any:
@@ -77,3 +79,23 @@ async def claim_inquire(request: Request) -> JSONResponse:
     body = await body_of(request)
     payer = request.app.state.settings.payer_name
     return fhir_json(await run_in_threadpool(pas.inquire, body, store=request.app.state.auths, payer=payer))
+
+
+# PAS subscriptions (R4 Subscriptions Backport, rest-hook, full-resource): creating or removing one is a
+# state change, so it needs a signed-in account, and is written to the service log by id only
+@router.post("/fhir/Subscription", tags=["PAS"], status_code=201)
+async def subscription_create(request: Request, reviewer: CurrentReviewer) -> JSONResponse:
+    sub = request.app.state.subscriptions.create(await body_of(request))
+    log.info("PAS subscription %s created by %s", sub.id, reviewer.username)
+    return fhir_json(sub.resource(), 201)
+
+
+@router.get("/fhir/Subscription/{sid}", tags=["PAS"])
+def subscription_read(sid: str, request: Request, reviewer: CurrentReviewer) -> JSONResponse:
+    return fhir_json(request.app.state.subscriptions.get(sid).resource())
+
+
+@router.delete("/fhir/Subscription/{sid}", tags=["PAS"], status_code=204)
+def subscription_delete(sid: str, request: Request, reviewer: CurrentReviewer) -> None:
+    request.app.state.subscriptions.delete(sid)
+    log.info("PAS subscription %s removed by %s", sid, reviewer.username)

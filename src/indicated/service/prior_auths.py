@@ -53,12 +53,17 @@ class PriorAuths:
             raise NotFound(f"no prior-authorization request for claim {key}")
         return auth
 
-    def decide_all(self, assessment_id: str, code: str, *, reviewer: str) -> None:
-        """A person's decision on every item of the request an article came from (if any)."""
+    def decide_all(self, assessment_id: str, code: str, *, reviewer: str) -> list[PriorAuth]:
+        """A person's decision on every item of the request an article came from (if any); the requests
+        as decided."""
+        decided = []
         for key in self.keys_for(assessment_id):
             auth = self.find(key)
             for item in auth.items if auth else []:
-                self.decide(key, item.sequence, code, reviewer=reviewer)
+                auth = self.decide(key, item.sequence, code, reviewer=reviewer)
+            if auth is not None:
+                decided.append(auth)
+        return decided
 
     def decide(self, key: str, sequence: int, code: str, *, reviewer: str) -> PriorAuth:
         """A person's decision on one item (A1 or A3); only people may answer A3."""

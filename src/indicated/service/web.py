@@ -116,6 +116,7 @@ def review(
             to_state=to_state,
             reviewer=reviewer.username,
             why=why[:10_000],
+            on_decided=workflow.notifier(request),
         )
     except repo.WorkflowError as exc:
         return show(aid, request, db, reviewer, error=str(exc))

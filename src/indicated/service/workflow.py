@@ -3,9 +3,12 @@ review, and pass a person's decision on to the prior-authorization request it ca
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from sqlalchemy.orm import Session
 
 from indicated.errors import InputError
+from indicated.fhir.claim_response import PriorAuth
 from indicated.models import Assessment
 from indicated.service import repo
 from indicated.service.prior_auths import PriorAuths
@@ -39,7 +42,27 @@ def store(db: Session, assessment: Assessment, *, source: str, assessment_id: st
     )
 
 
-def review(db: Session, auths: PriorAuths, *, assessment_id: str, to_state: str, reviewer: str, why: str) -> None:
+def review(
+    db: Session,
+    auths: PriorAuths,
+    *,
+    assessment_id: str,
+    to_state: str,
+    reviewer: str,
+    why: str,
+    on_decided: Callable[[list[PriorAuth]], object] = lambda decided: None,
+) -> None:
+    """Move an article through review; a decision reaches its prior-authorization request, and
+    ``on_decided`` gets the requests so decided (the service notifies their PAS subscribers)."""
     repo.transition(db, assessment_id=assessment_id, to_state=to_state, reviewer=reviewer, why=why)
     if to_state in DECISIONS:
-        auths.decide_all(assessment_id, DECISIONS[to_state], reviewer=reviewer)
+        decided = auths.decide_all(assessment_id, DECISIONS[to_state], reviewer=reviewer)
+        if decided:
+            on_decided(decided)
+
+
+def notifier(request) -> Callable[[list[PriorAuth]], object]:
+    """What to do with requests a person has just decided: notify the PAS subscriptions that follow them."""
+    base = str(request.base_url).rstrip("/") + "/fhir"
+    payer = request.app.state.settings.payer_name
+    return lambda decided: request.app.state.subscriptions.notify(decided, base=base, payer=payer)
