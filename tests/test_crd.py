@@ -77,7 +77,8 @@ def test_official_examples_are_answered_plainly_without_criteria(client, example
             k: v for k, v in order.items() if k != "extension"
         }
         info = coverage_info(action)
-        assert info["covered"] == ["indeterminate"]
+        # CRD 2.2 keeps indeterminate for technical limits (resp-43): no criteria here is a person's review
+        assert info["covered"] == ["conditional"] and info["info-needed"] == ["OTH"]
         assert "no medical-necessity criteria" in info["reason"][0]["text"]
     # CRD 2.2 resp-25: the coverage information never uses a card; nothing here for the clinician to do
     assert out["cards"] == []
@@ -395,7 +396,7 @@ def test_appointment_book_judges_the_procedure_the_appointment_books(client):
     unbilled = copy.deepcopy(body)
     unbilled["context"]["appointments"]["entry"][0]["resource"]["serviceType"] = [{"text": "consultation"}]
     (plain,) = client.post("/cds-services/indicated-appointment-book", json=unbilled).json()["systemActions"]
-    assert coverage_info(plain)["covered"] == ["indeterminate"]  # hook-16: an answer even without a code
+    assert coverage_info(plain)["covered"] == ["conditional"]  # hook-16: an answer even without a code
 
 
 def test_a_hook_whose_orders_are_references_to_fetch_is_a_400(client):

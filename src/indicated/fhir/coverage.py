@@ -3,8 +3,8 @@
 The engine judges medical necessity; it never denies on its own. So in CRD terms a request whose
 criteria are met is ``covered`` (prior authorization still goes through PAS); one with criteria not
 met or not documented is ``conditional`` on a physician's review or on the documentation named in
-the reason; and a service our library has no criteria for is ``indeterminate`` (CRD STU 2.2), said
-plainly in the reason. In PAS terms met is A1 (certified in total) and everything else is A4
+the reason; and a service our library has no criteria for is ``conditional`` too, on a person's
+review, said plainly in the reason (CRD 2.2 keeps ``indeterminate`` for technical limits, resp-43). In PAS terms met is A1 (certified in total) and everything else is A4
 (pended); A3 (not certified) only ever comes from a person, through the review workflow.
 
 Codes: CRD STU 2.2 ``coverage-information-codes`` (covered, pa-needed, doc-needed), v3 NullFlavor
@@ -47,7 +47,9 @@ CRD = {
     Determination.PARTIALLY_MEDICALLY_NECESSARY: CoverageCodes("conditional", "auth-needed", "clinical", "OTH"),
     Determination.INSUFFICIENT_INFORMATION: CoverageCodes("conditional", "auth-needed", "clinical", "OTH"),
     Determination.NOT_MEDICALLY_NECESSARY: CoverageCodes("conditional", "auth-needed", "clinical", "OTH"),
-    Determination.NO_APPLICABLE_POLICY: CoverageCodes("indeterminate", "indeterminate", None, None),
+    # no criteria in our library: coverage depends on a person's review (not a technical limit, so not
+    # 'indeterminate'); whether prior authorization applies is the payer's rule, not ours to assert
+    Determination.NO_APPLICABLE_POLICY: CoverageCodes("conditional", "conditional", None, "OTH"),
 }
 
 # X12 306: what the engine may answer by itself; A3 is left to a person

@@ -5,7 +5,7 @@ assess the ones our library has criteria for against the record sent in the pref
 with a ``systemActions`` update per order carrying the CRD coverage-information extension, plus a
 card only for an order the clinician has to act on: what to document, or which criteria are not met,
 and where the full article is (CRD resp-25: coverage information itself never uses a card). Orders we have no criteria for (a mammogram, home oxygen, a records request) are answered
-too, with ``indeterminate`` and a plain reason, never with an error and never with a guess.
+too, ``conditional`` on a person's review with a plain reason, never with an error and never with a guess.
 
 We cannot call back into the EHR's FHIR server (no network at run time), so when an order needs the
 record and the prefetch leaves out every record key, the answer is HTTP 412 as CDS Hooks prescribes; a
@@ -396,7 +396,10 @@ def _reason(determination: Determination, results: list[ServiceResult], label: s
     if determination == D.INSUFFICIENT_INFORMATION and secondary:  # hook-19: no list of what to document
         return "Medical-necessity criteria are judged on the record when the order is signed."
     if determination == D.NO_APPLICABLE_POLICY:
-        return f"The indicated library has no medical-necessity criteria for {label}; coverage was not assessed."
+        return (
+            f"The indicated library has no medical-necessity criteria for {label}; coverage was not assessed "
+            "and depends on review by a person."
+        )
     if determination == D.MEDICALLY_NECESSARY:
         return "Medical-necessity criteria are met on the record sent; prior authorization still applies."
     if determination == D.INSUFFICIENT_INFORMATION:
