@@ -406,3 +406,26 @@ def test_a_hook_whose_orders_are_references_to_fetch_is_a_400(client):
     body["context"].update(dispatchedOrders=["ServiceRequest/1"], performer="Practitioner/2")
     res = client.post("/cds-services/indicated-order-dispatch", json=body)
     assert res.status_code == 400 and "Bundle" in res.json()["issue"][0]["diagnostics"]
+
+
+def test_the_client_configures_which_cards_and_coverage_information_it_gets(client):
+    # CRD 2.2 dev-4/dev-5: the discovery document offers a boolean per card type; dev-12/dev-14: the client's
+    # davinci-crd.configuration is obeyed; dev-17: unknown options are ignored
+    (sign,) = [s for s in client.get("/cds-services").json()["services"] if s["hook"] == "order-sign"]
+    offered = {o["code"]: o for o in sign["extension"]["davinci-crd.configuration-options"]}
+    assert {"coverage-info", "guideline", "off-guideline", "max-cards"} <= set(offered)
+    assert all({"code", "type", "name", "description", "default"} <= set(o) for o in offered.values())
+    missing = dict(DEV)["d04_discectomy_sciatica_only"]
+    body = crd_request(record_bundle(missing["text"], ["63030"]))
+
+    def call(config: dict) -> dict:
+        sent = {**copy.deepcopy(body), "extension": {"davinci-crd.configuration": config}}
+        res = client.post("/cds-services/indicated-order-sign", json=sent)
+        assert res.status_code == 200, res.text
+        return res.json()
+
+    assert len(call({"unknown-option": 3})["cards"]) == 1
+    assert call({"guideline": False})["cards"] == [] and call({"guideline": False})["systemActions"]
+    assert call({"max-cards": 0})["cards"] == []
+    assert call({"coverage-info": False})["systemActions"] == []
+    assert len(call({"max-cards": "two"})["cards"]) == 1  # a value of the wrong type is ignored

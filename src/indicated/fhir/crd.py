@@ -110,7 +110,7 @@ def discovery(kb: Knowledge | None = None) -> dict:
                 **{k: v.format(**words) for k, v in spec.items()},
                 "id": sid,
                 "prefetch": PREFETCH,
-                "extension": {"davinci-crd.version": ["2.2"]},
+                "extension": {"davinci-crd.version": ["2.2"], "davinci-crd.configuration-options": OPTIONS},
             }
             for sid, spec in SERVICES.items()
         ]
@@ -195,7 +195,7 @@ def respond(
             actions.append({"type": "update", "description": f"Coverage information for {label}", "resource": resource})
         if determination in CARDS and not (secondary and determination == D.INSUFFICIENT_INFORMATION):
             cards.append(_card(determination, results, label, reference, link(aid), payer))
-    return {"cards": cards, "systemActions": actions}
+    return _configured({"cards": cards, "systemActions": actions}, request)
 
 
 # CRD 2.2 cards.html resp-25: "Regardless of the content, this 'Coverage Information' response type SHALL
@@ -210,6 +210,58 @@ CARDS = {
     D.PARTIALLY_MEDICALLY_NECESSARY: ("off-guideline", "Off Guideline"),
     D.NOT_MEDICALLY_NECESSARY: ("off-guideline", "Off Guideline"),
 }
+
+# CRD 2.2 configuration options (dev-4, dev-5: one boolean per card type the service returns), set by the
+# client per call in the request's davinci-crd.configuration extension (dev-12, dev-14)
+OPTIONS = [
+    {
+        "code": "coverage-info",
+        "type": "boolean",
+        "name": "Coverage Information",
+        "description": "Whether each order gets the coverage-information extension (covered, prior authorization, "
+        "documentation) as a system action.",
+        "default": True,
+    },
+    {
+        "code": "guideline",
+        "type": "boolean",
+        "name": "Documentation to add",
+        "description": "Cards naming what the record must still document for an order's medical-necessity criteria.",
+        "default": True,
+    },
+    {
+        "code": "off-guideline",
+        "type": "boolean",
+        "name": "Criteria not met",
+        "description": "Cards for orders whose medical-necessity criteria are not met on the record sent, with the article.",
+        "default": True,
+    },
+    {
+        "code": "max-cards",
+        "type": "integer",
+        "name": "Maximum cards",
+        "description": "The most cards returned for one call; further cards are left out.",
+        "default": 10,
+    },
+]
+
+
+def _configured(response: dict, request: HookRequest) -> dict:
+    """The response as the client configured it (davinci-crd.configuration): card types turned off are
+    left out, the number of cards capped, coverage information left out when turned off. Unknown options
+    and values of the wrong type are ignored (dev-6, dev-17)."""
+    config = (request.model_extra or {}).get("extension", {})
+    config = config.get("davinci-crd.configuration") if isinstance(config, dict) else None
+    if not isinstance(config, dict):
+        return response
+    off = {code for code, value in config.items() if value is False}
+    cards = [c for c in response["cards"] if c["source"]["topic"]["code"] not in off]
+    limit = config.get("max-cards")
+    if isinstance(limit, int) and not isinstance(limit, bool) and limit >= 0:
+        cards = cards[:limit]
+    actions = [] if "coverage-info" in off else response["systemActions"]
+    return {"cards": cards, "systemActions": actions}
+
 
 # what may differ between two assertions that say the same thing
 _ASSERTION_STAMPS = {"date", "coverage-assertion-id"}
