@@ -96,6 +96,15 @@ class RecordPart(_Model):
     end: int = Field(ge=0)
 
 
+class IgnoredResource(_Model):
+    """A resource of a coded record that was read and gave nothing the engine uses (a code the value sets
+    do not list, a status that rules it out, a kind of resource not read): listed, never dropped silently."""
+
+    resource_type: str
+    id: str | None = None
+    reason: str = ""
+
+
 class Case(_Model):
     """Everything the engine knows about one request, each fact traceable to the record."""
 
@@ -111,6 +120,8 @@ class Case(_Model):
     # a request for a procedure (prospective) or a review of one the patient already had (performed)
     review: ReviewKind = "prospective"
     parts: list[RecordPart] = Field(default_factory=list)
+    # resources of a coded record that were read and gave nothing used (FHIR input only)
+    ignored: list[IgnoredResource] = Field(default_factory=list)
 
     def part_of(self, span: Span) -> RecordPart | None:
         """The document or resource a span of ``text`` came from (offsets within it: ``start - part.start``)."""

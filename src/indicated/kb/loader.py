@@ -42,6 +42,8 @@ from indicated.kb.schema import (
     Source,
     Statement,
     Thesaurus,
+    ValueSetCode,
+    ValueSets,
     Vocabulary,
 )
 from indicated.models import Reference
@@ -113,6 +115,7 @@ class Knowledge:
     record_sources: dict[str, RecordSource] = field(default_factory=dict)
     thesaurus: Thesaurus = field(default_factory=lambda: Thesaurus(version="", synonyms={}))
     components: Components = field(default_factory=lambda: Components(version="", families={}, components=[]))
+    value_sets: ValueSets = field(default_factory=lambda: ValueSets(version=""))
 
     @cached_property
     def statements(self) -> dict[str, tuple[Source, Statement]]:
@@ -148,6 +151,41 @@ class Knowledge:
     def care_concepts(self) -> frozenset[str]:
         """The treatments that count as conservative care tried before surgery."""
         return frozenset(c.id for c in self.concepts.values() if c.group == "conservative_care")
+
+    @cached_property
+    def code_systems(self) -> dict[str, str]:
+        """The value sets' code system id of each URI a FHIR coding may carry."""
+        return {uri: s.id for s in self.value_sets.systems for uri in s.uris}
+
+    @cached_property
+    def _value_set_index(self) -> tuple[dict[tuple[str, str], ValueSetCode], dict[tuple[str, str], ValueSetCode]]:
+        exact: dict[tuple[str, str], ValueSetCode] = {}
+        groups: dict[tuple[str, str], ValueSetCode] = {}
+        for c in self.value_sets.codes:
+            key = (c.system, self._code_key(c.system, c.code))
+            exact[key] = c
+            if c.descendants:
+                groups[key] = c
+        return exact, groups
+
+    def _code_key(self, system: str, code: str) -> str:
+        dotless = any(s.dotless for s in self.value_sets.systems if s.id == system)
+        return code.replace(".", "").strip().upper() if dotless else code.strip()
+
+    def coded(self, uri: str | None, code: str | None) -> ValueSetCode | None:
+        """What a coding means: the value-set entry of its code, or of the nearest listed code it falls
+        under (ICD-10-CM E11.65 under E11); None for a system or code the value sets do not list."""
+        system = self.code_systems.get(uri or "")
+        if system is None or not code:
+            return None
+        exact, groups = self._value_set_index
+        key = self._code_key(system, code)
+        if (system, key) in exact:
+            return exact[(system, key)]
+        for n in range(len(key) - 1, 0, -1):
+            if (system, key[:n]) in groups:
+                return groups[(system, key[:n])]
+        return None
 
     @cached_property
     def symptom_concepts(self) -> frozenset[str]:
@@ -305,10 +343,17 @@ def load(root: Traversable | Path | None = None) -> Knowledge:
 
     policy_sets = parse(PolicySets, read_yaml(root / "policy-sets.yaml"), "policy-sets.yaml")
     bank = parse(QuestionBank, read_yaml(root / "questions.yaml"), "questions.yaml")
+    value_sets_file = root / "value-sets.yaml"
+    value_sets = (
+        parse(ValueSets, read_yaml(value_sets_file), "value-sets.yaml")
+        if value_sets_file.is_file()
+        else ValueSets(version="")
+    )
     kb = Knowledge(
         questions=_unique(bank.questions, "questions.yaml: questions"),
         thesaurus=parse(Thesaurus, read_yaml(root / "synonyms.yaml"), "synonyms.yaml"),
         components=parse(Components, read_yaml(root / "components.yaml"), "components.yaml"),
+        value_sets=value_sets,
         sets={s.id: s for s in policy_sets.sets},
         concepts={c.id: c for c in vocab.concepts},
         groups={g.id: g for g in vocab.groups},
@@ -361,6 +406,41 @@ def _check_library(kb: Knowledge) -> None:
         for sid in comp.evidence:
             if sid not in kb.statements:
                 raise KnowledgeError(f"components.yaml: components.{comp.id}.evidence: unknown statement {sid!r}")
+
+
+def _check_value_sets(kb: Knowledge, regions: set[str]) -> None:
+    """Every code names a known system, source, region and concepts, and is listed once."""
+    vs = kb.value_sets
+    systems = {s.id for s in vs.systems}
+    sources = {s.id for s in vs.sources}
+    seen: set[tuple[str, str]] = set()
+    uris: set[str] = set()
+    for s in vs.systems:
+        if dup := uris & set(s.uris):
+            raise KnowledgeError(f"value-sets.yaml: systems.{s.id}.uris: {sorted(dup)[0]!r} names two systems")
+        uris |= set(s.uris)
+    for c in vs.codes:
+        where = f"value-sets.yaml: codes.{c.system}|{c.code}"
+        if c.system not in systems:
+            raise KnowledgeError(f"{where}.system: unknown code system {c.system!r} (see systems)")
+        if c.source not in sources:
+            raise KnowledgeError(f"{where}.source: unknown source {c.source!r} (see sources)")
+        for concept in c.concepts:
+            if concept not in kb.concepts:
+                raise KnowledgeError(f"{where}.concepts: unknown concept {concept!r}")
+        if c.region is not None and c.region not in regions:
+            raise KnowledgeError(f"{where}.region: unknown region {c.region!r}")
+        key = (c.system, kb._code_key(c.system, c.code))
+        if key in seen:
+            raise KnowledgeError(f"{where}: the code is listed twice")
+        seen.add(key)
+    for concept, names in vs.medication_names.items():
+        if concept not in kb.concepts:
+            raise KnowledgeError(f"value-sets.yaml: medication_names.{concept}: unknown concept")
+        if kb.concepts[concept].group != "conservative_care":
+            raise KnowledgeError(f"value-sets.yaml: medication_names.{concept}: not a conservative-care concept")
+        if any(n != n.lower() for n in names):
+            raise KnowledgeError(f"value-sets.yaml: medication_names.{concept}: write names in lower case")
 
 
 def _check_references(kb: Knowledge) -> None:
@@ -417,6 +497,7 @@ def _check_references(kb: Knowledge) -> None:
             if region not in regions and region != "any":
                 raise KnowledgeError(f"procedures.yaml: terms.{i}: unknown region {region!r}")
     _check_library(kb)
+    _check_value_sets(kb, regions)
     for sid in kb.sets:
         kb.set_chain(sid)
     for pid, policy in kb.policies.items():

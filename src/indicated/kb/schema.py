@@ -10,7 +10,7 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from indicated.models import Case
+from indicated.models import Case, Side
 
 
 class Strict(BaseModel):
@@ -554,3 +554,64 @@ class Scope(Strict):
 
 class PolicySets(Strict):
     sets: list[PolicySet] = Field(min_length=1)
+
+
+# --- value sets: the codes of a coded record read as concepts -------------------------------------
+
+
+class CodeSystem(Strict):
+    """A code system a coded record writes codes in, with the URIs a FHIR coding names it by."""
+
+    id: str
+    label: str  # how a record line names it: "ICD-10-CM"
+    uris: list[str] = Field(min_length=1)
+    # codes compare without their dots and case ("M51.16" and "M5116" are one ICD-10-CM code)
+    dotless: bool = False
+
+
+class ValueSetSource(Strict):
+    """Where the codes of a value set and their meanings were checked (a public source, named)."""
+
+    id: str
+    title: str
+    where: str  # a URL, or a repository and path
+
+
+class ValueSetCode(Strict):
+    """One code and the concepts it means (DESIGN.md "Coded data": codes map to concepts through the
+    knowledge, never through an English sentence read back)."""
+
+    system: str
+    code: str
+    display: str  # the code's name, as the source gives it (CPT: our own words)
+    concepts: list[str] = Field(default_factory=list)
+    # the code stands for every code under it as well (ICD-10-CM "E11" for "E11.9" and "E11.65"); a code
+    # listed itself wins over the group it falls under (F17.211 "in remission" under F17.2)
+    descendants: bool = False
+    # what the code says of its concepts: "never smoked tobacco" denies current and former smoking
+    status: Literal["present", "absent"] = "present"
+    # an Observation code whose value carries the fact: a number (valueQuantity: BMI, HbA1c), or a coded
+    # value read through these value sets in turn (smoking status)
+    value: Literal["number", "coded"] | None = None
+    side: Side | None = None
+    levels: list[str] = Field(default_factory=list)  # a level the code names ("at C5-C6 level")
+    region: str | None = None  # the part of the spine the code names, for care ("lumbar or sacral")
+    source: str  # a ValueSetSource id
+
+    @model_validator(mode="after")
+    def _means_something(self) -> ValueSetCode:
+        if not self.concepts and self.value != "coded":
+            raise ValueError("a code needs concepts, unless its coded value carries them (value: coded)")
+        return self
+
+
+class ValueSets(Strict):
+    version: str
+    systems: list[CodeSystem] = Field(default_factory=list)
+    sources: list[ValueSetSource] = Field(default_factory=list)
+    # sessions, injections or prescriptions of one kind further apart than this are separate courses
+    course_gap_weeks: float = Field(default=8, gt=0)
+    # a medication whose code is not listed is read by the ingredient names its own name carries
+    # ("Naproxen sodium 220 MG Oral Tablet"): concept -> lower-case ingredient names
+    medication_names: dict[str, list[str]] = Field(default_factory=dict)
+    codes: list[ValueSetCode] = Field(default_factory=list)
