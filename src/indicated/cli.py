@@ -140,6 +140,25 @@ def assess(
 
 
 @app.command()
+def letter(
+    case: CaseArg = None,
+    text: TextOpt = None,
+    fmt: Annotated[str, typer.Option("--format", "-f", help="markdown or html.")] = "markdown",
+    policy_set: Annotated[str, typer.Option("--policy-set", "-p", help=SET_HELP)] = "clinical",
+    output: Annotated[Path | None, typer.Option("--output", "-o", help="Write the letter to this file.")] = None,
+) -> None:
+    """Draft a letter of medical necessity for the surgeon's office to review, sign and send: each met
+    criterion with the record's words and its source, what is still to be documented, and no argument
+    for a criterion the record fails (a notice instead when nothing can be supported)."""
+    with _errors():
+        _check_format(fmt, ("markdown", "html"))
+        from indicated.pipeline import assess as run
+        from indicated.render.letter import to_letter
+
+        _emit(to_letter(run(_case(case, text), policy_set=policy_set), fmt), output)
+
+
+@app.command()
 def ask(
     question: Annotated[
         str, typer.Argument(help='A topic question, e.g. "When is surgery indicated after failed physical therapy?"')
