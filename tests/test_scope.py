@@ -45,6 +45,19 @@ def test_a_described_report_that_names_no_slip_fails_the_structural_indication()
     assert lesion.status == "not_met" and any("MRI" in e.text or "stenosis" in e.text for e in lesion.evidence)
 
 
+def test_a_diagnosis_on_the_problem_list_is_no_imaging_report():
+    # "lumbar stenosis" on a problem list names no report, so the report's silence about a slip is unknown,
+    # not absent; the same words from a named MRI are a report that names stenosis and nothing else
+    text = (
+        "Request L4-5 posterolateral fusion (22612) for a 64-year-old with neurogenic claudication for 8 months "
+        "despite 12 weeks of PT. Problem list: lumbar spinal stenosis, hypertension."
+    )
+    assert services(text)["22612"] == "insufficient_information"
+    assert services(text.replace("Problem list: lumbar spinal stenosis", "MRI: severe L4-5 stenosis"))["22612"] == (
+        "not_medically_necessary"
+    )
+
+
 def test_an_unmentioned_contraindication_is_taken_as_absent_and_says_so():
     a = assess(
         "L4-5 TLIF (22630) for grade 2 isthmic spondylolisthesis with L5 radiculopathy after 5 months of "

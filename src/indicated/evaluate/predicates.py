@@ -54,6 +54,12 @@ def described_sources(case: Case, sources: dict[str, RecordSource]) -> Described
     out: Described = {}
     for src in sources.values():
         stated = [f for f in case.findings if f.concept in src.concepts and f.status == "present" and counts(f)]
+        # the report is named ("MRI"), or read: only a report says what it did not find ("no listhesis") or
+        # gives a measurement ("a Cobb angle of 35 degrees", "slip 35%")
+        denied = [f for f in case.findings if f.concept in src.concepts and f.status == "absent" and counts(f)]
+        reported = denied or any(f.concept in src.reported_by or f.number is not None for f in stated)
+        if src.reported_by and not reported:
+            continue  # findings of the kind, but no report named: a diagnosis, not the report
         if stated:
             out[src.id] = _spans(stated)[:3]
     return out

@@ -448,6 +448,11 @@ def _check_references(kb: Knowledge) -> None:
         for concept in src.concepts:
             if concept not in kb.concepts:
                 raise KnowledgeError(f"vocabulary.yaml: sources.{src.id}: unknown concept {concept!r}")
+        for concept in src.reported_by:
+            if concept not in src.concepts:
+                raise KnowledgeError(
+                    f"vocabulary.yaml: sources.{src.id}: reported_by {concept!r} is not one of its concepts"
+                )
     for i, term in enumerate(kb.lexicon.terms):
         for concept in (term.concept, *term.also):
             if concept not in kb.concepts:

@@ -73,12 +73,16 @@ class RecordSource(Strict):
     """A part of the record that states findings of its own kind, such as a spine imaging report.
 
     Once the record describes the source (any of ``concepts`` is present), a finding the source would
-    state but does not name is absent: a check with ``world: source`` reads silence that way.
+    state but does not name is absent: a check with ``world: source`` reads silence that way. With
+    ``reported_by``, the record must also name the report itself (an MRI, a CT), say what it did not
+    find ("no listhesis") or give a measurement ("Cobb angle of 35 degrees"): "Problem list: lumbar
+    stenosis" is a diagnosis, not an imaging report that names stenosis and nothing else.
     """
 
     id: str
     label: str
     concepts: list[str] = Field(min_length=1)
+    reported_by: list[str] = Field(default_factory=list)
 
 
 class Vocabulary(Strict):
