@@ -125,6 +125,15 @@ def assess(
     ] = "clinician",
     policy_set: Annotated[str, typer.Option("--policy-set", "-p", help=SET_HELP)] = "clinical",
     output: Annotated[Path | None, typer.Option("--output", "-o", help="Write the article to this file.")] = None,
+    add: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--add",
+            metavar="<str>",
+            help="A follow-up (repeatable): facts appended to the case, which is assessed again; the article "
+            'opens with what changed. A question ("is 6 weeks enough?") is answered from the evidence library.',
+        ),
+    ] = None,
 ) -> None:
     """Assess one case and print (or write) the determination article."""
     from indicated.render import AUDIENCES, FORMATS
@@ -136,7 +145,80 @@ def assess(
         from indicated.pipeline import assess as run
         from indicated.render import render
 
-        _emit(render(run(_case(case, text), policy_set=policy_set), fmt, audience=audience), output)
+        if add is None:
+            _emit(render(run(_case(case, text), policy_set=policy_set), fmt, audience=audience), output)
+            return
+        _emit(_follow_up(case, text, add, fmt=fmt, audience=audience, policy_set=policy_set), output)
+
+
+def _follow_up(case: str | None, text: str | None, add: list[str], *, fmt: str, audience: str, policy_set: str) -> str:
+    """The case assessed before and after the facts of ``add`` are appended to it; topic questions in
+    ``add`` answered by ``ask`` about the case's procedure. The article is the one after, opening with
+    what changed."""
+    from indicated.engine import Engine
+    from indicated.inputs import parse_case
+    from indicated.pipeline import assess as run
+    from indicated.render import followup
+
+    facts, questions = followup.split(add)
+    if not facts and not questions:
+        raise InputError("--add: the follow-up is empty")
+    if sum(map(len, add)) > followup.MAX_CHARS:
+        raise InputError(f"--add: the follow-up has more than {followup.MAX_CHARS:,} characters")
+    source = "--text" if text is not None else ("stdin" if case == "-" else str(case))
+    raw = _read(case, text)
+    before = run(parse_case(raw, source=source), policy_set=policy_set)
+    after = run(parse_case(_with_facts(raw, facts, source), source=source), policy_set=policy_set) if facts else before
+    answers = [
+        Engine.bundled().ask(followup.question_in_context(q, before)).model_copy(update={"question": q})
+        for q in questions
+    ]
+    after = after.model_copy(update={"changes": followup.diff(before, after, facts_added=bool(facts), answers=answers)})
+    return followup.render(after, fmt, audience=audience)
+
+
+def _with_facts(raw: str, facts: list[str], source: str) -> str:
+    """The case read from ``raw`` with the facts added: a note gets them as a last paragraph, a JSON case
+    in its ``text``, a FHIR Bundle as one more note (a DocumentReference) after the others."""
+    import base64
+    import json
+    import uuid
+
+    from indicated.inputs import load_json, looks_like_json
+    from indicated.render.followup import paragraph, with_paragraph
+
+    if not looks_like_json(raw):
+        return with_paragraph(raw, facts)
+    data = load_json(raw, source=source)
+    if not isinstance(data, dict):
+        raise InputError(f"{source}: a JSON case must be an object")
+    if data.get("resourceType") == "Bundle":
+        words = paragraph(facts)
+        note = {
+            "resourceType": "DocumentReference",
+            "id": f"follow-up-{uuid.uuid5(uuid.NAMESPACE_URL, words).hex[:12]}",
+            "status": "current",
+            "description": "Follow-up",
+            "content": [
+                {
+                    "attachment": {
+                        "contentType": "text/plain; charset=utf-8",
+                        "data": base64.b64encode(words.encode()).decode(),
+                    }
+                }
+            ],
+        }
+        entry = {"fullUrl": f"urn:uuid:{uuid.uuid5(uuid.NAMESPACE_URL, words)}", "resource": note}
+        return json.dumps({**data, "entry": [*(data.get("entry") or []), entry]})
+    if "findings" in data:
+        raise InputError(
+            f"{source}: this JSON case lists its findings, which take the place of what its text says, so "
+            "facts added as words would change nothing: add them to its findings instead"
+        )
+    note = data.get("text", "")
+    if not isinstance(note, str):
+        raise InputError(f"{source}: 'text' must be a string")
+    return json.dumps({**data, "text": with_paragraph(note, facts)})
 
 
 @app.command()

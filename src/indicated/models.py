@@ -249,6 +249,9 @@ class Assessment(_Model):
     level_term: str = "level"
     policy_set: str = "clinical"
     engine_version: str = ""
+    # a follow-up article (facts added to the case, then assessed again): what moved; absent otherwise,
+    # so articles and stored JSON from before follow-ups read and print exactly as they did
+    changes: Changes | None = Field(default=None, exclude_if=lambda v: v is None)
 
 
 class Answer(_Model):
@@ -260,3 +263,38 @@ class Answer(_Model):
     references: list[Reference] = Field(default_factory=list)
     related_questions: list[str] = Field(default_factory=list)
     note: str = ""
+
+
+class CriterionChange(_Model):
+    """A criterion whose status moved when facts were added; None: it was not judged on that side."""
+
+    id: str
+    statement: str
+    plain: str = ""
+    before: Status | None = None
+    after: Status | None = None
+
+
+class ServiceChange(_Model):
+    """A service (or the setting, code ``setting``) whose determination or criteria moved; a determination
+    of None on one side: the service was not requested there, or the setting had none."""
+
+    code: str
+    description: str = ""
+    before: Determination | None = None
+    after: Determination | None = None
+    criteria: list[CriterionChange] = Field(default_factory=list)
+
+
+class Changes(_Model):
+    """What a follow-up changed: the determination before and after, each service and criterion that
+    moved, and the answers to the topic questions asked with it."""
+
+    before: Determination
+    after: Determination
+    facts_added: bool = True
+    services: list[ServiceChange] = Field(default_factory=list)
+    setting: ServiceChange | None = None
+    # the stored assessment this one follows up, where a service stored both
+    follows: str | None = None
+    answers: list[Answer] = Field(default_factory=list)

@@ -4,6 +4,7 @@ audience, see the review state and history; reviewers log in to act. Server-rend
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Annotated, Literal
 
@@ -12,12 +13,12 @@ from fastapi.responses import HTMLResponse, RedirectResponse
 from fastapi.templating import Jinja2Templates
 
 from indicated.errors import InputError
-from indicated.models import Assessment
-from indicated.render import AUDIENCES
-from indicated.render.html import CSS, article_fragment
+from indicated.models import Answer, Assessment
+from indicated.render import AUDIENCES, followup
+from indicated.render.html import CSS
 from indicated.service import repo, workflow
 from indicated.service.deps import COOKIE, MaybeReviewer, SessionDep, token_of
-from indicated.service.tables import STATES
+from indicated.service.tables import STATES, AuditEntry
 
 router = APIRouter(include_in_schema=False)
 templates = Jinja2Templates(directory=Path(__file__).parent / "templates")
@@ -69,22 +70,30 @@ def show(
     reviewer: MaybeReviewer,
     audience: Literal["clinician", "reviewer", "patient"] = "clinician",
     error: str = "",
+    answers: list[Answer] | None = None,
+    status: int = 200,
 ) -> HTMLResponse:
     row = repo.get_assessment(db, assessment_id=aid)
     if row is None:
         raise HTTPException(404, f"no assessment {aid!r}")
     assessment = Assessment.model_validate_json(row.result)
+    audit = repo.audit(db, assessment_id=aid)
     return page(
         request,
         "assessment.html",
         reviewer,
+        status=status,
         row=row,
         audience=audience,
         audiences=AUDIENCES,
-        article=article_fragment(assessment, audience=audience),
-        audit=repo.audit(db, assessment_id=aid),
+        article=followup.article_fragment(assessment, audience=audience),
+        audit=audit,
         comments=repo.comments(db, assessment_id=aid),
         error=error,
+        follows=assessment.changes.follows if assessment.changes else None,
+        follow_ups=[m.group(1) for e in audit if (m := _FOLLOWED_BY.search(e.why))],
+        can_follow_up=row.source in _FOLLOWS_UP,
+        answers=_answers_html(answers) if answers else "",
     )
 
 
@@ -121,6 +130,118 @@ def review(
     except repo.WorkflowError as exc:
         return show(aid, request, db, reviewer, error=str(exc))
     return RedirectResponse(f"/ui/assessments/{aid}", status_code=303)
+
+
+# the sources whose case the page can add facts to: a coded record (FHIR, PAS, CDS Hooks) is not stored
+# as it was sent, so its facts are added in the sending system and the request sent again
+_FOLLOWS_UP = {"text": "a note", "json": "a JSON case"}
+_FOLLOWED_BY = re.compile(r"facts added; assessed again as ([0-9a-f]{32})")
+
+
+@router.post("/ui/assessments/{aid}/followup")
+def follow_up(
+    aid: str,
+    request: Request,
+    db: SessionDep,
+    reviewer: MaybeReviewer,
+    facts: Annotated[str, Form()] = "",
+):
+    """A signed-in reviewer adds facts to the case: it is assessed again and stored as a new article that
+    opens with what changed, linked to this one in both audit logs (which never hold the facts). A topic
+    question is answered on this page from the evidence library, and changes nothing."""
+    if reviewer is None:
+        return RedirectResponse(f"/ui/login?next=/ui/assessments/{aid}", status_code=303)
+    row = repo.get_assessment(db, assessment_id=aid)
+    if row is None:
+        raise HTTPException(404, f"no assessment {aid!r}")
+    stored = Assessment.model_validate_json(row.result)
+    told, questions = followup.split([facts])
+    if not told and not questions:
+        return show(aid, request, db, reviewer, error="Write the facts to add, or a question.", status=422)
+    if len(facts) > followup.MAX_CHARS:
+        error = f"A follow-up holds at most {followup.MAX_CHARS:,} characters."
+        return show(aid, request, db, reviewer, error=error, status=422)
+    if told and row.source not in _FOLLOWS_UP:
+        error = (
+            f"This case came as a coded record ({row.source}), which is not stored as it was sent: add the "
+            "facts in the sending system and send the request again."
+        )
+        return show(aid, request, db, reviewer, error=error, status=422)
+    from indicated.engine import Engine
+    from indicated.inputs import parse_case
+    from indicated.pipeline import assess
+
+    answers = [
+        Engine.bundled().ask(followup.question_in_context(q, stored)).model_copy(update={"question": q})
+        for q in questions
+    ]
+    if not told:
+        return show(aid, request, db, reviewer, answers=answers)
+    json_case = row.source == "json"
+    try:  # both sides judged today, so that only the facts move the criteria (not a newer policy)
+        before = assess(
+            parse_case(_as_input(stored, [], json_case=json_case), source="follow-up"), policy_set=stored.policy_set
+        )
+        after = assess(
+            parse_case(_as_input(stored, told, json_case=json_case), source="follow-up"), policy_set=stored.policy_set
+        )
+    except InputError as exc:
+        return show(aid, request, db, reviewer, error=str(exc), status=422)
+    after.changes = followup.diff(before, after, answers=answers, follows=aid)
+    new = workflow.store(db, after, source=row.source)
+    who = reviewer.username
+    db.add_all(
+        [
+            AuditEntry(
+                assessment_id=aid,
+                reviewer=who,
+                at=repo.now(),
+                from_state=row.state,
+                to_state=row.state,
+                why=f"follow-up: facts added; assessed again as {new.id}",
+            ),
+            AuditEntry(
+                assessment_id=new.id,
+                reviewer=who,
+                at=repo.now(),
+                from_state=new.state,
+                to_state=new.state,
+                why=f"follow-up of {aid}: facts added by {who}",
+            ),
+        ]
+    )
+    db.commit()
+    return RedirectResponse(f"/ui/assessments/{new.id}", status_code=303)
+
+
+def _as_input(stored: Assessment, facts: list[str], *, json_case: bool) -> str:
+    """The stored case as input again, with the facts as its last paragraph. A JSON case keeps the fields
+    it gave (those its text alone does not yield); one that gave its findings takes no facts as words."""
+    text = followup.with_paragraph(stored.case.text, facts) if facts else stored.case.text
+    if not json_case:
+        return text
+    import json
+    from datetime import date
+
+    from indicated.engine import Engine
+    from indicated.models import Case
+
+    case = stored.case
+    read = Engine.bundled().extract(case.text, as_of=date.today()) if case.text.strip() else Case()
+    mine, theirs = case.model_dump(exclude={"text", "parts", "ignored"}), read.model_dump()
+    given = {k: v for k, v in mine.items() if v != theirs[k]}
+    if facts and "findings" in given:
+        raise InputError(
+            "This JSON case lists its findings, which take the place of what its text says, so facts added "
+            "as words would change nothing: send the case again with the facts in its findings."
+        )
+    return json.dumps({**given, "text": text})
+
+
+def _answers_html(answers: list[Answer]) -> str:
+    from markdown_it import MarkdownIt
+
+    return MarkdownIt("commonmark", {"html": False}).render("\n".join(followup.answers_markdown(answers)))
 
 
 @router.get("/ui/login", response_class=HTMLResponse)
