@@ -29,6 +29,12 @@ def status(text: str, concept: str) -> set[tuple[str, bool, bool]]:
         ("Neurologically intact.", "sensory_deficit"),
         ("Never smoker.", "current_smoker"),
         ("SLR negative bilaterally.", "positive_straight_leg_raise"),
+        # a pseudo-negation ("no relief" from PT is failed care) must not turn these around
+        ("He had no relief after the microdiscectomy.", "relief_after_prior_surgery"),
+        ("He never improved after the fusion.", "relief_after_prior_surgery"),
+        ("No imaging has been done to exclude other causes.", "other_causes_excluded"),
+        ("Imaging has not ruled out other causes.", "other_causes_excluded"),
+        ("It never goes down my arms.", "radicular_pain"),
     ],
 )
 def test_negated_mentions_are_absent(text, concept):
