@@ -293,3 +293,19 @@ def test_one_table_words_every_determination_and_one_ranking_orders_them():
     assert best([D.INSUFFICIENT_INFORMATION, D.MEDICALLY_NECESSARY]) == D.MEDICALLY_NECESSARY
     for d, w in WORDING.items():
         assert w.words == d.value.replace("_", " ")
+
+
+def test_component_questions_of_a_neck_operation_quote_the_neck_library():
+    # issue 16: component sections quoted evidence about another condition (lumbar trials under a neck request)
+    text = (
+        "Is C3-C6 posterior laminectomy and fusion (63045, 63048, 22600, 22614, 22842) medically necessary for a "
+        "70-year-old with clumsy hands, bilateral Hoffmann signs, mJOA 12 and cord compression at C3-4 to C5-6 on MRI?"
+    )
+    a = assess(text)
+    by_id = {c.id: c for c in a.components}
+    assert by_id["cervical_decompression"].codes == ["63045", "63048"]  # the extra level with its primary
+    assert by_id["cervical_fusion"].codes == ["22600", "22614"]
+    assert "decompression" not in by_id and "fusion" not in by_id
+    quoted = " ".join(e.text for c in a.components for e in c.evidence)
+    assert "myelopathy" in quoted and "SPORT" not in quoted and "Swedish" not in quoted
+    assert by_id["instrumentation"].evidence == []  # the library's instrumentation evidence is lumbar

@@ -25,7 +25,8 @@ PLAIN_NOT_REQUESTED = "This was not asked for."
 
 def answer_components(ev: Evaluation, kb: Knowledge, cite: Callable[[str], int]) -> list[ComponentAnswer]:
     """One answer per component that the request raises; ``cite`` numbers a record on first use."""
-    families = {s.code: kb.codes[s.code].family for s in ev.services if s.code in kb.codes}
+    families = {s.code: _family(kb, s) for s in ev.services if s.code in kb.codes}
+    regions = {s.region for s in ev.services if s.region}
     out = []
     for comp in kb.components.components:
         if comp.answers == "setting":
@@ -35,9 +36,17 @@ def answer_components(ev: Evaluation, kb: Knowledge, cite: Callable[[str], int])
             raised = any(f in comp.asked_with for f in families.values())
             answer = _services(comp, mine) if mine else (_not_requested(comp) if raised else None)
         if answer is not None:
-            answer.evidence = [_quote(kb, sid, cite) for sid in comp.evidence]
+            fits = not comp.evidence_regions or regions & set(comp.evidence_regions)
+            answer.evidence = [_quote(kb, sid, cite) for sid in comp.evidence] if fits else []
             out.append(answer)
     return out
+
+
+def _family(kb: Knowledge, s: ServiceResult) -> str:
+    """A service's procedure family; an extra level's add-on (63048 with 63045) is its primary's, so a
+    second cervical level is answered with the neck's decompression, not the low back's."""
+    primary = kb.codes.get(s.serves or "")
+    return primary.family if primary is not None and primary.per_level == s.code else kb.codes[s.code].family
 
 
 def _services(comp: Component, services: list[ServiceResult]) -> ComponentAnswer:

@@ -406,6 +406,9 @@ def _check_library(kb: Knowledge) -> None:
         for sid in comp.evidence:
             if sid not in kb.statements:
                 raise KnowledgeError(f"components.yaml: components.{comp.id}.evidence: unknown statement {sid!r}")
+        for rid in comp.evidence_regions:
+            if rid not in kb.regions:
+                raise KnowledgeError(f"components.yaml: components.{comp.id}.evidence_regions: unknown region {rid!r}")
 
 
 def _check_value_sets(kb: Knowledge, regions: set[str]) -> None:

@@ -333,6 +333,9 @@ class Component(Strict):
     families: list[str] = Field(default_factory=list)
     asked_with: list[str] = Field(default_factory=list)
     evidence: list[str] = Field(default_factory=list)
+    # the regions whose requests the evidence speaks to (lumbar trials are not quoted for a neck
+    # operation); none: any region
+    evidence_regions: list[str] = Field(default_factory=list)
 
     @model_validator(mode="after")
     def _answers_something(self) -> Component:
