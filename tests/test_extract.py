@@ -41,6 +41,26 @@ def test_negated_mentions_are_absent(text, concept):
     assert status(text, concept) == {("absent", False, False)}
 
 
+@pytest.mark.parametrize(
+    ("text", "concept"),
+    [
+        ("Shooting pain down to my middle finger for 3 weeks.", "radicular_pain"),
+        ("My neck and right arm started hurting about a month ago.", "radicular_pain"),
+        ("Standing films: C2-C7 kyphosis of 14 degrees.", "cervical_kyphosis"),
+        ("No back pain, just numbness in the foot.", "sensory_deficit"),
+        ("MRI: severe stenosis at L3-4, the level directly above her fusion.", "adjacent_segment_disease"),
+    ],
+)
+def test_wording_from_outside_cases_is_read(text, concept):
+    assert ("present", False, False) in status(text, concept)
+
+
+def test_a_healthy_level_beside_a_fusion_is_no_adjacent_segment_disease():
+    assert not status(
+        "CT: solid fusion; the L3-4 level above the fusion is well preserved.", "adjacent_segment_disease"
+    )
+
+
 def test_negation_scope_stops_at_the_next_clause():
     case = extract("No leg pain, normal strength, and an MRI showing a small L3-L4 disc bulge.")
     bulge = [f for f in case.findings if f.concept == "disc_bulge"]

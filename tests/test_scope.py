@@ -231,6 +231,18 @@ def test_codes_and_levels_pair_as_written():
         ("Options discussed: L4-5 ALIF or L4-5 total disc replacement. We request the disc replacement.", ["22857"]),
         # an add-on said outright beside a primary asked as a question chooses nothing: both are asked for
         ("Would an L4-5 TLIF be considered medically necessary, with pedicle screw fixation?", ["22630", "22840"]),
+        # "the fusion" asked about is the fusion named before the question
+        (
+            "The surgeon wants a 2 level fusion from the front (ALIF L4-S1). Is the fusion medically necessary?",
+            ["22558", "22585"],
+        ),
+        # a bare fusion in the neck is an ACDF; with a laminectomy in its sentence it is posterior
+        ("Is a fusion at C5-6 medically necessary?", ["22551"]),
+        ("Request: C3-C6 laminectomy and fusion.", ["63045", "63048", "22600", "22614"]),
+        # a bare word takes the region of the operation the request names
+        ("Request: right SI joint fusion. The minimally invasive fusion uses triangular titanium implants.", ["27279"]),
+        # a contrast ends what was denied
+        ("He doesn't need a fusion, just a laminectomy at L4-5. Is the laminectomy medically necessary?", ["63047"]),
     ],
 )
 def test_procedures_are_coded_as_a_coder_would(text, expected):

@@ -85,7 +85,7 @@ def requested_services(doc, kb: Knowledge, lay: Layout) -> tuple[list[RequestedS
     else:
         mentions = [e for e in candidates if not is_prior(e, text, kb)]
         if any(asking(e.sent.text) for e in mentions):
-            mentions = [e for e in mentions if asking(e.sent.text)]
+            mentions = _asked(kb, mentions, asking)
         # "Options discussed: fusion or disc replacement. We will request the disc replacement": what is asked
         # for outright wins over what is weighed or conditional. An add-on said outright ("would an ACDF be
         # necessary, with plate") chooses nothing: it goes with whichever primary is asked for.
@@ -111,6 +111,24 @@ def requested_services(doc, kb: Knowledge, lay: Layout) -> tuple[list[RequestedS
             continue
         out.setdefault(code, svc)
     return list(out.values()), review
+
+
+def _asked(kb: Knowledge, mentions: list, asking) -> list:
+    """The mentions in sentences that ask; a bare word asked about ("Is the fusion medically necessary?")
+    stands for the specific operation of its family named before it ("a 2 level fusion from the front
+    (ALIF L4-S1)"), which is what is asked for."""
+    asked = [e for e in mentions if asking(e.sent.text)]
+    generic = {kb.codes[procedure_of(e).code].family for e in asked if procedure_of(e).generic}
+    named = [
+        e
+        for e in mentions
+        if e not in asked and not procedure_of(e).generic and kb.codes[procedure_of(e).code].family in generic
+    ]
+    if not named:
+        return asked
+    meant = {kb.codes[procedure_of(e).code].family for e in named}
+    kept = [e for e in asked if not (procedure_of(e).generic and kb.codes[procedure_of(e).code].family in meant)]
+    return sorted(kept + named, key=lambda e: e.start_char)
 
 
 def _sentence_asks(doc):
@@ -219,6 +237,7 @@ def _from_words(
         region = (
             place(kb, text, ent.start_char, ent.end_char, lo, levels or vertebrae)
             or record_region
+            or (_named_region(kb, term, mentions) if term.generic else None)
             or term.region
             or kb.procedures.default_region
         )
@@ -227,6 +246,9 @@ def _from_words(
             if (term.region or kb.procedures.default_region) in (region, "any")
             else term.by_region.get(region)
         )
+        near = term.by_region_near.get(region)
+        if near is not None and re.search(near.words, ent.sent.text, re.IGNORECASE):
+            code = near.code
         if vertebrae and code and kb.codes[code].per_level:
             # "laminectomy of L2, L3 and L4": a lamina is billed as the segment below it
             levels = [seg for v in vertebrae for seg in lv.segments_between(v, lv.next_vertebra(v))]
@@ -250,6 +272,17 @@ def _from_words(
         if not deformity and extra and max(len(levels), count or 0) > 1:
             out[extra] = _service(kb, extra, levels[1:], side, ent)
     return out
+
+
+def _named_region(kb: Knowledge, term, mentions: list) -> str | None:
+    """Where a bare word ("the minimally invasive fusion") is done when nothing beside it says: the region
+    of the specific operation named in the request that the word can stand for ("SI joint fusion")."""
+    codes = {term.code, *term.by_region.values()}
+    for e in mentions:
+        named = procedure_of(e)
+        if not named.generic and named.code in codes and kb.codes[named.code].region:
+            return kb.codes[named.code].region
+    return None
 
 
 def _deformity(kb: Knowledge, code: str, ent, levels: list[str]) -> str | None:

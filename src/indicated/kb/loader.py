@@ -498,10 +498,16 @@ def _check_references(kb: Knowledge) -> None:
                 f"procedures.yaml: codes.{c.code}.per_level: {c.per_level!r} is not a known add-on code"
             )
     for i, term in enumerate(kb.procedures.terms):
-        for code in filter(None, (term.code, term.revision, *term.by_region.values())):
+        near = term.by_region_near.values()
+        for code in filter(None, (term.code, term.revision, *term.by_region.values(), *(n.code for n in near))):
             if code not in kb.codes:
                 raise KnowledgeError(f"procedures.yaml: terms.{i}: unknown code {code!r}")
-        for region in (term.region or procedures.default_region, *term.by_region):
+        for rx in (n.words for n in near):
+            try:
+                re.compile(rx)
+            except re.error as exc:
+                raise KnowledgeError(f"procedures.yaml: terms.{i}.by_region_near: bad regex {rx!r}: {exc}") from exc
+        for region in (term.region or procedures.default_region, *term.by_region, *term.by_region_near):
             if region not in regions and region != "any":
                 raise KnowledgeError(f"procedures.yaml: terms.{i}: unknown region {region!r}")
     _check_library(kb)

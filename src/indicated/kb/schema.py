@@ -165,6 +165,11 @@ class Region(Strict):
     words: list[str] = Field(default_factory=list)
 
 
+class NearCode(Strict):
+    words: str  # a regex searched in the words' sentence
+    code: str
+
+
 class ProcedureTerm(Strict):
     """Procedure wording a coder would bill as ``code`` (plus the code's ``per_level`` add-on per extra segment).
 
@@ -181,6 +186,9 @@ class ProcedureTerm(Strict):
     region: str | None = None  # None: the procedures' default region
     # the code the same words take in another region: discectomy at T10-11 is 63055, at C5-6 63020
     by_region: dict[str, str] = Field(default_factory=dict)
+    # the code the words take in a region when their sentence has these words: a bare "fusion" in the neck
+    # is an ACDF, but "laminectomy and fusion" there is posterior ({cervical: {words: ..., code: "22600"}})
+    by_region_near: dict[str, NearCode] = Field(default_factory=dict)
     # the code when the operation repeats one at an operated level ("redo L4-5 microdiscectomy",
     # "discectomy for a recurrent herniation"): the revision pathway of DESIGN.md
     revision: str | None = None
