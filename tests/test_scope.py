@@ -334,3 +334,20 @@ def test_care_given_for_the_low_back_does_not_count_for_a_neck_operation():
 def test_care_the_words_do_not_place_counts_for_every_operation():
     text = TANDEM + "He has failed 4 months of physical therapy and NSAIDs."
     assert care_status(text, "63047") == care_status(text, "22551") == "met"
+
+
+# --- each level of a multi-level request -----------------------------------------------------------------
+
+TWO_LEVEL_ACDF = (
+    "Request: C5-C6 and C6-C7 ACDF (22551, 22552). Right C6 radiculopathy for 4 months, biceps 4/5, after 8 weeks "
+    "of failed PT and a transforaminal injection. MRI: right C5-6 disc herniation compressing the right C6 root. "
+)
+
+
+def test_an_extra_level_the_record_says_fails_is_judged_at_that_level():
+    a = assess(TWO_LEVEL_ACDF + "At C6-C7 a minimal disc bulge, foramina patent, no nerve root compression.")
+    # a level the record leaves unsaid goes with its primary
+    assert services(TWO_LEVEL_ACDF) == {"22551": "medically_necessary", "22552": "medically_necessary"}
+    got = {s.code: s.determination for s in a.services}
+    assert got == {"22551": D.MEDICALLY_NECESSARY, "22552": D.NOT_MEDICALLY_NECESSARY}
+    assert a.determination == D.PARTIALLY_MEDICALLY_NECESSARY  # the level judged on its own votes

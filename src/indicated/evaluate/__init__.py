@@ -63,6 +63,10 @@ def evaluate(case: Case, routes: list[Route], setting_policy: Policy | None, kb:
         if primaries:
             best = combine([p.determination for p in primaries], best=True)
             served = next(p for p in primaries if p.determination == best)
+            own = _own_levels(kb, r, served, case, world)
+            if own is not None:
+                results[svc.code] = own
+                continue
             results[svc.code] = ServiceResult(
                 **base,
                 determination=best,
@@ -78,6 +82,31 @@ def evaluate(case: Case, routes: list[Route], setting_policy: Policy | None, kb:
     services = [results[r.service.code] for r in routes]
     setting = _setting(case, services, setting_policy, world)
     return Evaluation(services, setting, overall(services, setting))
+
+
+def _own_levels(kb: Knowledge, r: Route, served: ServiceResult, case: Case, world: World) -> ServiceResult | None:
+    """An extra level (22552 with 22551, 63048 with 63047) judged on its own levels when the record
+    describes that level and the criteria fail there ("C6-C7: minimal bulge, no nerve root compression");
+    None when it goes with its primary. A level the record leaves unsaid stays with its primary."""
+    primary = kb.codes.get(served.code)
+    if primary is None or primary.per_level != r.service.code or not r.service.levels or r.policy is None:
+        return None
+    if served.determination == D.NOT_MEDICALLY_NECESSARY:
+        return None
+    if not any(set(f.levels) & set(r.service.levels) for f in case.findings):
+        return None  # the record says nothing at this level: it goes with its primary
+    criteria = evaluate_tree(r.policy.criteria, case, r.service.model_copy(update={"region": r.region}), world)
+    if status_to_determination(criteria[0].status) != D.NOT_MEDICALLY_NECESSARY or criteria[0].assumed:
+        return None
+    levels = ", ".join(r.service.levels)
+    return ServiceResult(
+        **_requested(r),
+        policy=_ref(r.policy),
+        add_on=True,
+        determination=D.NOT_MEDICALLY_NECESSARY,
+        criteria=criteria,
+        reasons=[f"Judged at its own level ({levels}), where the record says the criteria are not met."],
+    )
 
 
 def _setting(case: Case, services: list[ServiceResult], policy: Policy | None, world: World) -> SettingResult | None:

@@ -20,10 +20,11 @@ def combine(determinations: list[Determination], *, best: bool) -> Determination
 
 
 def voters(services: list[ServiceResult]) -> list[ServiceResult]:
-    """The services that decide the request: primaries with a policy. Add-ons follow their primary and
-    do not vote, unless no primary with a policy was requested at all (a bare "22840" is judged alone)."""
+    """The services that decide the request: primaries with a policy, and an extra level judged on its own
+    criteria. Add-ons that follow their primary do not vote, unless no primary with a policy was requested
+    at all (a bare "22840" is judged alone)."""
     judged = [s for s in services if s.determination != D.NO_APPLICABLE_POLICY]
-    return [s for s in judged if not s.add_on] or judged
+    return [s for s in judged if not s.add_on or (s.serves is None and s.criteria)] or judged
 
 
 def vote(determinations: list[Determination]) -> Determination:
