@@ -63,7 +63,7 @@ def evaluate(case: Case, routes: list[Route], setting_policy: Policy | None, kb:
         if primaries:
             best = combine([p.determination for p in primaries], best=True)
             served = next(p for p in primaries if p.determination == best)
-            own = _own_levels(kb, r, served, case, world)
+            own = _own_levels(kb, r, base, served, case, world)
             if own is not None:
                 results[svc.code] = own
                 continue
@@ -84,7 +84,9 @@ def evaluate(case: Case, routes: list[Route], setting_policy: Policy | None, kb:
     return Evaluation(services, setting, overall(services, setting))
 
 
-def _own_levels(kb: Knowledge, r: Route, served: ServiceResult, case: Case, world: World) -> ServiceResult | None:
+def _own_levels(
+    kb: Knowledge, r: Route, base: dict[str, object], served: ServiceResult, case: Case, world: World
+) -> ServiceResult | None:
     """An extra level (22552 with 22551, 63048 with 63047) judged on its own levels when the record
     describes that level and the criteria fail there ("C6-C7: minimal bulge, no nerve root compression");
     None when it goes with its primary. A level the record leaves unsaid stays with its primary."""
@@ -100,9 +102,7 @@ def _own_levels(kb: Knowledge, r: Route, served: ServiceResult, case: Case, worl
         return None
     levels = ", ".join(r.service.levels)
     return ServiceResult(
-        **_requested(r),
-        policy=_ref(r.policy),
-        add_on=True,
+        **base,
         determination=D.NOT_MEDICALLY_NECESSARY,
         criteria=criteria,
         reasons=[f"Judged at its own level ({levels}), where the record says the criteria are not met."],

@@ -117,18 +117,19 @@ def _asked(kb: Knowledge, mentions: list, asking) -> list:
     """The mentions in sentences that ask; a bare word asked about ("Is the fusion medically necessary?")
     stands for the specific operation of its family named before it ("a 2 level fusion from the front
     (ALIF L4-S1)"), which is what is asked for."""
+
+    def family(e) -> str:
+        return kb.codes[procedure_of(e).code].family
+
     asked = [e for e in mentions if asking(e.sent.text)]
-    generic = {kb.codes[procedure_of(e).code].family for e in asked if procedure_of(e).generic}
+    bare = [e for e in asked if procedure_of(e).generic]
     named = [
-        e
-        for e in mentions
-        if e not in asked and not procedure_of(e).generic and kb.codes[procedure_of(e).code].family in generic
+        e for e in mentions if e not in asked and not procedure_of(e).generic and family(e) in set(map(family, bare))
     ]
     if not named:
         return asked
-    meant = {kb.codes[procedure_of(e).code].family for e in named}
-    kept = [e for e in asked if not (procedure_of(e).generic and kb.codes[procedure_of(e).code].family in meant)]
-    return sorted(kept + named, key=lambda e: e.start_char)
+    meant = set(map(family, named))
+    return sorted([e for e in asked if not (e in bare and family(e) in meant)] + named, key=lambda e: e.start_char)
 
 
 def _sentence_asks(doc):

@@ -190,9 +190,7 @@ def respond(
             on=on,
             ask_documentation=not secondary,
         )
-        resource = _with_coverage_information(original, info)
-        if resource is not None:
-            actions.append({"type": "update", "description": f"Coverage information for {label}", "resource": resource})
+        actions += _update(original, info, label)
         if determination in CARDS and not (secondary and determination == D.INSUFFICIENT_INFORMATION):
             cards.append(_card(determination, results, label, reference, link(aid), payer))
     return _configured({"cards": cards, "systemActions": actions}, request)
@@ -420,11 +418,16 @@ def _not_covered(orders: list, originals: list[dict], coverages: list, unresolve
         info = not_covered_information(
             coverage=covering, billing_codes=billed, reason=reason, why=why, assertion_id=f"{run}-{n}", on=on
         )
-        resource = _with_coverage_information(original, info)
-        if resource is not None:
-            label = _label(order, billed)
-            actions.append({"type": "update", "description": f"Coverage information for {label}", "resource": resource})
+        actions += _update(original, info, _label(order, billed))
     return {"cards": [], "systemActions": actions}
+
+
+def _update(original: dict, info: dict, label: str) -> list[dict]:
+    """The system action that puts ``info`` on the order as sent; none when it already carries the same."""
+    resource = _with_coverage_information(original, info)
+    if resource is None:
+        return []
+    return [{"type": "update", "description": f"Coverage information for {label}", "resource": resource}]
 
 
 def _coverage_reference(coverage) -> dict:

@@ -60,8 +60,9 @@ class Subscriptions:
                 for s in targets:
                     self._events[s.id] += 1
                     events[s.id] = self._events[s.id]
+            response = response_bundle(auth, payer=payer) if targets else None
             for sub in targets:
-                body = notification(sub, response_bundle(auth, payer=payer), event=events[sub.id], base=base, at=now())
+                body = notification(sub, response, event=events[sub.id], base=base, at=now())
                 futures.append(self._pool.submit(self._post, sub, body))
         with self._lock:
             self._pending = [f for f in self._pending if not f.done()] + futures
