@@ -39,7 +39,7 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=5)
     args = parser.parse_args()
     bodies = requests()
-    with serve() as (url, up), httpx.Client(timeout=30) as client:
+    with serve() as (url, up, auth), httpx.Client(timeout=30, auth=auth) as client:
         t = time.perf_counter()
         client.post(f"{url}/cds-services/indicated-order-sign", json=bodies[0]).raise_for_status()
         first = time.perf_counter() - t

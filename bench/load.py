@@ -29,8 +29,8 @@ def cases() -> list[str]:
     return [yaml.safe_load(f.read_text())["text"] for f in files]
 
 
-async def client(url: str, texts: list[str], offset: int, until: float, out: dict) -> None:
-    async with httpx.AsyncClient(base_url=url, timeout=60) as http:
+async def client(url: str, auth: httpx.Auth, texts: list[str], offset: int, until: float, out: dict) -> None:
+    async with httpx.AsyncClient(base_url=url, timeout=60, auth=auth) as http:
         i = offset
         while time.monotonic() < until:
             text = texts[i % len(texts)]
@@ -47,12 +47,12 @@ async def client(url: str, texts: list[str], offset: int, until: float, out: dic
                 out["errors"].append(type(exc).__name__)
 
 
-async def run(url: str, clients: int, seconds: float) -> dict:
+async def run(url: str, auth: httpx.Auth, clients: int, seconds: float) -> dict:
     texts = cases()
     out: dict = {"latency": [], "ids": [], "errors": []}
     until = time.monotonic() + seconds
-    await asyncio.gather(*(client(url, texts, n * 7, until, out) for n in range(clients)))
-    async with httpx.AsyncClient(base_url=url, timeout=60) as http:
+    await asyncio.gather(*(client(url, auth, texts, n * 7, until, out) for n in range(clients)))
+    async with httpx.AsyncClient(base_url=url, timeout=60, auth=auth) as http:
         missing = 0
         for aid in out["ids"]:
             missing += (await http.get(f"/assessments/{aid}")).status_code != 200
@@ -67,9 +67,9 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=60)
     parser.add_argument("--database-url", help="default: a fresh SQLite file")
     args = parser.parse_args()
-    with serve(args.database_url) as (url, _):
+    with serve(args.database_url) as (url, _, auth):
         started = time.perf_counter()
-        out = asyncio.run(run(url, args.clients, args.seconds))
+        out = asyncio.run(run(url, auth, args.clients, args.seconds))
         elapsed = time.perf_counter() - started
     lat = sorted(out["latency"])
     print(

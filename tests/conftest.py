@@ -52,13 +52,18 @@ def copy(tmp_path: Path) -> Path:
 
 
 def make_client(folder: Path):
-    """A TestClient on a fresh service with its own SQLite file (no warm-up: tests pay as they go)."""
+    """A TestClient on a fresh service with its own SQLite file (no warm-up: tests pay as they go), calling
+    as a registered client: its API key on the API and PAS, a signed JWT on CDS Hooks."""
     from fastapi.testclient import TestClient
 
+    from credentials import sign_in
     from indicated.service import create_app
     from indicated.service.settings import Settings
 
-    return TestClient(create_app(Settings(database_url=f"sqlite:///{folder / 'service.db'}"), warm=False))
+    url = f"sqlite:///{folder / 'service.db'}"
+    client = TestClient(create_app(Settings(database_url=url), warm=False))
+    sign_in(client, url)
+    return client
 
 
 @pytest.fixture(scope="session")

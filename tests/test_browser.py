@@ -58,13 +58,19 @@ def server(tmp_path: Path):
     proc.wait(timeout=10)
 
 
-def test_paste_read_login_approve_and_see_the_audit_entry(server):
+def test_login_paste_read_approve_and_see_the_audit_entry(server):
     from playwright.sync_api import expect, sync_playwright
 
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path=chromium(), headless=True, args=["--no-sandbox"])
         page = browser.new_page()
         page.goto(server)
+        expect(page.locator("#case")).to_have_count(0)  # no case is taken, nor any shown, before a login
+        page.click("#login-link")
+        page.fill("#username", "rev")
+        page.fill("#password", PASSWORD)
+        page.click("#login")
+        page.wait_for_url(server + "/")
         page.fill("#case", NOTE)
         page.click("#assess")
         page.wait_for_url("**/ui/assessments/*")
@@ -73,12 +79,6 @@ def test_paste_read_login_approve_and_see_the_audit_entry(server):
         expect(highlighted).to_be_visible()
         assert highlighted.inner_text().strip() in NOTE
         expect(page.locator("#state")).to_have_text("submitted")
-
-        page.click("#login-link")
-        page.fill("#username", "rev")
-        page.fill("#password", PASSWORD)
-        page.click("#login")
-        page.wait_for_url("**/ui/assessments/*")
         page.fill("#why", "Imaging and examination agree; conservative care failed.")
         page.click("#approve")
         expect(page.locator("#state")).to_have_text("approved")

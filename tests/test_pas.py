@@ -16,7 +16,7 @@ from indicated.fhir.samples import pas_request, record_bundle
 from indicated.models import Determination
 from indicated.pipeline import assess
 from indicated.service.pas import inquire, submit
-from indicated.service.prior_auths import PriorAuths
+from indicated.service.prior_auths import OwnedPriorAuths, PriorAuths
 
 DEV = [(n, c) for n, c in load_cases(SHARED_CASES) if assess(c["text"]).services]
 CERVICAL = [(n, c) for n, c in load_cases(CERVICAL_CASES) if assess(c["text"]).services]
@@ -87,6 +87,11 @@ def test_items_are_certified_when_met_and_pended_otherwise(client, name, case):
         assert response["preAuthRef"]
 
 
+def mine(client) -> OwnedPriorAuths:
+    """The requests the test client sent, as the service keeps them (under its name)."""
+    return OwnedPriorAuths(client.app.state.auths, "client:ehr")
+
+
 def test_inquire_returns_the_state_and_a_persons_decision(client):
     case = dict(DEV)["d02_discectomy_acute_axial_only"]
     body = pas_request(record_bundle(case["text"], ["63030"]), claim_id="c42")
@@ -95,8 +100,7 @@ def test_inquire_returns_the_state_and_a_persons_decision(client):
     first = inquired(client, inquiry, "c42")
     assert actions(first) == ["A4"] and human(first) is False
 
-    store = client.app.state.auths
-    store.decide("urn:example:provider-claims|c42", 1, "A3", reviewer="dr.reviewer")
+    mine(client).decide("urn:example:provider-claims|c42", 1, "A3", reviewer="dr.reviewer")
     decided = inquired(client, inquiry, "c42")
     assert actions(decided) == ["A3"] and human(decided) is True
     assert "review by a person" in decided["disposition"]
@@ -109,7 +113,7 @@ def test_resubmitting_a_decided_claim_keeps_the_persons_decision(client):
     body = pas_request(record_bundle(case["text"], ["63030"]), claim_id="dup1")
     assert actions(claim_response(client.post("/fhir/Claim/$submit", json=body).json())) == ["A1"]
     key = "urn:example:provider-claims|dup1"
-    client.app.state.auths.decide(key, 1, "A3", reviewer="dr.reviewer")
+    mine(client).decide(key, 1, "A3", reviewer="dr.reviewer")
     again = client.post("/fhir/Claim/$submit", json=body)
     assert again.status_code == 200, again.text
     response = claim_response(again.json())
@@ -122,7 +126,7 @@ def test_resubmitting_a_decided_claim_keeps_the_persons_decision(client):
     inquiry = {"resourceType": "Bundle", "type": "collection", "entry": [body["entry"][0]]}
     kept = inquired(client, inquiry, "dup1")
     assert actions(kept) == ["A3"] and human(kept) is True
-    assert client.app.state.auths.get(key).items[0].reviewer == "dr.reviewer"
+    assert mine(client).get(key).items[0].reviewer == "dr.reviewer"
 
 
 def test_errors(client):

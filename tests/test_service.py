@@ -10,6 +10,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from conftest import SHARED_CASES, load_cases
+from credentials import register, sign_in
 from indicated.fhir.samples import pas_request, record_bundle
 from indicated.service import create_app, db, repo
 from indicated.service.settings import Settings
@@ -29,6 +30,7 @@ def client(settings) -> TestClient:
     client = TestClient(create_app(settings, warm=False), raise_server_exceptions=False)
     with db.sessions(db.engine_for(settings.database_url))() as s:
         repo.add_reviewer(s, username="rev", password=PASSWORD)
+    sign_in(client, settings.database_url)
     return client
 
 
@@ -90,10 +92,10 @@ def fifty_megabytes():
 )
 def test_a_chunked_body_over_the_limit_is_413(tmp_path, path, ctype):
     """Issue 17.8: a body sent in chunks has no Content-Length; its bytes are counted as read (5 MB)."""
-    app = create_app(Settings(database_url=f"sqlite:///{tmp_path / 'service.db'}"), warm=False)
-    res = TestClient(app, raise_server_exceptions=False).post(
-        path, content=fifty_megabytes(), headers={"content-type": ctype}
-    )
+    url = f"sqlite:///{tmp_path / 'service.db'}"
+    client = TestClient(create_app(Settings(database_url=url), warm=False), raise_server_exceptions=False)
+    sign_in(client, url)
+    res = client.post(path, content=fifty_megabytes(), headers={"content-type": ctype})
     assert res.request.headers.get("content-length") is None
     assert res.request.headers.get("transfer-encoding") == "chunked"
     assert res.status_code == 413, res.text[:300]
@@ -105,7 +107,9 @@ def test_a_chunked_body_is_not_read_past_the_limit(tmp_path):
     """Straight over ASGI, one 64 KiB chunk at a time: reading stops at the limit, not at 50 MB."""
     import anyio
 
-    app = create_app(Settings(database_url=f"sqlite:///{tmp_path / 'service.db'}"), warm=False)
+    url = f"sqlite:///{tmp_path / 'service.db'}"
+    app = create_app(Settings(database_url=url), warm=False)
+    key, _ = register(url)
     pulled, sent = 0, []
 
     async def receive():
@@ -126,7 +130,12 @@ def test_a_chunked_body_is_not_read_past_the_limit(tmp_path):
         "raw_path": b"/assessments",
         "query_string": b"",
         "root_path": "",
-        "headers": [(b"host", b"test"), (b"content-type", b"text/plain"), (b"transfer-encoding", b"chunked")],
+        "headers": [
+            (b"host", b"test"),
+            (b"content-type", b"text/plain"),
+            (b"transfer-encoding", b"chunked"),
+            (b"authorization", f"Bearer {key}".encode()),
+        ],
         "client": ("127.0.0.1", 1),
         "server": ("test", 80),
         "state": {},
@@ -203,18 +212,20 @@ def test_a_reviewers_decision_reaches_pas_inquire(client):
 
 
 def test_web_page_escapes_the_case_and_lets_a_reviewer_approve(client):
+    client.auth = None  # a browser: the login cookie, no API key
     hostile = NOTE + ' <script>alert("x")</script> <img src=x onerror=alert(1)>'
+    anonymous = client.post("/ui/assess", data={"case": hostile, "policy_set": "clinical"})
+    assert anonymous.url.path == "/ui/login" and "Log in" in anonymous.text  # nothing stored without a login
+    wrong = client.post("/ui/login", data={"username": "rev", "password": "nope nope nope", "next": "/"})
+    assert wrong.status_code == 401 and "Wrong username or password" in wrong.text
+    assert client.post("/ui/login", data={"username": "rev", "password": PASSWORD, "next": "/"}).status_code == 200
     page = client.post("/ui/assess", data={"case": hostile, "policy_set": "clinical"})
     assert page.status_code == 200 and page.url.path.startswith("/ui/assessments/")
     assert "<script>alert" not in page.text and "<img src=x" not in page.text
     assert "&lt;script&gt;" in page.text
     assert '<mark class="met"' in page.text.split('class="record"')[1]
-    assert "Log in" in page.text and 'id="approve"' not in page.text
+    assert 'id="approve"' in page.text
     aid = page.url.path.rsplit("/", 1)[-1]
-    wrong = client.post("/ui/login", data={"username": "rev", "password": "nope nope nope", "next": "/"})
-    assert wrong.status_code == 401 and "Wrong username or password" in wrong.text
-    ok = client.post("/ui/login", data={"username": "rev", "password": PASSWORD, "next": f"/ui/assessments/{aid}"})
-    assert ok.url.path == f"/ui/assessments/{aid}" and 'id="approve"' in ok.text
     done = client.post(f"/ui/assessments/{aid}/review", data={"action": "approve", "why": "<b>fine</b>"})
     assert 'id="state">approved' in done.text
     assert done.text.count('class="audit-entry"') == 2 and "&lt;b&gt;fine&lt;/b&gt;" in done.text

@@ -13,6 +13,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from conftest import SHARED_CASES, load_cases
+from credentials import sign_in
 from indicated.fhir.samples import pas_request, record_bundle
 from indicated.fhir.subscription import CONTENT, FILTER, TOPIC, TRANSMISSION
 from indicated.service import create_app, db, repo
@@ -28,6 +29,7 @@ def client(tmp_path) -> TestClient:
     client = TestClient(create_app(settings, warm=False), raise_server_exceptions=False)
     with db.sessions(db.engine_for(settings.database_url))() as s:
         repo.add_reviewer(s, username="rev", password=PASSWORD)
+    sign_in(client, settings.database_url)
     return client
 
 
@@ -120,7 +122,7 @@ def test_a_decision_is_posted_to_the_subscribers_of_the_sending_system(client, r
 
 def test_subscribing_is_authenticated_and_checked(client, receiver):
     endpoint, _ = receiver
-    assert client.post("/fhir/Subscription", json=subscription(endpoint)).status_code == 401
+    assert client.post("/fhir/Subscription", json=subscription(endpoint), auth=None).status_code == 401
     headers = login(client)
     unfiltered = subscription(endpoint)
     unfiltered.pop("_criteria")

@@ -456,17 +456,27 @@ def serve(
     port: Annotated[int, typer.Option(help="Port.")] = 8000,
     policy_set: Annotated[str | None, typer.Option("--policy-set", "-p", help=SET_HELP)] = None,
     access_log: Annotated[bool, typer.Option(help="Log each request line (paths and search terms).")] = False,
+    open_demo: Annotated[
+        bool,
+        typer.Option(
+            "--open", help="Local demo: anyone may send and read cases without credentials (every page says so)."
+        ),
+    ] = False,
 ) -> None:
     """Run the HTTP service: API, web page, CDS Hooks (CRD), prior authorization (PAS); OpenAPI at /docs.
 
-    The database is INDICATED_DATABASE_URL (a SQLite file under ~/.local/share/indicated by default)."""
+    Stored cases are read by signed-in reviewers (`indicated reviewers add`) and by the API client that
+    sent them (`indicated clients add`). The database is INDICATED_DATABASE_URL (a SQLite file under
+    ~/.local/share/indicated by default)."""
     import uvicorn
 
     from indicated.service import create_app
     from indicated.service.settings import Settings
 
     with _errors():
-        app_ = create_app(Settings.from_env(policy_set=policy_set))
+        app_ = create_app(Settings.from_env(policy_set=policy_set, open=open_demo))
+    if open_demo:
+        typer.echo("indicated: OPEN DEMO: anyone who can reach this server may send and read cases", err=True)
     uvicorn.run(app_, host=host, port=port, access_log=access_log)
 
 
@@ -542,6 +552,69 @@ def reviewers_passwd(username: USERNAME, password_stdin: PASSWORD_STDIN = False)
     with _accounts() as session:
         repo.set_password(session, username=username, password=password)
     typer.echo(f"password of {username} changed")
+
+
+clients_app = typer.Typer(
+    no_args_is_help=True, help="API clients: the systems that send cases, PAS requests and CDS Hooks calls."
+)
+app.add_typer(clients_app, name="clients")
+CLIENT = Annotated[str, typer.Argument(help="The client's name (a system, such as an EHR or a portal).")]
+
+
+@clients_app.command("add")
+def clients_add(
+    name: CLIENT,
+    jwks: Annotated[
+        Path | None, typer.Option(help="The client's public keys (a JWK Set file), for its CDS Hooks JWTs.")
+    ] = None,
+    issuer: Annotated[str | None, typer.Option(help="The `iss` of the client's CDS Hooks JWTs.")] = None,
+    key: Annotated[bool, typer.Option(help="Issue an API key (shown once; only its hash is kept).")] = True,
+) -> None:
+    """Register a client. Its API key is printed once: send it as `Authorization: Bearer ik_...`."""
+    from indicated.service import clients
+
+    keys = None
+    if jwks is not None:
+        try:
+            keys = jwks.read_text(encoding="utf-8")
+        except OSError as exc:
+            _fail(f"cannot read {jwks}: {exc.strerror}", EXIT_INPUT)
+    with _accounts() as session:
+        _, plain = clients.add_client(session, name=name, jwks=keys, issuer=issuer, key=key)
+    typer.echo(f"client {name} created")
+    if plain:
+        typer.echo(plain)
+
+
+@clients_app.command("list")
+def clients_list() -> None:
+    """The clients, with what each may use and when it was created (never a key)."""
+    from indicated.service import clients
+
+    with _accounts() as session:
+        for c in clients.clients(session):
+            uses = ", ".join(u for u, has in (("API key", c.key_hash), (f"CDS Hooks JWT ({c.issuer})", c.jwks)) if has)
+            typer.echo(f"{c.name}\t{c.created_at:%Y-%m-%d %H:%M}\t{uses}")
+
+
+@clients_app.command("key")
+def clients_key(name: CLIENT) -> None:
+    """Issue a new API key for a client; the old one stops working at once."""
+    from indicated.service import clients
+
+    with _accounts() as session:
+        plain = clients.new_client_key(session, name=name)
+    typer.echo(plain)
+
+
+@clients_app.command("remove")
+def clients_remove(name: CLIENT) -> None:
+    """Remove a client: its key and JWTs stop working; what it sent stays, for reviewers."""
+    from indicated.service import clients
+
+    with _accounts() as session:
+        clients.remove_client(session, name=name)
+    typer.echo(f"client {name} removed")
 
 
 def main() -> None:

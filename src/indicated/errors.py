@@ -8,8 +8,10 @@ One root so callers can catch everything the engine raises on purpose::
      ├── MissingData      a request lacks data the engine cannot do without (CDS Hooks: HTTP 412)
      ├── NotFound         what a request names does not exist: a CDS service, a prior-authorization
      │                    request or one of its items, an article (HTTP 404)
-     └── WorkflowError    a change the review workflow does not allow: rejecting an approved article,
-                          a reviewer who already exists (HTTP 409)
+     ├── WorkflowError    a change the review workflow does not allow: rejecting an approved article,
+     │                    a reviewer who already exists (HTTP 409)
+     └── Unauthorized     a request without valid credentials: no key, an expired session, a CDS
+                          Hooks JWT that fails verification (HTTP 401)
 
 An *unknown* criterion is a result, never an exception: it becomes a documentation request.
 Foreign exceptions (YAML, pydantic, OS errors) are translated once, at the boundary that meets
@@ -54,3 +56,8 @@ class NotFound(IndicatedError):
 class WorkflowError(IndicatedError):
     """A change the review workflow does not allow (rejecting an approved article, adding a
     reviewer twice)."""
+
+
+class Unauthorized(IndicatedError):
+    """A request carries no credentials, or ones that do not verify; the message says which kind the
+    route takes, never why a given key failed (that would help someone guessing)."""

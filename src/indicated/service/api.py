@@ -9,8 +9,9 @@ from fastapi import APIRouter, HTTPException, Query, Request, Response
 from fastapi.concurrency import run_in_threadpool
 from pydantic import BaseModel, Field
 
+from indicated.errors import NotFound
 from indicated.service import repo, workflow
-from indicated.service.deps import CurrentReviewer, SessionDep, token_of
+from indicated.service.deps import Caller, CurrentCaller, CurrentReviewer, SessionDep, token_of
 from indicated.service.tables import AssessmentRow
 
 router = APIRouter()
@@ -52,8 +53,9 @@ def public(row: AssessmentRow) -> AssessmentPublic:
 
 
 @router.post("/assessments", status_code=201, tags=["Assessments"])
-async def create(request: Request, db: SessionDep, policy_set: str | None = None) -> dict:
-    """Assess a case sent as text (`text/plain`), a JSON case or a FHIR Bundle (`application/json`)."""
+async def create(request: Request, db: SessionDep, caller: CurrentCaller, policy_set: str | None = None) -> dict:
+    """Assess a case sent as text (`text/plain`), a JSON case or a FHIR Bundle (`application/json`).
+    Takes an API client key or a reviewer's token; a client reads back only what it sent."""
     raw = await request.body()
     kind = request.headers.get("content-type", "").split(";")[0].strip().lower()
     settings = request.app.state.settings
@@ -63,6 +65,7 @@ async def create(request: Request, db: SessionDep, policy_set: str | None = None
         raw,
         json_body=kind.endswith("json"),
         policy_set=policy_set or settings.policy_set,
+        owner=caller.owner,
     )
     return {**public(row).model_dump(), "links": links(request, row.id)}
 
@@ -79,25 +82,29 @@ def links(request: Request, aid: str) -> dict[str, str]:
 @router.get("/assessments", tags=["Assessments"])
 def search(
     db: SessionDep,
+    caller: CurrentCaller,
     q: Annotated[str, Query(max_length=200)] = "",
     state: Annotated[str | None, Query(pattern="^(submitted|under_review|approved|rejected)$")] = None,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
     offset: Annotated[int, Query(ge=0, le=2**63 - 1)] = 0,  # SQL's OFFSET is 64 bits: larger was a 500
 ) -> dict:
-    total, rows = repo.list_assessments(db, query=q, state=state, limit=limit, offset=offset)
+    owner = caller.owner if caller.kind == "client" else None
+    total, rows = repo.list_assessments(db, query=q, state=state, limit=limit, offset=offset, owner=owner)
     return {"total": total, "items": [public(r).model_dump() for r in rows]}
 
 
-def row_or_404(db: SessionDep, aid: str) -> AssessmentRow:
+def readable(db: SessionDep, aid: str, caller: Caller) -> AssessmentRow:
+    """The article if this caller may read it; another client's article is "not found", as if it were not
+    there, so ids cannot be probed."""
     row = repo.get_assessment(db, assessment_id=aid)
-    if row is None:
-        raise HTTPException(404, f"no assessment {aid!r}")
+    if row is None or not caller.may_read(row):
+        raise NotFound(f"no assessment {aid!r}")
     return row
 
 
 @router.get("/assessments/{aid}", tags=["Assessments"])
-def fetch(aid: str, db: SessionDep) -> dict:
-    row = row_or_404(db, aid)
+def fetch(aid: str, db: SessionDep, caller: CurrentCaller) -> dict:
+    row = readable(db, aid, caller)
     return {
         **public(row).model_dump(),
         "assessment": json.loads(row.result),
@@ -117,13 +124,14 @@ def audit_public(e) -> dict:
 def article(
     aid: str,
     db: SessionDep,
+    caller: CurrentCaller,
     audience: Audience = "clinician",
     format: Literal["html", "markdown", "json"] = "html",
 ) -> Response:
     from indicated.models import Assessment
     from indicated.render import render
 
-    assessment = Assessment.model_validate_json(row_or_404(db, aid).result)
+    assessment = Assessment.model_validate_json(readable(db, aid, caller).result)
     media = {"html": "text/html", "markdown": "text/markdown", "json": "application/json"}[format]
     return Response(render(assessment, format, audience=audience), media_type=f"{media}; charset=utf-8")
 
@@ -144,7 +152,8 @@ def logout(request: Request, db: SessionDep, reviewer: CurrentReviewer) -> None:
 
 @router.post("/assessments/{aid}/review", tags=["Reviewers"])
 def review(aid: str, body: ReviewAction, request: Request, db: SessionDep, reviewer: CurrentReviewer) -> dict:
-    row_or_404(db, aid)
+    as_reviewer = Caller("reviewer", reviewer.username, reviewer)
+    readable(db, aid, as_reviewer)
     workflow.review(
         db,
         request.app.state.auths,
@@ -154,11 +163,11 @@ def review(aid: str, body: ReviewAction, request: Request, db: SessionDep, revie
         why=body.comment,
         on_decided=workflow.notifier(request),
     )
-    return fetch(aid, db)
+    return fetch(aid, db, as_reviewer)
 
 
 @router.post("/assessments/{aid}/comments", status_code=201, tags=["Reviewers"])
 def comment(aid: str, body: CommentCreate, db: SessionDep, reviewer: CurrentReviewer) -> dict:
-    row_or_404(db, aid)
+    readable(db, aid, Caller("reviewer", reviewer.username, reviewer))
     c = repo.add_comment(db, assessment_id=aid, reviewer=reviewer.username, text=body.text)
     return {"reviewer": c.reviewer, "at": c.at.isoformat(), "text": c.text}

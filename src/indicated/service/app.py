@@ -17,9 +17,10 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from indicated.errors import InputError, MissingData, NotFound, WorkflowError, first_problem
+from indicated.errors import InputError, MissingData, NotFound, Unauthorized, WorkflowError, first_problem
 from indicated.fhir import crd
-from indicated.service import api, db, fhir_routes, web
+from indicated.service import api, db, fhir_routes, links, origin, web
+from indicated.service.clients import SeenNonces
 from indicated.service.prior_auths import StoredPriorAuths
 from indicated.service.settings import Settings
 from indicated.service.subscriptions import Subscriptions
@@ -93,6 +94,9 @@ def create_app(settings: Settings | None = None, *, warm: bool = True) -> FastAP
     app.state.sessions = db.sessions(engine)
     app.state.auths = StoredPriorAuths(app.state.sessions)
     app.state.subscriptions = Subscriptions()
+    app.state.nonces = SeenNonces()
+    with app.state.sessions() as session:
+        app.state.link_key = links.link_key(session)
     app.include_router(api.router)
     app.include_router(fhir_routes.router)
     app.include_router(web.router)
@@ -102,15 +106,21 @@ def create_app(settings: Settings | None = None, *, warm: bool = True) -> FastAP
     async def guard(request: Request, call_next):
         """Refuse oversized bodies before reading them, and turn any unexpected error into a plain
         500 here, so no traceback (which may quote a case) reaches the client or the server log."""
+        if origin.forged(request):
+            log.warning("cross-site %s %s refused", request.method, request.url.path)
+            return _error(request, 403, "forbidden", "a change sent from another site is refused")
         size = request.headers.get("content-length")
         if size is not None and size.isdigit() and int(size) > settings.max_body:
             limit = f"body of {int(size):,} bytes is over the limit of {settings.max_body:,}"
             return _error(request, 413, "too-costly", limit)
         try:
-            return await call_next(request)
+            response = await call_next(request)
         except Exception as exc:
             log.error("internal error on %s %s: %s", request.method, request.url.path, type(exc).__name__)
             return _error(request, 500, "exception", "internal error; the request was not processed")
+        if settings.open:
+            response.headers["X-Indicated-Open-Demo"] = "anyone may read and send cases on this server"
+        return response
 
     @app.exception_handler(BodyTooLarge)
     def too_large(request: Request, exc: BodyTooLarge) -> JSONResponse:
@@ -127,6 +137,12 @@ def create_app(settings: Settings | None = None, *, warm: bool = True) -> FastAP
     @app.exception_handler(NotFound)
     def not_found(request: Request, exc: NotFound) -> JSONResponse:
         return _error(request, 404, "not-found", str(exc))
+
+    @app.exception_handler(Unauthorized)
+    def unauthorized(request: Request, exc: Unauthorized) -> JSONResponse:
+        response = _error(request, 401, "login", str(exc))
+        response.headers["WWW-Authenticate"] = "Bearer"
+        return response
 
     @app.exception_handler(WorkflowError)
     def conflict(request: Request, exc: WorkflowError) -> JSONResponse:

@@ -13,8 +13,9 @@ from fastapi.responses import JSONResponse
 from indicated.errors import InputError, NotFound
 from indicated.fhir import crd
 from indicated.inputs import load_json
-from indicated.service import pas, workflow
-from indicated.service.deps import CurrentReviewer, SessionDep
+from indicated.service import links, pas, workflow
+from indicated.service.deps import CdsClient, CurrentCaller, IdentifiedCaller, SessionDep
+from indicated.service.prior_auths import OwnedPriorAuths, PriorAuths
 
 router = APIRouter()
 log = logging.getLogger(__name__)
@@ -44,30 +45,44 @@ def discovery() -> dict:
 
 
 @router.post("/cds-services/{service_id}", tags=["CDS Hooks"])
-async def hook(service_id: str, request: Request, db: SessionDep) -> dict:
+async def hook(service_id: str, request: Request, db: SessionDep, client: CdsClient) -> dict:
+    """A CDS Hooks call, signed by a registered client's JWT. Its cards link to the article with a signed,
+    expiring link, so the clinician the EHR shows it to can open that one article without an account."""
     if service_id not in crd.SERVICES:
         raise NotFound(f"no CDS service {service_id!r}; see GET /cds-services")
     body = await body_of(request)
     base = str(request.base_url).rstrip("/")
+    settings = request.app.state.settings
+    key = request.app.state.link_key
+
+    def link(aid: str) -> str:
+        return f"{base}/ui/assessments/{aid}?link={links.sign(key, aid, hours=settings.link_hours)}"
+
     return await run_in_threadpool(
         crd.respond,
         service_id,
         body,
-        link=lambda aid: f"{base}/ui/assessments/{aid}",
-        keep=lambda aid, a: workflow.store(db, a, source="cds-hooks", assessment_id=aid),
+        link=link,
+        keep=lambda aid, a: workflow.store(db, a, source="cds-hooks", assessment_id=aid, owner=client),
         policy_set=request.app.state.settings.policy_set,
         payer=request.app.state.settings.payer_name,
     )
 
 
+def auths_of(request: Request, caller) -> PriorAuths:
+    """The prior-authorization requests this caller may see: a client only those it sent."""
+    store = request.app.state.auths
+    return OwnedPriorAuths(store, caller.owner) if caller.kind == "client" else store
+
+
 @router.post("/fhir/Claim/$submit", tags=["PAS"])
-async def claim_submit(request: Request, db: SessionDep) -> JSONResponse:
+async def claim_submit(request: Request, db: SessionDep, caller: CurrentCaller) -> JSONResponse:
     body = await body_of(request)
     response = await run_in_threadpool(
         pas.submit,
         body,
-        store=request.app.state.auths,
-        keep=lambda aid, a: workflow.store(db, a, source="pas", assessment_id=aid),
+        store=auths_of(request, caller),
+        keep=lambda aid, a: workflow.store(db, a, source="pas", assessment_id=aid, owner=caller.owner),
         policy_set=request.app.state.settings.policy_set,
         payer=request.app.state.settings.payer_name,
     )
@@ -75,27 +90,27 @@ async def claim_submit(request: Request, db: SessionDep) -> JSONResponse:
 
 
 @router.post("/fhir/Claim/$inquire", tags=["PAS"])
-async def claim_inquire(request: Request) -> JSONResponse:
+async def claim_inquire(request: Request, caller: CurrentCaller) -> JSONResponse:
     body = await body_of(request)
     payer = request.app.state.settings.payer_name
-    return fhir_json(await run_in_threadpool(pas.inquire, body, store=request.app.state.auths, payer=payer))
+    return fhir_json(await run_in_threadpool(pas.inquire, body, store=auths_of(request, caller), payer=payer))
 
 
 # PAS subscriptions (R4 Subscriptions Backport, rest-hook, full-resource): creating or removing one is a
-# state change, so it needs a signed-in account, and is written to the service log by id only
+# state change, so it needs a client key or a signed-in account, and is written to the service log by id only
 @router.post("/fhir/Subscription", tags=["PAS"], status_code=201)
-async def subscription_create(request: Request, reviewer: CurrentReviewer) -> JSONResponse:
+async def subscription_create(request: Request, caller: IdentifiedCaller) -> JSONResponse:
     sub = request.app.state.subscriptions.create(await body_of(request))
-    log.info("PAS subscription %s created by %s", sub.id, reviewer.username)
+    log.info("PAS subscription %s created by %s", sub.id, caller.owner)
     return fhir_json(sub.resource(), 201)
 
 
 @router.get("/fhir/Subscription/{sid}", tags=["PAS"])
-def subscription_read(sid: str, request: Request, reviewer: CurrentReviewer) -> JSONResponse:
+def subscription_read(sid: str, request: Request, caller: IdentifiedCaller) -> JSONResponse:
     return fhir_json(request.app.state.subscriptions.get(sid).resource())
 
 
 @router.delete("/fhir/Subscription/{sid}", tags=["PAS"], status_code=204)
-def subscription_delete(sid: str, request: Request, reviewer: CurrentReviewer) -> None:
+def subscription_delete(sid: str, request: Request, caller: IdentifiedCaller) -> None:
     request.app.state.subscriptions.delete(sid)
-    log.info("PAS subscription %s removed by %s", sid, reviewer.username)
+    log.info("PAS subscription %s removed by %s", sid, caller.owner)

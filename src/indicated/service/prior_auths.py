@@ -41,10 +41,10 @@ class PriorAuths:
         with self._lock:
             return [k for k, a in self._items.items() if a.assessment_id == assessment_id]
 
-    def all(self) -> list[PriorAuth]:
-        """Every request kept, oldest first (what `$inquire` searches by example)."""
+    def all(self, prefix: str = "") -> list[PriorAuth]:
+        """Every request kept whose key starts with ``prefix``, oldest first (what `$inquire` searches)."""
         with self._lock:
-            return [a.model_copy(deep=True) for a in self._items.values()]
+            return [a.model_copy(deep=True) for k, a in self._items.items() if k.startswith(prefix)]
 
     def get(self, key: str) -> PriorAuth:
         """The request with this key, or NotFound."""
@@ -101,7 +101,29 @@ class StoredPriorAuths(PriorAuths):
         with self._sessions() as db:
             return list(db.scalars(select(PriorAuthRow.key).where(PriorAuthRow.assessment_id == assessment_id)))
 
-    def all(self) -> list[PriorAuth]:
+    def all(self, prefix: str = "") -> list[PriorAuth]:
         with self._sessions() as db:
-            rows = db.scalars(select(PriorAuthRow.data).order_by(PriorAuthRow.updated_at))
-            return [PriorAuth.model_validate_json(data) for data in rows]
+            query = select(PriorAuthRow.data).order_by(PriorAuthRow.updated_at)
+            if prefix:
+                query = query.where(PriorAuthRow.key.startswith(prefix, autoescape=True))
+            return [PriorAuth.model_validate_json(data) for data in db.scalars(query)]
+
+
+class OwnedPriorAuths(PriorAuths):
+    """One API client's view of a store: its claim keys are kept under its name, so a claim another
+    client sent (even with the same identifier) is neither answered from nor found by `$inquire`."""
+
+    def __init__(self, store: PriorAuths, owner: str) -> None:
+        self._store, self._prefix = store, f"{owner}|"
+
+    def save(self, key: str, auth: PriorAuth) -> None:
+        self._store.save(self._prefix + key, auth)
+
+    def find(self, key: str) -> PriorAuth | None:
+        return self._store.find(self._prefix + key)
+
+    def keys_for(self, assessment_id: str) -> list[str]:
+        return [k.removeprefix(self._prefix) for k in self._store.keys_for(assessment_id) if k.startswith(self._prefix)]
+
+    def all(self, prefix: str = "") -> list[PriorAuth]:
+        return self._store.all(self._prefix + prefix)

@@ -22,7 +22,13 @@ def now() -> datetime:
 
 
 def create_assessment(
-    db: Session, *, assessment: Assessment, title: str, source: str, assessment_id: str | None = None
+    db: Session,
+    *,
+    assessment: Assessment,
+    title: str,
+    source: str,
+    assessment_id: str | None = None,
+    owner: str | None = None,
 ) -> AssessmentRow:
     row = AssessmentRow(
         id=assessment_id or uuid.uuid4().hex,
@@ -32,6 +38,7 @@ def create_assessment(
         policy_set=assessment.policy_set,
         state="submitted",
         source=source,
+        owner=owner,
         result=assessment.model_dump_json(),
     )
     db.add(row)
@@ -44,10 +51,17 @@ def get_assessment(db: Session, *, assessment_id: str) -> AssessmentRow | None:
 
 
 def list_assessments(
-    db: Session, *, query: str = "", state: str | None = None, limit: int = 50, offset: int = 0
+    db: Session,
+    *,
+    query: str = "",
+    state: str | None = None,
+    limit: int = 50,
+    offset: int = 0,
+    owner: str | None = None,
 ) -> tuple[int, list[AssessmentRow]]:
-    """Newest first; ``query`` matches the title, the determination or an id prefix."""
-    where = []
+    """Newest first; ``query`` matches the title, the determination or an id prefix; ``owner`` keeps
+    only what one caller sent."""
+    where = [AssessmentRow.owner == owner] if owner else []
     if query:
         like = f"%{query.lower()}%"
         where.append(

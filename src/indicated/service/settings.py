@@ -21,6 +21,9 @@ class Settings(BaseModel):
     # the health plan this service answers for: the label of CRD cards (CRD resp-4 names the payer) and the
     # insurer of a PAS response when the Claim names none
     payer_name: str = "indicated"
+    # a local demo: anyone may send and read cases (`indicated serve --open`); every page says so
+    open: bool = False
+    link_hours: float = 72.0  # how long a CDS Hooks card's signed link to its article can be opened
 
     @classmethod
     def from_env(cls, **overrides: object) -> Settings:
@@ -30,5 +33,6 @@ class Settings(BaseModel):
             "session_hours": os.environ.get("INDICATED_SESSION_HOURS"),
             "max_body": os.environ.get("INDICATED_MAX_BODY"),
             "payer_name": os.environ.get("INDICATED_PAYER_NAME"),
+            "link_hours": os.environ.get("INDICATED_LINK_HOURS"),
         }
         return cls.model_validate({k: v for k, v in env.items() if v} | {k: v for k, v in overrides.items() if v})

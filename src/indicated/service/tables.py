@@ -25,6 +25,8 @@ class AssessmentRow(Base):
     policy_set: Mapped[str] = mapped_column(String(40))
     state: Mapped[str] = mapped_column(String(20), index=True, default="submitted")
     source: Mapped[str] = mapped_column(String(20))  # text | json | fhir | cds-hooks | pas
+    # who sent it: "client:<name>" (an API client reads only its own), "reviewer:<name>", or "open" (demo)
+    owner: Mapped[str | None] = mapped_column(String(120), index=True, default=None)
     result: Mapped[str] = mapped_column(Text)  # the Assessment as JSON (the output contract)
 
 
@@ -35,6 +37,30 @@ class Reviewer(Base):
     username: Mapped[str] = mapped_column(String(80), unique=True)
     password_hash: Mapped[str] = mapped_column(String(200))
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class ApiClient(Base):
+    """A system allowed to send cases (API, PAS) with a key, or CDS Hooks calls signed with its keys.
+    The API key is kept only as a SHA-256; ``jwks`` holds the client's public keys (a JWK Set) and
+    ``issuer`` the ``iss`` its CDS Hooks JWTs carry."""
+
+    __tablename__ = "api_clients"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    name: Mapped[str] = mapped_column(String(80), unique=True)
+    key_hash: Mapped[str | None] = mapped_column(String(64), unique=True, default=None)
+    issuer: Mapped[str | None] = mapped_column(String(300), unique=True, default=None)
+    jwks: Mapped[str | None] = mapped_column(Text, default=None)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class ServiceSecret(Base):
+    """Secrets every worker process must share (the key that signs card links), made once."""
+
+    __tablename__ = "service_secrets"
+
+    name: Mapped[str] = mapped_column(String(40), primary_key=True)
+    value: Mapped[str] = mapped_column(String(200))
 
 
 class LoginSession(Base):

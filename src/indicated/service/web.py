@@ -7,6 +7,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 from typing import Annotated, Literal
+from urllib.parse import quote
 
 from fastapi import APIRouter, Form, HTTPException, Request
 from fastapi.responses import HTMLResponse, RedirectResponse
@@ -16,7 +17,7 @@ from indicated.errors import InputError
 from indicated.models import Answer, Assessment
 from indicated.render import AUDIENCES, followup
 from indicated.render.html import CSS
-from indicated.service import repo, workflow
+from indicated.service import links, repo, workflow
 from indicated.service.deps import COOKIE, MaybeReviewer, SessionDep, token_of
 from indicated.service.tables import STATES, AuditEntry
 
@@ -25,7 +26,19 @@ templates = Jinja2Templates(directory=Path(__file__).parent / "templates")
 
 
 def page(request: Request, name: str, reviewer, status: int = 200, **context) -> HTMLResponse:
-    return templates.TemplateResponse(request, name, {"css": CSS, "reviewer": reviewer, **context}, status_code=status)
+    context = {"css": CSS, "reviewer": reviewer, "open_demo": request.app.state.settings.open, **context}
+    return templates.TemplateResponse(request, name, context, status_code=status)
+
+
+def may_read(request: Request, reviewer) -> bool:
+    """Stored cases are health information: the pages that show them need a signed-in reviewer, unless
+    the server runs as the open demo."""
+    return reviewer is not None or request.app.state.settings.open
+
+
+def to_login(request: Request) -> RedirectResponse:
+    target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+    return RedirectResponse(f"/ui/login?next={quote(target)}", status_code=303)
 
 
 @router.get("/", response_class=HTMLResponse)
@@ -49,15 +62,20 @@ def assess(
     case: Annotated[str, Form()],
     policy_set: Annotated[str, Form()] = "clinical",
 ):
+    if not may_read(request, reviewer):
+        return RedirectResponse("/ui/login?next=/", status_code=303)
+    owner = f"reviewer:{reviewer.username}" if reviewer else "open"
     try:
-        row = workflow.assess_and_store(db, case, json_body=False, policy_set=policy_set)
+        row = workflow.assess_and_store(db, case, json_body=False, policy_set=policy_set, owner=owner)
     except InputError as exc:
         return _form(request, reviewer, status=422, error=str(exc), case=case, policy_set=policy_set)
     return RedirectResponse(f"/ui/assessments/{row.id}", status_code=303)
 
 
 @router.get("/ui/assessments", response_class=HTMLResponse)
-def listing(request: Request, db: SessionDep, reviewer: MaybeReviewer, q: str = "", state: str = "") -> HTMLResponse:
+def listing(request: Request, db: SessionDep, reviewer: MaybeReviewer, q: str = "", state: str = ""):
+    if not may_read(request, reviewer):
+        return to_login(request)
     total, rows = repo.list_assessments(db, query=q[:200], state=state if state in STATES else None, limit=100)
     return page(request, "list.html", reviewer, rows=rows, total=total, q=q, state=state, states=STATES)
 
@@ -72,7 +90,11 @@ def show(
     error: str = "",
     answers: list[Answer] | None = None,
     status: int = 200,
-) -> HTMLResponse:
+    link: str = "",
+):
+    """The article page: for a signed-in reviewer, or for whoever holds a card's signed link to it."""
+    if not may_read(request, reviewer) and not (link and links.valid(request.app.state.link_key, aid, link)):
+        return to_login(request)
     row = repo.get_assessment(db, assessment_id=aid)
     if row is None:
         raise HTTPException(404, f"no assessment {aid!r}")
@@ -94,6 +116,7 @@ def show(
         follow_ups=[m.group(1) for e in audit if (m := _FOLLOWED_BY.search(e.why))],
         can_follow_up=row.source in _FOLLOWS_UP,
         answers=_answers_html(answers) if answers else "",
+        link=link if reviewer is None else "",
     )
 
 
