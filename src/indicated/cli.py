@@ -617,6 +617,98 @@ def clients_remove(name: CLIENT) -> None:
     typer.echo(f"client {name} removed")
 
 
+audit_app = typer.Typer(no_args_is_help=True, help="The review workflow's audit log.")
+app.add_typer(audit_app, name="audit")
+
+
+def _anchor(value: str | None) -> tuple[int, str] | None:
+    if value is None:
+        return None
+    seq, _, digest = value.lower().partition(":")
+    if not seq.isdigit() or len(digest) != 64 or any(c not in "0123456789abcdef" for c in digest):
+        raise InputError(f"--anchor {value!r}: expected SEQ:HASH, a sequence number and a 64-digit hex hash")
+    return int(seq), digest
+
+
+@audit_app.command("verify")
+def audit_verify(
+    database: Annotated[
+        str | None,
+        typer.Option("--database", help="Database URL (default: INDICATED_DATABASE_URL, as the server uses)."),
+    ] = None,
+    anchor: Annotated[
+        str | None,
+        typer.Option(
+            "--anchor",
+            help="SEQ:HASH of a head recorded earlier outside the database: that entry must be unchanged.",
+        ),
+    ] = None,
+) -> None:
+    """Check the audit log's hash chain and that every article's state is the one its entries lead to.
+
+    Prints the first broken link (its id and sequence number, and what is wrong), the count of all,
+    and the head to record elsewhere as an anchor. Exit 0 when intact, 1 when not, 2 when the
+    database cannot be read. Never prints an entry's reason or anything of a case: identifiers and
+    sequence numbers only."""
+    from rich.console import Console
+    from rich.markup import escape
+    from rich.table import Table
+    from sqlalchemy import inspect
+    from sqlalchemy.exc import NoSuchTableError, SQLAlchemyError
+
+    from indicated.service import db, repo
+    from indicated.service.settings import Settings
+
+    with _errors():
+        pinned = _anchor(anchor)
+        url = database or Settings.from_env().database_url
+        if url.startswith("sqlite") and not Path(url.split("///", 1)[-1]).is_file():
+            raise InputError(f"no database at {url.split('///', 1)[-1]}")  # a typo must not verify an empty log
+        engine = db.engine_for(url)
+        try:
+            # read only: an auditor neither creates nor migrates the database it checks
+            if "hash" not in {c["name"] for c in inspect(engine).get_columns("audit_log")}:
+                raise InputError("this database's audit log has no hash chain yet: start the server once to migrate it")
+            with db.sessions(engine)() as session:
+                report = repo.verify_audit(session, anchor=pinned)
+        except NoSuchTableError as exc:
+            raise InputError("no audit log in this database") from exc
+        except SQLAlchemyError as exc:
+            raise InputError(f"cannot read the audit log: {type(exc).__name__}") from exc
+        finally:
+            engine.dispose()
+    table = Table(show_header=False, title="Audit log")
+    table.add_row("database", engine.url.render_as_string(hide_password=True))
+    table.add_row("entries checked", str(report.entries))
+    table.add_row("articles checked", str(report.assessments))
+    table.add_row("head", f"seq {report.head_seq}:{report.head_hash}")
+    if pinned:
+        anchored = not any(b.problem == "anchor mismatch" for b in report.breaks)
+        table.add_row("anchor", f"seq {pinned[0]} " + ("[green]matches[/green]" if anchored else "[red]differs[/red]"))
+    chain = [b for b in report.breaks if b.problem != "anchor mismatch"]
+    if chain:
+        first = chain[0]
+        where = f"id {first.id}, seq {first.seq}" if first.id is not None else f"seq {first.seq}"
+        table.add_row("chain", f"[red]broken[/red] at {where}: {first.problem} ({first.detail}); {len(chain)} in all")
+    else:
+        table.add_row("chain", "[green]intact[/green]")
+    if report.mismatches:
+        m = report.mismatches[0]
+        at = f" at entry seq {m.seq}" if m.seq is not None else ""
+        table.add_row(
+            "states",
+            f"[red]{len(report.mismatches)} not accounted for[/red]: article {escape(m.assessment_id)} is "
+            f"{escape(m.actual)}{at} "
+            f"where the log leads to {escape(m.recorded)}",
+        )
+    else:
+        table.add_row("states", "[green]every article's state is in the log[/green]")
+    Console(width=200).print(table)
+    typer.echo("intact" if report.intact else "NOT intact")
+    if not report.intact:
+        raise typer.Exit(1)
+
+
 def main() -> None:
     """Entry point: run the app and turn anything unexpected into one line (exit 1)."""
     try:

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import delete, func, or_, select, update
@@ -11,7 +13,15 @@ from sqlalchemy.orm import Session
 from indicated.errors import NotFound, WorkflowError
 from indicated.models import Assessment
 from indicated.service import auth
-from indicated.service.tables import AssessmentRow, AuditEntry, Comment, LoginSession, Reviewer
+from indicated.service.tables import (
+    GENESIS,
+    AssessmentRow,
+    AuditEntry,
+    Comment,
+    LoginSession,
+    Reviewer,
+    entry_hash,
+)
 
 # the editorial workflow: which state may follow which
 TRANSITIONS = {"submitted": {"under_review"}, "under_review": {"approved", "rejected"}}
@@ -208,3 +218,134 @@ def add_comment(db: Session, *, assessment_id: str, reviewer: str, text: str) ->
 
 def comments(db: Session, *, assessment_id: str) -> list[Comment]:
     return list(db.scalars(select(Comment).where(Comment.assessment_id == assessment_id).order_by(Comment.id)))
+
+
+@dataclass(frozen=True)
+class AuditBreak:
+    """One broken link of the audit chain: the entry where the chain stops holding, and why.
+
+    ``problem`` is one of: "hash mismatch" (the entry's content is not what was hashed when it was
+    written: changed since), "prev_hash mismatch" (it does not link to the entry before it: that one
+    was changed and re-hashed, or replaced), "gap" (entries before it are missing), "sequence repeated",
+    "not chained" (no sequence number or hash: written around the application), "anchor mismatch"."""
+
+    id: int | None
+    seq: int | None
+    problem: str
+    detail: str
+
+
+@dataclass(frozen=True)
+class StateMismatch:
+    """An article whose state the audit log does not account for: ``recorded`` is the state its
+    entries lead to, ``actual`` what the article (or, at ``seq``, the next entry) says instead."""
+
+    assessment_id: str
+    recorded: str
+    actual: str
+    seq: int | None = None
+
+
+@dataclass(frozen=True)
+class AuditReport:
+    """What `verify_audit` found. ``head_seq`` and ``head_hash`` are the last entry's: recorded
+    outside the database, they are the anchor that a later verify can check (``anchor=``)."""
+
+    entries: int
+    assessments: int
+    head_seq: int
+    head_hash: str
+    breaks: list[AuditBreak] = field(default_factory=list)
+    mismatches: list[StateMismatch] = field(default_factory=list)
+
+    @property
+    def intact(self) -> bool:
+        return not self.breaks and not self.mismatches
+
+
+def _snapshot(db: Session) -> None:
+    """Read the log and the articles as of one moment, while servers go on writing: REPEATABLE READ
+    on PostgreSQL; on SQLite an explicit BEGIN, since pysqlite would run each SELECT on its own."""
+    if db.in_transaction():
+        return
+    if db.get_bind().dialect.name == "postgresql":
+        db.connection(execution_options={"isolation_level": "REPEATABLE READ"})
+    else:
+        db.connection().exec_driver_sql("BEGIN")
+
+
+def _links(rows: Iterator[AuditEntry]) -> Iterator[tuple[AuditEntry, AuditBreak | None]]:
+    """Each entry in chain order with the first thing wrong with its link, if anything. After a
+    break the walk goes on from the entry as it stands, so one forged row is one break, not all after."""
+    seq, prev = 0, GENESIS
+    for e in rows:
+        if e.seq is None or e.hash is None or e.prev_hash is None:
+            yield (
+                e,
+                AuditBreak(e.id, e.seq, "not chained", "no sequence number or hash: written around the application"),
+            )
+            continue
+        if e.seq == seq:
+            problem: AuditBreak | None = AuditBreak(e.id, e.seq, "sequence repeated", f"a second entry at {e.seq}")
+        elif e.seq != seq + 1:
+            problem = AuditBreak(e.id, e.seq, "gap", f"entries {seq + 1}..{e.seq - 1} are missing")
+        elif e.prev_hash != prev:
+            problem = AuditBreak(e.id, e.seq, "prev_hash mismatch", f"does not link to entry {seq} as it stands")
+        else:
+            problem = None
+        digest = entry_hash(
+            seq=e.seq,
+            assessment_id=e.assessment_id,
+            reviewer=e.reviewer,
+            at=e.at,
+            from_state=e.from_state,
+            to_state=e.to_state,
+            why=e.why,
+            prev_hash=e.prev_hash,
+        )
+        if problem is None and digest != e.hash:
+            problem = AuditBreak(e.id, e.seq, "hash mismatch", "its content changed after it was written")
+        yield e, problem
+        seq, prev = e.seq, e.hash
+
+
+def verify_audit(db: Session, *, anchor: tuple[int, str] | None = None) -> AuditReport:
+    """Walk the audit chain from the first entry to the head and check every link; then check that
+    each article's state is the one its entries lead to (``submitted`` when it has none), so that a
+    state changed with plain SQL, which writes no entry, is found. ``anchor`` is a (seq, hash) pair
+    recorded earlier outside the database: the entry at that place must still carry that hash.
+
+    Reads one snapshot (call it on a fresh session), and the rows one at a time, so a long log costs
+    little memory. Reports identifiers and sequence numbers only, never an entry's reason or a case."""
+    _snapshot(db)
+    breaks: list[AuditBreak] = []
+    mismatches: list[StateMismatch] = []
+    recorded: dict[str, str] = {}
+    entries, head_seq, head_hash, anchored = 0, 0, GENESIS, anchor is None
+    query = (
+        select(AuditEntry).order_by(AuditEntry.seq.asc().nulls_first(), AuditEntry.id).execution_options(yield_per=1000)
+    )
+    for e, problem in _links(iter(db.scalars(query))):
+        entries += 1
+        if problem:
+            breaks.append(problem)
+        if e.seq is not None:
+            head_seq, head_hash = e.seq, e.hash
+        if anchor and e.seq == anchor[0]:
+            anchored = e.hash == anchor[1]
+        before = recorded.get(e.assessment_id, "submitted")
+        if e.from_state != before:
+            mismatches.append(StateMismatch(e.assessment_id, before, e.from_state, e.seq))
+        recorded[e.assessment_id] = e.to_state
+        db.expunge(e)
+    if anchor and not anchored:
+        breaks.append(
+            AuditBreak(None, anchor[0], "anchor mismatch", "the entry at the anchor is missing or carries another hash")
+        )
+    assessments = 0
+    for aid, state in db.execute(select(AssessmentRow.id, AssessmentRow.state).order_by(AssessmentRow.id)):
+        assessments += 1
+        if state != recorded.get(aid, "submitted"):
+            mismatches.append(StateMismatch(aid, recorded.get(aid, "submitted"), state))
+    db.rollback()
+    return AuditReport(entries, assessments, head_seq, head_hash, breaks, mismatches)
