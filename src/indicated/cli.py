@@ -462,22 +462,38 @@ def serve(
             "--open", help="Local demo: anyone may send and read cases without credentials (every page says so)."
         ),
     ] = False,
+    workers: Annotated[
+        int,
+        typer.Option(
+            min=1, max=64, help="Worker processes on one database (PostgreSQL when they span several machines)."
+        ),
+    ] = 1,
 ) -> None:
     """Run the HTTP service: API, web page, CDS Hooks (CRD), prior authorization (PAS); OpenAPI at /docs.
 
     Stored cases are read by signed-in reviewers (`indicated reviewers add`) and by the API client that
     sent them (`indicated clients add`). The database is INDICATED_DATABASE_URL (a SQLite file under
     ~/.local/share/indicated by default)."""
+    import os
+
     import uvicorn
 
-    from indicated.service import create_app
+    from indicated.service import create_app, db
     from indicated.service.settings import Settings
 
     with _errors():
-        app_ = create_app(Settings.from_env(policy_set=policy_set, open=open_demo))
-    if open_demo:
+        settings = Settings.from_env(policy_set=policy_set, open=open_demo)
+        if workers == 1:
+            target = create_app(settings)
+        else:  # migrate once here, not in each worker at the same moment; workers read the settings
+            engine = db.engine_for(settings.database_url)  # from the environment, as this process did
+            db.upgrade(engine)
+            engine.dispose()
+            os.environ.update(INDICATED_POLICY_SET=settings.policy_set, INDICATED_OPEN="1" if settings.open else "")
+            target = "indicated.service:create_app"
+    if settings.open:
         typer.echo("indicated: OPEN DEMO: anyone who can reach this server may send and read cases", err=True)
-    uvicorn.run(app_, host=host, port=port, access_log=access_log)
+    uvicorn.run(target, host=host, port=port, access_log=access_log, workers=workers, factory=workers > 1)
 
 
 reviewers_app = typer.Typer(no_args_is_help=True, help="Reviewer accounts for the review workflow.")

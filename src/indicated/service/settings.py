@@ -34,5 +34,6 @@ class Settings(BaseModel):
             "max_body": os.environ.get("INDICATED_MAX_BODY"),
             "payer_name": os.environ.get("INDICATED_PAYER_NAME"),
             "link_hours": os.environ.get("INDICATED_LINK_HOURS"),
+            "open": os.environ.get("INDICATED_OPEN"),  # what `serve --open` tells its worker processes
         }
         return cls.model_validate({k: v for k, v in env.items() if v} | {k: v for k, v in overrides.items() if v})
