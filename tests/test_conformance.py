@@ -22,6 +22,7 @@ from conformance import (
 )
 from conformance import pas_response_problems as pas_problems
 from conftest import CERVICAL_CASES, ROOT, SHARED_CASES, load_cases, make_client
+from ehr import fake_ehr
 from indicated.fhir.samples import crd_request, pas_request, record_bundle
 
 CASES = load_cases(SHARED_CASES) + load_cases(CERVICAL_CASES)[::3]
@@ -66,14 +67,12 @@ def test_every_crd_response_conforms(client, hook):
     assert not problems
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="issue 18: CRDServiceRequest3 prefetches no Coverage and this service does not query the EHR's FHIR "
-    "server for it, so its coverage information names no Coverage resource (a display-only reference)",
-)
 def test_the_official_example_without_prefetch_conforms(client):
-    example = CRD_EXAMPLES / "CRDServiceRequest3.json"
-    res = client.post("/cds-services/indicated-order-sign", json=json.loads(example.read_text()))
+    """CRDServiceRequest3 prefetches nothing: the service reads the Coverage and the record from the
+    client's FHIR server (a stand-in here), so its coverage information names that Coverage."""
+    body = json.loads((CRD_EXAMPLES / "CRDServiceRequest3.json").read_text())
+    client.app.state.ehr_transport, _ = fake_ehr(body["fhirAuthorization"]["access_token"])
+    res = client.post("/cds-services/indicated-order-sign", json=body)
     assert res.status_code == 200
     assert cds_response_problems(res.json()) == []
 

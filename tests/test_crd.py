@@ -14,6 +14,7 @@ from fhir.resources.R4B import get_fhir_model_class
 
 from conftest import CERVICAL_CASES, ROOT, SHARED_CASES, load_cases, make_client
 from credentials import sign_in
+from ehr import fake_ehr
 from indicated.fhir.coverage import COVERAGE_INFORMATION, CRD
 from indicated.fhir.samples import crd_request, record_bundle
 from indicated.models import Determination
@@ -65,6 +66,7 @@ def test_discovery_lists_the_primary_hooks_and_order_select(client):
 @pytest.mark.parametrize("example", ["CRDServiceRequest.json", "CRDServiceRequest3.json"])
 def test_official_examples_are_answered_plainly_without_criteria(client, example):
     body = json.loads((CRD_EXAMPLES / example).read_text())
+    client.app.state.ehr_transport, _ = fake_ehr(body["fhirAuthorization"]["access_token"])  # for left-out keys
     sent = copy.deepcopy(body)
     res = client.post("/cds-services/indicated-order-sign", json=body)
     assert res.status_code == 200, res.text
@@ -433,3 +435,29 @@ def test_the_client_configures_which_cards_and_coverage_information_it_gets(clie
     assert call({"max-cards": 0})["cards"] == []
     assert call({"coverage-info": False})["systemActions"] == []
     assert len(call({"max-cards": "two"})["cards"]) == 1  # a value of the wrong type is ignored
+
+
+def test_prefetch_left_out_is_read_from_the_clients_fhir_server_with_its_token(client):
+    """CDS Hooks: a service may query fhirServer with fhirAuthorization for prefetch keys the client left
+    out (CRDServiceRequest3 sends none); without a grant, or when the server refuses, it is 412."""
+    body = json.loads((CRD_EXAMPLES / "CRDServiceRequest3.json").read_text())
+    client.app.state.ehr_transport, asked = fake_ehr(body["fhirAuthorization"]["access_token"])
+    res = client.post("/cds-services/indicated-order-sign", json=body)
+    assert res.status_code == 200, res.text
+    assert "Coverage?patient=123&status=active" in asked and "Patient/123" in asked
+    info = res.json()["systemActions"][0]["resource"]["extension"][0]
+    assert {"url": "coverage", "valueReference": {"reference": "Coverage/cov-1"}} in info["extension"]
+    kept = {**body, "prefetch": {"coverage": None}}  # a key sent as null is the client's answer: not asked
+    asked.clear()
+    client.post("/cds-services/indicated-order-sign", json=kept)
+    assert not any(q.startswith("Coverage") for q in asked)
+    for name, change in {
+        "no grant": lambda b: b.pop("fhirAuthorization"),
+        "another token": lambda b: b["fhirAuthorization"].update(access_token="stolen"),
+        "a patient id that is not an id": lambda b: b["context"].update(patientId="123&_include=*"),
+    }.items():
+        changed = copy.deepcopy(body)
+        change(changed)
+        res = client.post("/cds-services/indicated-order-sign", json=changed)
+        assert res.status_code == 412, name
+        assert "coverage" in res.json()["issue"][0]["diagnostics"], name

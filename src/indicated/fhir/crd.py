@@ -15,6 +15,7 @@ key sent as ``null`` is the client saying the record has no such data, and is an
 from __future__ import annotations
 
 import json
+import re
 import uuid
 from collections.abc import Callable
 from datetime import date
@@ -127,12 +128,15 @@ def respond(
     policy_set: str = "clinical",
     today: date | None = None,
     payer: str = "indicated",
+    fetch: Callable[[str], Any] | None = None,
 ) -> dict:
     """Answer one hook call. ``link(id)`` is the article's address; ``keep(id, assessment)`` stores it;
-    ``payer`` labels the cards (CRD resp-4: the source label names the payer).
+    ``payer`` labels the cards (CRD resp-4: the source label names the payer); ``fetch(query)`` reads
+    a FHIR query from the client's server (None when it cannot), for the prefetch keys left out.
 
     Raises KeyError for an unknown service, InputError for a malformed request (HTTP 400) and
-    MissingData when the record is needed but every record key is left out of the prefetch (HTTP 412).
+    MissingData when the record is needed but every record key is left out of the prefetch, or the
+    Coverage is, and neither could be fetched (HTTP 412).
     """
     from indicated.pipeline import assess
 
@@ -141,7 +145,7 @@ def respond(
     request = _request(body, spec["hook"])
     orders, originals = _orders(request)
     covered = {c for p in kb.policies_in(policy_set) if p.kind == "procedure" for c in (s.code for s in p.services)}
-    prefetch = request.prefetch or {}
+    prefetch = _completed(request, fetch)
     needs_record = any(set(billing_codes(o)) & covered for o in orders)
     # CDS Hooks 2.0 (Prefetch): "If the CDS Client has no data to populate a template prefetch key, the
     # prefetch template key MUST have a value of null", while "CDS Clients MUST omit the prefetch key if
@@ -152,6 +156,13 @@ def respond(
         raise MissingData(
             "the draft orders include services with criteria, but the prefetch holds none of "
             f"{', '.join(RECORD_KEYS)}; send them as this service's discovery document asks"
+        )
+    if orders and "coverage" not in prefetch:
+        # coverage information names the Coverage it is about (CRD: coverage 1..1); without one there is
+        # nothing conformant to say, and CDS Hooks answers a service that cannot get its data with 412
+        raise MissingData(
+            "the prefetch leaves out coverage and it could not be fetched from the client's FHIR server; "
+            "send the patient's active Coverage as this service's discovery document asks"
         )
     coverages = [r for r in _prefetched(prefetch, "coverage") if r.get_resource_type() == "Coverage"]
     unresolved = _unresolved(coverages) if "coverage" in prefetch else None
@@ -428,6 +439,35 @@ def _update(original: dict, info: dict, label: str) -> list[dict]:
     if resource is None:
         return []
     return [{"type": "update", "description": f"Coverage information for {label}", "resource": resource}]
+
+
+def _completed(request: HookRequest, fetch: Callable[[str], Any] | None) -> dict:
+    """The prefetch, with each of our template keys the client left out read from its FHIR server
+    (CDS Hooks: a service may query ``fhirServer`` itself when prefetch is missing). A key sent as null
+    stays null: the client said it has nothing. A template whose context value is missing or not a
+    plain id is not queried."""
+    prefetch = dict(request.prefetch or {})
+    if fetch is None:
+        return prefetch
+    for key, template in PREFETCH.items():
+        if key in prefetch:
+            continue
+        query = _query(template, request.context)
+        found = fetch(query) if query else None
+        if found is not None:
+            prefetch[key] = found
+    return prefetch
+
+
+_TOKEN = re.compile(r"\{\{context\.(\w+)\}\}")
+_ID = re.compile(r"[A-Za-z0-9\-.]{1,64}")  # a FHIR id: nothing that could change the query's meaning
+
+
+def _query(template: str, context: dict[str, Any]) -> str | None:
+    values = {name: context.get(name) for name in _TOKEN.findall(template)}
+    if not all(isinstance(v, str) and _ID.fullmatch(v) for v in values.values()):
+        return None
+    return _TOKEN.sub(lambda m: values[m.group(1)], template)
 
 
 def _coverage_reference(coverage) -> dict:

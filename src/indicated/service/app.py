@@ -95,6 +95,7 @@ def create_app(settings: Settings | None = None, *, warm: bool = True) -> FastAP
     app.state.auths = StoredPriorAuths(app.state.sessions)
     app.state.subscriptions = Subscriptions()
     app.state.nonces = SeenNonces()
+    app.state.ehr_transport = None  # httpx's own; tests put a stand-in for the EHR's FHIR server here
     with app.state.sessions() as session:
         app.state.link_key = links.link_key(session)
     app.include_router(api.router)

@@ -4,8 +4,10 @@ like any other, so a card's link opens the article page and a reviewer's decisio
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from typing import Any
 
+import httpx
 from fastapi import APIRouter, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse
@@ -19,6 +21,7 @@ from indicated.service.prior_auths import OwnedPriorAuths, PriorAuths
 
 router = APIRouter()
 log = logging.getLogger(__name__)
+EHR_TIMEOUT = 5.0  # seconds for each query to the client's FHIR server: a hook call must answer quickly
 
 
 async def body_of(request: Request) -> Any:
@@ -62,11 +65,46 @@ async def hook(service_id: str, request: Request, db: SessionDep, client: CdsCli
         crd.respond,
         service_id,
         body,
+        fetch=ehr_reader(request, body),
         link=link,
         keep=lambda aid, a: workflow.store(db, a, source="cds-hooks", assessment_id=aid, owner=client),
         policy_set=request.app.state.settings.policy_set,
         payer=request.app.state.settings.payer_name,
     )
+
+
+def ehr_reader(request: Request, body: Any) -> Callable[[str], Any] | None:
+    """Read a FHIR query from the server the hook call names (``fhirServer``), with the access token it
+    grants us (``fhirAuthorization``), for prefetch keys the client left out. Only with a token: the call
+    itself is signed by a registered client, and we go nowhere it did not send us. Any failure (refused,
+    not JSON, over the body limit, slower than the timeout) is "could not fetch", never an error."""
+    server = body.get("fhirServer") if isinstance(body, dict) else None
+    grant = body.get("fhirAuthorization") if isinstance(body, dict) else None
+    token = grant.get("access_token") if isinstance(grant, dict) else None
+    if not isinstance(server, str) or not server.startswith(("https://", "http://")) or not isinstance(token, str):
+        return None
+    settings = request.app.state.settings
+
+    def read(query: str) -> Any:
+        headers = {"Authorization": f"Bearer {token}", "Accept": "application/fhir+json"}
+        try:
+            with (
+                httpx.Client(transport=request.app.state.ehr_transport, timeout=EHR_TIMEOUT) as http,
+                http.stream("GET", f"{server.rstrip('/')}/{query}", headers=headers) as res,
+            ):
+                if res.status_code != 200:
+                    return None
+                raw = b""
+                for chunk in res.iter_bytes():
+                    raw += chunk
+                    if len(raw) > settings.max_body:
+                        return None
+            return load_json(raw.decode("utf-8-sig"), source="fhirServer", malformed="not JSON")
+        except (httpx.HTTPError, UnicodeDecodeError, InputError) as exc:
+            log.warning("reading %s from the client's FHIR server failed: %s", query.split("?")[0], type(exc).__name__)
+            return None
+
+    return read
 
 
 def auths_of(request: Request, caller) -> PriorAuths:
