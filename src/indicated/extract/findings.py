@@ -169,13 +169,15 @@ def _add_up_courses(out: list[Finding], kb: Knowledge, text: str) -> None:
         (f for f in out if kb.concepts[f.concept].group == "conservative_care" and f.evidence),
         key=lambda f: f.evidence[0].start,
     )
-    for i, f in enumerate(care):
+    longest = None  # the longest present course so far, kept as we go: a long note has hundreds of courses
+    for f in care:
         end = f.evidence[0].end
         m = _ANOTHER.match(text[end : end + 40])
         durations = dt.durations(text[end + m.end() : end + m.end() + 25]) if m else []
-        earlier = [g.weeks for g in care[:i] if g.weeks and g.status == "present"]
-        if durations and durations[0].start == 0 and earlier:
-            f.weeks = max(earlier) + durations[0].weeks
+        if durations and durations[0].start == 0 and longest:
+            f.weeks = longest + durations[0].weeks
+        if f.weeks and f.status == "present":
+            longest = max(longest or f.weeks, f.weeks)
 
 
 def _finding(concept, asserted, ent, kb, text, lo, hi, symptom_spans, as_of) -> Finding:

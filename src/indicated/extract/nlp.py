@@ -175,6 +175,8 @@ def build(kb: Knowledge):
     from spacy.symbols import ORTH
     from spacy.tokens import Span
 
+    from indicated.extract import pipes
+
     for name in (TERM_ATTR, PROCEDURE_ATTR):
         if not Span.has_extension(name):
             Span.set_extension(name, default=None)
@@ -193,6 +195,12 @@ def build(kb: Knowledge):
 
     if not Language.has_factory("indicated_regex_terms"):
         Language.factory("indicated_regex_terms")(lambda nlp, name: RegexTerms())
+    # medspaCy's target matcher and ConText, with their results in time linear in the note (pipes.py);
+    # they keep medspaCy's pipe names
+    if not Language.has_factory("indicated_target_matcher"):
+        Language.factory("indicated_target_matcher")(lambda nlp, name: pipes.TargetMatcher(nlp, name))
+    if not Language.has_factory("indicated_context"):
+        Language.factory("indicated_context")(lambda nlp, name: pipes.ConText(nlp, name, rules=None))
 
     nlp = spacy.blank("en")
     # abbreviations that never end a sentence keep their period: "Consent discussed incl. infection, ..."
@@ -202,7 +210,7 @@ def build(kb: Knowledge):
             nlp.tokenizer.add_special_case(form, [{ORTH: form}])
     nlp.add_pipe("sentencizer")
     nlp.add_pipe("indicated_note_breaks")
-    matcher = nlp.add_pipe("medspacy_target_matcher")
+    matcher = nlp.add_pipe("indicated_target_matcher", name="medspacy_target_matcher")
     rules = []
     for term in [*kb.lexicon.terms, *kb.procedures.terms]:
         rules += [_rule_for(term, p) for p in term.phrases]
@@ -228,7 +236,7 @@ def build(kb: Knowledge):
 
     # Our rules replace medspaCy's default rule of the same literal (its ": no" reads backward only,
     # which misses "Flexion-extension: no listhesis"); every other default rule is kept.
-    context = nlp.add_pipe("medspacy_context", config={"rules": None})
+    context = nlp.add_pipe("indicated_context", name="medspacy_context")
     ours = [_context_rule(r) for r in kb.lexicon.context_rules]
     replaced = {r.literal.lower() for r in ours}
     defaults = ConTextRule.from_json(context.DEFAULT_RULES_FILEPATH)

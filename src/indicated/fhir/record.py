@@ -24,7 +24,9 @@ Parsing uses the R4B models of ``fhir.resources`` (the closest to R4 it ships).
 
 from __future__ import annotations
 
+import bisect
 import html
+import itertools
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -65,6 +67,17 @@ ADMINISTRATIVE = {
 # resources the reader reads (a Medication is read through the requests that name it)
 READ = {"DocumentReference", "DiagnosticReport", "Condition", "Observation", "Procedure", "Medication", *ORDER_TYPES}
 READ |= set(MEDICATION_TYPES)
+MAX_ENTRIES = 5_000
+"""The most resources one record may hold: a Bundle's entries, or all the resources of a CDS Hooks
+prefetch together. A prior-authorization record is tens to hundreds of resources; reading is linear in
+the record, and 5,000 Conditions take about 2 s on a small machine (``bench/size.py``), so this bounds
+what one request can cost (security issue 17, finding 3). A Bundle's entries are counted before its
+resources are parsed, which is itself the costliest step of a large Bundle."""
+MAX_RECORD_CHARS = 300_000
+"""The most characters of words (notes, reports, worded resources) one record may give the text reader:
+thirty long operative notes, or three notes at the limit of a plain-text case (``inputs.MAX_CHARS``).
+A record fits its request's body limit long before this, except one holding a megabyte-sized note,
+which would take the reader tens of seconds (security issue 17, finding 3)."""
 _DONE = {"completed", "stopped"}  # a procedure that took place (stopped: begun, then stopped)
 _RESOLVED = {"inactive", "resolved", "remission"}
 _DOUBTFUL = {"provisional", "differential", "unconfirmed"}
@@ -164,6 +177,8 @@ def validate_bundle(data: Any, *, source: str = "bundle"):
     # (the models raise KeyError for it); CDS Hooks 2.0: "CDS Services MAY return other HTTP statuses,
     # specifically 4xx and 5xx HTTP error codes"
     entries = data.get("entry")
+    if isinstance(entries, list) and len(entries) > MAX_ENTRIES:
+        raise InputError(f"{source}: the Bundle has {len(entries):,} entries; the limit is {MAX_ENTRIES:,}")
     for n, entry in enumerate(entries if isinstance(entries, list) else []):
         resource = entry.get("resource") if isinstance(entry, dict) else None
         if isinstance(resource, dict) and not is_resource_type(resource.get("resourceType")):
@@ -215,6 +230,8 @@ def case_from_resources(
     engine = Engine.of(kb) if kb is not None else Engine.bundled()
     kb = engine.knowledge
     resources = list(resources)
+    if len(resources) > MAX_ENTRIES:
+        raise InputError(f"record: {len(resources):,} resources; the limit is {MAX_ENTRIES:,}")
     by_type: dict[str, list] = {}
     for r in resources:
         by_type.setdefault(r.get_resource_type(), []).append(r)
@@ -235,6 +252,10 @@ def case_from_resources(
             _medication(m, reading)
     _section(record, "Requested", orders, _order_words)
     words = record.text
+    if len(words) > MAX_RECORD_CHARS:
+        raise InputError(
+            f"record: its notes and worded resources have {len(words):,} characters; the limit is {MAX_RECORD_CHARS:,}"
+        )
     if not words.strip() and not reading.lines:
         raise EmptyRecord("bundle: no clinical content (no notes, conditions, procedures, observations or orders)")
 
@@ -713,8 +734,15 @@ def _used_parts(parts: list[RecordPart], owners: list, case: Case, orders: list)
     spans = [e for f in case.findings for e in f.evidence] + [e for s in case.services for e in s.evidence]
     spans += case.setting.evidence if case.setting else []
     used = {id(o) for o in orders if billing_codes(o)}
+    # a part is used when some span starts before the part ends and ends after it starts: among the spans
+    # starting before the part's end (a prefix of them by start), the furthest end decides. Sorted once,
+    # so a record of thousands of resources costs n log n, not parts x spans (security issue 17)
+    spans.sort(key=lambda s: s.start)
+    starts = [s.start for s in spans]
+    furthest = list(itertools.accumulate((s.end for s in spans), max))
     for part, owner in zip(parts, owners, strict=True):
-        if any(s.start < part.end and s.end > part.start for s in spans):
+        n = bisect.bisect_left(starts, part.end)  # spans[:n] start before the part ends
+        if n and furthest[n - 1] > part.start:
             used.add(id(owner))
     return used
 
