@@ -8,8 +8,9 @@ One root so callers can catch everything the engine raises on purpose::
      ├── MissingData      a request lacks data the engine cannot do without (CDS Hooks: HTTP 412)
      ├── NotFound         what a request names does not exist: a CDS service, a prior-authorization
      │                    request or one of its items, an article (HTTP 404)
-     └── WorkflowError    a change the review workflow does not allow: rejecting an approved article,
-                          a reviewer who already exists (HTTP 409)
+     ├── WorkflowError    a change the review workflow does not allow: rejecting an approved article,
+     │                    a reviewer who already exists (HTTP 409)
+     └── Throttled        too many failed log-ins for an account or from an address (HTTP 429)
 
 An *unknown* criterion is a result, never an exception: it becomes a documentation request.
 Foreign exceptions (YAML, pydantic, OS errors) are translated once, at the boundary that meets
@@ -54,3 +55,12 @@ class NotFound(IndicatedError):
 class WorkflowError(IndicatedError):
     """A change the review workflow does not allow (rejecting an approved article, adding a
     reviewer twice)."""
+
+
+class Throttled(IndicatedError):
+    """Too many failed log-ins for one account or from one address within the window: the answer is
+    429 with ``Retry-After``, and no password is checked, so guessing stops costing us CPU too."""
+
+    def __init__(self, retry_after: int) -> None:
+        self.retry_after = retry_after
+        super().__init__(f"too many failed log-ins; try again in {retry_after} seconds")

@@ -2,7 +2,7 @@
 
 Domain errors become HTTP answers in one place. The API answers bad input with 422 and a message;
 the FHIR routes with 400 and an OperationOutcome (412 for missing prefetch, as CDS Hooks prescribes);
-a body over the size limit gets 413; no traceback ever reaches a client, and no log line carries a
+a body over the size limit gets 413; too many failed log-ins 429 with ``Retry-After``; no traceback ever reaches a client, and no log line carries a
 case's text (it is health information): errors are logged by type and path only.
 """
 
@@ -17,12 +17,13 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from indicated.errors import InputError, MissingData, NotFound, WorkflowError, first_problem
+from indicated.errors import InputError, MissingData, NotFound, Throttled, WorkflowError, first_problem
 from indicated.fhir import crd
 from indicated.service import api, db, fhir_routes, web
 from indicated.service.prior_auths import StoredPriorAuths
 from indicated.service.settings import Settings
 from indicated.service.subscriptions import Subscriptions
+from indicated.service.throttle import LoginGuard
 
 log = logging.getLogger("indicated.service")
 FHIR_PATHS = ("/cds-services", "/fhir/")
@@ -93,6 +94,7 @@ def create_app(settings: Settings | None = None, *, warm: bool = True) -> FastAP
     app.state.sessions = db.sessions(engine)
     app.state.auths = StoredPriorAuths(app.state.sessions)
     app.state.subscriptions = Subscriptions()
+    app.state.logins = LoginGuard.from_settings(settings)
     app.include_router(api.router)
     app.include_router(fhir_routes.router)
     app.include_router(web.router)
@@ -131,6 +133,12 @@ def create_app(settings: Settings | None = None, *, warm: bool = True) -> FastAP
     @app.exception_handler(WorkflowError)
     def conflict(request: Request, exc: WorkflowError) -> JSONResponse:
         return _error(request, 409, "conflict", str(exc))
+
+    @app.exception_handler(Throttled)
+    def throttled(request: Request, exc: Throttled) -> JSONResponse:
+        response = _error(request, 429, "throttled", str(exc))
+        response.headers["Retry-After"] = str(exc.retry_after)
+        return response
 
     @app.exception_handler(RequestValidationError)
     def invalid(request: Request, exc: RequestValidationError) -> JSONResponse:

@@ -21,6 +21,13 @@ class Settings(BaseModel):
     # the health plan this service answers for: the label of CRD cards (CRD resp-4 names the payer) and the
     # insurer of a PAS response when the Claim names none
     payer_name: str = "indicated"
+    # password guessing (issue 17.7): failed log-ins allowed per account and per client address within
+    # the window, counted in the database so that every worker process shares one allowance
+    login_max_failures: int = Field(default=10, ge=1)
+    login_max_failures_per_address: int = Field(default=30, ge=1)
+    login_window_seconds: float = Field(default=60.0, gt=0)
+    # Argon2 verifications running at once per process: each takes 64 MiB and a core for ~50 ms
+    login_max_hashing: int = Field(default=4, ge=1)
 
     @classmethod
     def from_env(cls, **overrides: object) -> Settings:
@@ -30,5 +37,9 @@ class Settings(BaseModel):
             "session_hours": os.environ.get("INDICATED_SESSION_HOURS"),
             "max_body": os.environ.get("INDICATED_MAX_BODY"),
             "payer_name": os.environ.get("INDICATED_PAYER_NAME"),
+            "login_max_failures": os.environ.get("INDICATED_LOGIN_MAX_FAILURES"),
+            "login_max_failures_per_address": os.environ.get("INDICATED_LOGIN_MAX_FAILURES_PER_ADDRESS"),
+            "login_window_seconds": os.environ.get("INDICATED_LOGIN_WINDOW_SECONDS"),
+            "login_max_hashing": os.environ.get("INDICATED_LOGIN_MAX_HASHING"),
         }
         return cls.model_validate({k: v for k, v in env.items() if v} | {k: v for k, v in overrides.items() if v})

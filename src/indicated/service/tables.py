@@ -1,5 +1,6 @@
 """Database tables (SQLAlchemy 2): assessments with their editorial state, reviewers, login
-sessions, comments and the append-only audit log. Schema changes go through Alembic migrations."""
+sessions, comments, the append-only audit log, prior-authorization requests and failed log-ins. Schema
+changes go through Alembic migrations."""
 
 from __future__ import annotations
 
@@ -79,3 +80,14 @@ class PriorAuthRow(Base):
     assessment_id: Mapped[str] = mapped_column(String(32), index=True)
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     data: Mapped[str] = mapped_column(Text)
+
+
+class LoginFailure(Base):
+    """A failed log-in, kept for the throttle's window (issue 17.7): one row per account and one per
+    address, each a SHA-256 key, so that every worker process counts the same failures."""
+
+    __tablename__ = "login_failures"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    key: Mapped[str] = mapped_column(String(64), index=True)
+    at: Mapped[datetime] = mapped_column(DateTime(timezone=True), index=True)

@@ -12,13 +12,14 @@ from fastapi import APIRouter, Form, HTTPException, Request
 from fastapi.responses import HTMLResponse, RedirectResponse
 from fastapi.templating import Jinja2Templates
 
-from indicated.errors import InputError
+from indicated.errors import InputError, Throttled
 from indicated.models import Answer, Assessment
 from indicated.render import AUDIENCES, followup
 from indicated.render.html import CSS
 from indicated.service import repo, workflow
 from indicated.service.deps import COOKIE, MaybeReviewer, SessionDep, token_of
 from indicated.service.tables import STATES, AuditEntry
+from indicated.service.throttle import address_of
 
 router = APIRouter(include_in_schema=False)
 templates = Jinja2Templates(directory=Path(__file__).parent / "templates")
@@ -258,7 +259,15 @@ def login(
     next: Annotated[str, Form()] = "/",
 ):
     hours = request.app.state.settings.session_hours
-    token = repo.login(db, username=username[:80], password=password[:1000], hours=hours)
+    try:
+        token = request.app.state.logins.log_in(
+            db, username=username[:80], password=password[:1000], address=address_of(request), hours=hours
+        )
+    except Throttled as exc:
+        error = f"Too many failed log-ins. Wait {exc.retry_after} seconds, then try again."
+        response = page(request, "login.html", None, status=429, error=error, next=_local(next))
+        response.headers["Retry-After"] = str(exc.retry_after)
+        return response
     if token is None:
         return page(request, "login.html", None, status=401, error="Wrong username or password.", next=_local(next))
     response = RedirectResponse(_local(next), status_code=303)

@@ -1,0 +1,26 @@
+"""Failed log-ins for the throttle that every worker process shares (issue 17.7).
+
+Revision ID: 0004
+Revises: 0002 (rechained to 0003, the audit chain, when both branches meet)
+"""
+
+import sqlalchemy as sa
+from alembic import op
+
+revision = "0004"
+down_revision = "0002"
+branch_labels = None
+depends_on = None
+
+
+def upgrade() -> None:
+    op.create_table(
+        "login_failures",
+        sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+        sa.Column("key", sa.String(64), nullable=False, index=True),
+        sa.Column("at", sa.DateTime(timezone=True), nullable=False, index=True),
+    )
+
+
+def downgrade() -> None:
+    op.drop_table("login_failures")

@@ -1,0 +1,146 @@
+"""Issue 17, finding 7: login throttling. No assertion depends on the
+wall clock: time is moved by replacing the throttle's clock, concurrency is counted by spies."""
+
+from __future__ import annotations
+
+import threading
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy import inspect
+
+from indicated.service import auth, create_app, db, repo
+from indicated.service.settings import Settings
+
+NOTE = "L4-L5 disc extrusion compressing the left L5 root; 8 weeks of failed PT; left L4-L5 microdiscectomy (63030)."
+PASSWORD = "a long enough password"
+WRONG = "not the password at all"
+
+
+def settings_for(tmp_path: Path, **extra: object) -> Settings:
+    return Settings(database_url=f"sqlite:///{tmp_path / 'service.db'}", **extra)
+
+
+def client_for(settings: Settings, **kwargs: object) -> TestClient:
+    return TestClient(create_app(settings, warm=False), raise_server_exceptions=False, **kwargs)
+
+
+@pytest.fixture
+def settings(tmp_path) -> Settings:
+    return settings_for(tmp_path)
+
+
+@pytest.fixture
+def client(settings) -> TestClient:
+    client = client_for(settings)
+    with db.sessions(db.engine_for(settings.database_url))() as s:
+        repo.add_reviewer(s, username="rev", password=PASSWORD)
+    return client
+
+
+def api_login(client: TestClient, password: str, username: str = "rev"):
+    return client.post("/auth/login", json={"username": username, "password": password})
+
+
+def ui_login(client: TestClient, password: str, username: str = "rev"):
+    return client.post("/ui/login", data={"username": username, "password": password, "next": "/"})
+
+
+# 17.7 password guessing
+
+
+@pytest.mark.parametrize("send", [api_login, ui_login], ids=["api", "web"])
+def test_the_11th_wrong_password_within_a_minute_gets_429(client, send):
+    for _ in range(10):
+        assert send(client, WRONG).status_code == 401
+    refused = send(client, WRONG)
+    assert refused.status_code == 429
+    assert 1 <= int(refused.headers["retry-after"]) <= 60
+    assert send(client, PASSWORD).status_code == 429  # the right password waits too: no guessing on
+    if send is ui_login:
+        assert "Too many failed log-ins" in refused.text and "<form" in refused.text
+    else:
+        assert "too many failed log-ins" in refused.json()["detail"]
+
+
+def test_the_throttle_lets_go_after_the_window_and_a_success_forgets(client, monkeypatch):
+    from datetime import timedelta
+
+    for _ in range(10):
+        api_login(client, WRONG)
+    assert api_login(client, PASSWORD).status_code == 429
+    later = repo.now() + timedelta(seconds=61)
+    monkeypatch.setattr("indicated.service.throttle.now", lambda: later)
+    assert api_login(client, PASSWORD).status_code == 200
+    for _ in range(10):  # the success forgot the user's failures: ten more before the next 429
+        assert api_login(client, WRONG).status_code == 401
+    assert api_login(client, WRONG).status_code == 429
+
+
+def test_one_address_guessing_many_names_is_throttled(tmp_path):
+    client = client_for(settings_for(tmp_path, login_max_failures_per_address=5))
+    for i in range(5):
+        assert api_login(client, WRONG, username=f"user{i}").status_code == 401
+    assert api_login(client, WRONG, username="user-next").status_code == 429
+
+
+def test_the_throttle_holds_across_worker_processes(client, settings):
+    """Failures are counted in the database, so two workers on one database share one allowance."""
+    other = client_for(settings)  # a second worker: its own app, the same database
+    for _ in range(5):
+        assert api_login(client, WRONG).status_code == 401
+        assert api_login(other, WRONG).status_code == 401
+    assert api_login(client, WRONG).status_code == 429
+    assert api_login(other, WRONG).status_code == 429
+
+
+def test_an_unknown_user_costs_a_password_verification(client, monkeypatch):
+    """Timing must not tell names apart: an unknown name is checked against a dummy Argon2 hash."""
+    checked: list[str] = []
+    real = auth.verify_password
+
+    def spy(stored: str, password: str) -> bool:
+        checked.append(stored)
+        return real(stored, password)
+
+    monkeypatch.setattr(auth, "verify_password", spy)
+    assert api_login(client, WRONG, username="nobody-here").status_code == 401
+    assert ui_login(client, WRONG, username="nobody-either").status_code == 401
+    assert len(checked) == 2 and all(s.startswith("$argon2id$") for s in checked)
+
+
+def test_a_burst_of_logins_never_hashes_more_than_the_bound_at_once(tmp_path, monkeypatch):
+    settings = settings_for(tmp_path, login_max_hashing=2)
+    client = client_for(settings)
+    with db.sessions(db.engine_for(settings.database_url))() as s:
+        repo.add_reviewer(s, username="rev", password=PASSWORD)
+    lock, running, most, calls = threading.Lock(), [0], [0], [0]
+    real = auth.verify_password
+    release = threading.Event()
+
+    def spy(stored: str, password: str) -> bool:
+        with lock:
+            running[0] += 1
+            calls[0] += 1
+            most[0] = max(most[0], running[0])
+        release.wait(0.05)  # hold the slot a moment so that unbounded hashing would overlap
+        try:
+            return real(stored, password)
+        finally:
+            with lock:
+                running[0] -= 1
+
+    monkeypatch.setattr(auth, "verify_password", spy)
+    with ThreadPoolExecutor(12) as pool:
+        codes = list(pool.map(lambda _: api_login(client, PASSWORD).status_code, range(12)))
+    assert codes == [200] * 12 and calls[0] == 12
+    assert most[0] <= 2
+
+
+def test_migration_0004_creates_the_throttle_table(database_url):
+    engine = db.engine_for(database_url)
+    db.upgrade(engine)
+    assert {"login_failures"} <= set(inspect(engine).get_table_names())
+    engine.dispose()
