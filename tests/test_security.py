@@ -1,8 +1,9 @@
-"""Issue 17, finding 7: login throttling. No assertion depends on the
+"""Issue 17, findings 7 and 9: login throttling and a busy database. No assertion depends on the
 wall clock: time is moved by replacing the throttle's clock, concurrency is counted by spies."""
 
 from __future__ import annotations
 
+import sqlite3
 import threading
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -11,6 +12,7 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import inspect
 
+from indicated.fhir.samples import pas_request, record_bundle
 from indicated.service import auth, create_app, db, repo
 from indicated.service.settings import Settings
 
@@ -25,6 +27,17 @@ def settings_for(tmp_path: Path, **extra: object) -> Settings:
 
 def client_for(settings: Settings, **kwargs: object) -> TestClient:
     return TestClient(create_app(settings, warm=False), raise_server_exceptions=False, **kwargs)
+
+
+@pytest.fixture(autouse=True)
+def quick_hashes(monkeypatch):
+    """Argon2 at its smallest cost: these tests count verifications, they do not time them."""
+    from argon2 import PasswordHasher
+
+    monkeypatch.setattr(auth, "_hasher", PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1))
+    auth.dummy_hash.cache_clear()
+    yield
+    auth.dummy_hash.cache_clear()
 
 
 @pytest.fixture
@@ -137,6 +150,50 @@ def test_a_burst_of_logins_never_hashes_more_than_the_bound_at_once(tmp_path, mo
         codes = list(pool.map(lambda _: api_login(client, PASSWORD).status_code, range(12)))
     assert codes == [200] * 12 and calls[0] == 12
     assert most[0] <= 2
+
+
+# 17.9 a busy database
+
+
+def hold_write_lock(url: str):
+    """Another connection holding the database's write lock (SQLite) or the assessments table (PostgreSQL)."""
+    if url.startswith("sqlite"):
+        conn = sqlite3.connect(url.split("///", 1)[1], isolation_level=None)
+        conn.execute("BEGIN EXCLUSIVE")
+        return conn
+    import psycopg
+
+    conn = psycopg.connect(url.replace("postgresql+psycopg://", "postgresql://"))
+    conn.execute("LOCK TABLE assessments IN ACCESS EXCLUSIVE MODE")
+    return conn
+
+
+def test_a_locked_database_is_503_with_retry_after_and_pages_without_it_still_answer(database_url):
+    client = client_for(Settings(database_url=database_url, db_lock_timeout_seconds=0.3))
+    holder = hold_write_lock(database_url)
+    try:
+        res = client.post("/assessments", content=NOTE, headers={"content-type": "text/plain"})
+        assert res.status_code == 503, res.text[:300]
+        assert int(res.headers["retry-after"]) >= 1
+        assert "busy" in res.json()["detail"] and "Traceback" not in res.text and "L4-L5" not in res.text
+        fhir = client.post("/fhir/Claim/$submit", json=pas_request(record_bundle(NOTE, ["63030"]), claim_id="b1"))
+        assert fhir.status_code == 503 and fhir.json()["resourceType"] == "OperationOutcome"
+        assert "retry-after" in fhir.headers
+        for page in ("/", "/ui/login", "/cds-services"):
+            assert client.get(page).status_code == 200, page
+    finally:
+        holder.rollback()
+        holder.close()
+    assert client.post("/assessments", content=NOTE, headers={"content-type": "text/plain"}).status_code == 201
+
+
+def test_pages_that_need_no_database_open_no_session(client):
+    def refuse():
+        raise AssertionError("this page opened a database session")
+
+    client.app.state.sessions = refuse
+    for page in ("/", "/ui/login", "/cds-services"):
+        assert client.get(page).status_code == 200, page
 
 
 def test_migration_0004_creates_the_throttle_table(database_url):

@@ -2,19 +2,23 @@
 
 Domain errors become HTTP answers in one place. The API answers bad input with 422 and a message;
 the FHIR routes with 400 and an OperationOutcome (412 for missing prefetch, as CDS Hooks prescribes);
-a body over the size limit gets 413; too many failed log-ins 429 with ``Retry-After``; no traceback ever reaches a client, and no log line carries a
-case's text (it is health information): errors are logged by type and path only.
+a body over the size limit gets 413; too many failed log-ins 429 and a busy database 503, both with
+``Retry-After``; no traceback ever reaches a client, and no log line carries a case's text (it is
+health information): errors are logged by type and path only.
 """
 
 from __future__ import annotations
 
 import logging
+import math
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI, HTTPException, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from indicated.errors import InputError, MissingData, NotFound, Throttled, WorkflowError, first_problem
@@ -74,7 +78,7 @@ class BodyLimit:
 
 def create_app(settings: Settings | None = None, *, warm: bool = True) -> FastAPI:
     settings = settings or Settings.from_env()
-    engine = db.engine_for(settings.database_url)
+    engine = db.engine_for(settings.database_url, lock_timeout=settings.db_lock_timeout_seconds)
     db.upgrade(engine)
 
     @asynccontextmanager
@@ -138,6 +142,18 @@ def create_app(settings: Settings | None = None, *, warm: bool = True) -> FastAP
     def throttled(request: Request, exc: Throttled) -> JSONResponse:
         response = _error(request, 429, "throttled", str(exc))
         response.headers["Retry-After"] = str(exc.retry_after)
+        return response
+
+    @app.exception_handler(OperationalError)
+    @app.exception_handler(PoolTimeout)
+    def unavailable(request: Request, exc: Exception) -> JSONResponse:
+        """A lock not granted within the timeout ("database is locked", PostgreSQL's lock_timeout), no
+        pooled connection free, the server gone: try again shortly. Logged by type only, since the
+        exception's text quotes the statement and its parameters, which may hold a case."""
+        cause = type(getattr(exc, "orig", None) or exc).__name__
+        log.warning("database unavailable on %s %s: %s", request.method, request.url.path, cause)
+        response = _error(request, 503, "transient", "the database is busy; try again shortly")
+        response.headers["Retry-After"] = str(max(1, math.ceil(settings.db_lock_timeout_seconds)))
         return response
 
     @app.exception_handler(RequestValidationError)

@@ -30,9 +30,14 @@ def token_of(request: Request) -> str | None:
     return request.cookies.get(COOKIE)
 
 
-def optional_reviewer(request: Request, db: SessionDep) -> Reviewer | None:
+def optional_reviewer(request: Request) -> Reviewer | None:
+    """The reviewer a request's token belongs to, or None. A session is opened only for a token, so the
+    pages that need no database (the form, the log-in page) answer while it is busy (issue 17.9)."""
     token = token_of(request)
-    return repo.reviewer_for(db, token=token) if token else None
+    if not token:
+        return None
+    with request.app.state.sessions() as db:
+        return repo.reviewer_for(db, token=token)
 
 
 def current_reviewer(reviewer: Annotated[Reviewer | None, Depends(optional_reviewer)]) -> Reviewer:

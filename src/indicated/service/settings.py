@@ -28,6 +28,9 @@ class Settings(BaseModel):
     login_window_seconds: float = Field(default=60.0, gt=0)
     # Argon2 verifications running at once per process: each takes 64 MiB and a core for ~50 ms
     login_max_hashing: int = Field(default=4, ge=1)
+    # how long a request waits for a database lock (SQLite busy timeout, PostgreSQL lock_timeout) or a
+    # pooled connection before it is answered 503 with Retry-After (issue 17.9)
+    db_lock_timeout_seconds: float = Field(default=5.0, gt=0)
 
     @classmethod
     def from_env(cls, **overrides: object) -> Settings:
@@ -41,5 +44,6 @@ class Settings(BaseModel):
             "login_max_failures_per_address": os.environ.get("INDICATED_LOGIN_MAX_FAILURES_PER_ADDRESS"),
             "login_window_seconds": os.environ.get("INDICATED_LOGIN_WINDOW_SECONDS"),
             "login_max_hashing": os.environ.get("INDICATED_LOGIN_MAX_HASHING"),
+            "db_lock_timeout_seconds": os.environ.get("INDICATED_DB_LOCK_TIMEOUT_SECONDS"),
         }
         return cls.model_validate({k: v for k, v in env.items() if v} | {k: v for k, v in overrides.items() if v})
