@@ -1,8 +1,10 @@
-"""Issue 17, findings 7 and 9: login throttling and a busy database. No assertion depends on the
+"""Issue 17, findings 7, 9 and 10: login throttling, a busy database and security headers. No assertion depends on the
 wall clock: time is moved by replacing the throttle's clock, concurrency is counted by spies."""
 
 from __future__ import annotations
 
+import base64
+import hashlib
 import sqlite3
 import threading
 from concurrent.futures import ThreadPoolExecutor
@@ -194,6 +196,41 @@ def test_pages_that_need_no_database_open_no_session(client):
     client.app.state.sessions = refuse
     for page in ("/", "/ui/login", "/cds-services"):
         assert client.get(page).status_code == 200, page
+
+
+# 17.10 headers, cookie, NaN, idempotency
+
+
+def test_every_response_carries_security_headers(client):
+    aid = client.post("/assessments", content=NOTE, headers={"content-type": "text/plain"}).json()["id"]
+    for path in ("/", "/ui/login", f"/ui/assessments/{aid}", "/ui/assessments", "/assessments", "/nope", "/docs"):
+        res = client.get(path)
+        csp = res.headers.get("content-security-policy", "")
+        assert "frame-ancestors 'none'" in csp and "default-src 'none'" in csp, path
+        assert res.headers.get("x-content-type-options") == "nosniff", path
+        assert res.headers.get("x-frame-options") == "DENY", path
+        assert res.headers.get("referrer-policy") == "no-referrer", path
+    assert client.post("/assessments", content=b"", headers={"content-type": "text/plain"}).headers.get(
+        "x-frame-options"
+    ) == ("DENY")
+
+
+def test_pages_need_no_inline_style_or_script_and_the_article_style_is_hashed(client):
+    """The strict policy holds the pages to their own stylesheet; the standalone article keeps its inline
+    style (it is a file one can mail), allowed by its hash and nothing wider."""
+    from indicated.render.html import CSS
+
+    aid = client.post("/assessments", content=NOTE, headers={"content-type": "text/plain"}).json()["id"]
+    for path in ("/", "/ui/login", f"/ui/assessments/{aid}", "/ui/assessments"):
+        text = client.get(path).text
+        assert "<style" not in text and " style=" not in text and "<script" not in text, path
+        assert 'rel="stylesheet" href="/ui/style.css"' in text
+    sheet = client.get("/ui/style.css")
+    assert sheet.status_code == 200 and sheet.headers["content-type"].startswith("text/css") and "mark" in sheet.text
+    article = client.get(f"/assessments/{aid}/article", params={"format": "html"})
+    digest = base64.b64encode(hashlib.sha256(CSS.encode()).digest()).decode()
+    csp = article.headers["content-security-policy"]
+    assert f"'sha256-{digest}'" in csp and "unsafe-inline" not in csp
 
 
 def test_migration_0004_creates_the_throttle_table(database_url):

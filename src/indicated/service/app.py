@@ -9,6 +9,8 @@ health information): errors are logged by type and path only.
 
 from __future__ import annotations
 
+import base64
+import hashlib
 import logging
 import math
 from collections.abc import AsyncIterator
@@ -19,10 +21,12 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
+from starlette.datastructures import MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from indicated.errors import InputError, MissingData, NotFound, Throttled, WorkflowError, first_problem
 from indicated.fhir import crd
+from indicated.render.html import CSS as ARTICLE_CSS
 from indicated.service import api, db, fhir_routes, web
 from indicated.service.prior_auths import StoredPriorAuths
 from indicated.service.settings import Settings
@@ -76,6 +80,50 @@ class BodyLimit:
         await self.app(scope, counted, send)
 
 
+def _style_hash(css: str) -> str:
+    return "'sha256-" + base64.b64encode(hashlib.sha256(css.encode()).digest()).decode() + "'"
+
+
+# Issue 17.10: nothing may run or load but the site's own stylesheet, and the standalone article's one
+# inline style (an article is a page one can mail, so it keeps its style inside), allowed by its hash.
+# The API docs load Swagger UI and ReDoc from their CDN with inline script: their own, wider policy.
+CSP = (
+    f"default-src 'none'; style-src 'self' {_style_hash(ARTICLE_CSS)}; img-src 'self'; form-action 'self'; "
+    "frame-ancestors 'none'; base-uri 'none'"
+)
+DOCS_CSP = (
+    "default-src 'none'; script-src 'unsafe-inline' https://cdn.jsdelivr.net; "
+    "style-src 'unsafe-inline' https://cdn.jsdelivr.net https://fonts.googleapis.com; "
+    "font-src https://fonts.gstatic.com; img-src 'self' data: https://fastapi.tiangolo.com https://cdn.redoc.ly; "
+    "connect-src 'self'; worker-src blob:; frame-ancestors 'none'; base-uri 'none'"
+)
+SECURITY_HEADERS = {"x-content-type-options": "nosniff", "x-frame-options": "DENY", "referrer-policy": "no-referrer"}
+
+
+class SecurityHeaders:
+    """Give every response the security headers (a route's own value wins): the Content-Security-Policy,
+    ``nosniff``, no framing (for old browsers beside ``frame-ancestors``), and no Referer, since an
+    article's address names the article. Plain ASGI, outermost, so error answers carry them too."""
+
+    def __init__(self, app: ASGIApp, docs: frozenset[str]) -> None:
+        self.app, self.docs = app, docs
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        policy = DOCS_CSP if scope["path"] in self.docs else CSP
+
+        async def secured(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                headers = MutableHeaders(scope=message)
+                for name, value in {"content-security-policy": policy, **SECURITY_HEADERS}.items():
+                    headers.setdefault(name, value)
+            await send(message)
+
+        await self.app(scope, receive, secured)
+
+
 def create_app(settings: Settings | None = None, *, warm: bool = True) -> FastAPI:
     settings = settings or Settings.from_env()
     engine = db.engine_for(settings.database_url, lock_timeout=settings.db_lock_timeout_seconds)
@@ -117,6 +165,10 @@ def create_app(settings: Settings | None = None, *, warm: bool = True) -> FastAP
         except Exception as exc:
             log.error("internal error on %s %s: %s", request.method, request.url.path, type(exc).__name__)
             return _error(request, 500, "exception", "internal error; the request was not processed")
+
+    app.add_middleware(
+        SecurityHeaders, docs=frozenset(filter(None, (app.docs_url, app.redoc_url, app.swagger_ui_oauth2_redirect_url)))
+    )
 
     @app.exception_handler(BodyTooLarge)
     def too_large(request: Request, exc: BodyTooLarge) -> JSONResponse:
