@@ -1,5 +1,6 @@
-"""Issue 17, findings 7, 9 and 10: login throttling, a busy database and security headers. No assertion depends on the
-wall clock: time is moved by replacing the throttle's clock, concurrency is counted by spies."""
+"""Issue 17, findings 7, 9 and 10: login throttling, a busy database, security headers and the login
+cookie over HTTPS. No assertion depends on the wall clock: time is moved by replacing the throttle's
+clock, concurrency is counted by spies."""
 
 from __future__ import annotations
 
@@ -231,6 +232,14 @@ def test_pages_need_no_inline_style_or_script_and_the_article_style_is_hashed(cl
     digest = base64.b64encode(hashlib.sha256(CSS.encode()).digest()).decode()
     csp = article.headers["content-security-policy"]
     assert f"'sha256-{digest}'" in csp and "unsafe-inline" not in csp
+
+
+def test_the_login_cookie_is_secure_over_https(client, settings):
+    plain = ui_login(client_for(settings, follow_redirects=False), PASSWORD)
+    assert plain.status_code == 303 and "secure" not in plain.headers["set-cookie"].lower()
+    https = ui_login(client_for(settings, base_url="https://testserver", follow_redirects=False), PASSWORD)
+    cookie = https.headers["set-cookie"].lower()
+    assert https.status_code == 303 and "; secure" in cookie and "httponly" in cookie and "samesite=strict" in cookie
 
 
 def test_migration_0004_creates_the_throttle_table(database_url):

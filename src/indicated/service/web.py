@@ -290,7 +290,11 @@ def login(
     if token is None:
         return page(request, "login.html", None, status=401, error="Wrong username or password.", next=_local(next))
     response = RedirectResponse(_local(next), status_code=303)
-    response.set_cookie(COOKIE, token, max_age=int(hours * 3600), httponly=True, samesite="strict")
+    # Secure when the request came over HTTPS (issue 17.10). Behind a TLS-terminating proxy the scheme is
+    # the client's only if uvicorn trusts the proxy's X-Forwarded-Proto (--forwarded-allow-ips): we do
+    # not read the header ourselves, so a client cannot talk us into anything by sending it.
+    secure = request.url.scheme == "https"
+    response.set_cookie(COOKIE, token, max_age=int(hours * 3600), httponly=True, samesite="strict", secure=secure)
     return response
 
 
