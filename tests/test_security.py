@@ -1,11 +1,12 @@
-"""Issue 17, findings 7, 9 and 10: login throttling, a busy database, security headers and the login
-cookie over HTTPS. No assertion depends on the wall clock: time is moved by replacing the throttle's
-clock, concurrency is counted by spies."""
+"""Issue 17, findings 7, 9 and 10: login throttling, a busy database, security headers, the login
+cookie over HTTPS and NaN in JSON. No assertion depends on the wall clock: time is moved by replacing
+the throttle's clock, concurrency is counted by spies."""
 
 from __future__ import annotations
 
 import base64
 import hashlib
+import json
 import sqlite3
 import threading
 from concurrent.futures import ThreadPoolExecutor
@@ -15,7 +16,7 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import inspect
 
-from indicated.fhir.samples import pas_request, record_bundle
+from indicated.fhir.samples import crd_request, pas_request, record_bundle
 from indicated.service import auth, create_app, db, repo
 from indicated.service.settings import Settings
 
@@ -240,6 +241,37 @@ def test_the_login_cookie_is_secure_over_https(client, settings):
     https = ui_login(client_for(settings, base_url="https://testserver", follow_redirects=False), PASSWORD)
     cookie = https.headers["set-cookie"].lower()
     assert https.status_code == 303 and "; secure" in cookie and "httponly" in cookie and "samesite=strict" in cookie
+
+
+NON_FINITE = ["NaN", "Infinity", "-Infinity", "1e999"]
+
+
+@pytest.mark.parametrize("number", NON_FINITE)
+def test_nan_and_infinity_in_a_json_case_are_refused(client, number):
+    body = f'{{"text": {json.dumps(NOTE)}, "conservative_care_weeks": {number}}}'
+    res = client.post("/assessments", content=body, headers={"content-type": "application/json"})
+    assert res.status_code == 422, res.text[:300]
+    assert "not a finite number" in res.json()["detail"]
+    assert client.get("/assessments").json()["total"] == 0
+
+
+@pytest.mark.parametrize("path", ["/fhir/Claim/$submit", "/cds-services/indicated-order-sign", "/assessments"])
+def test_nan_in_a_fhir_quantity_is_refused(client, path):
+    """A Bundle whose Observation has ``"value": NaN`` (CDS Hooks took it and answered 200)."""
+    bundle = record_bundle(NOTE, ["63030"])
+    pain = {"resourceType": "Observation", "id": "pain", "status": "final", "code": {"text": "pain score"}}
+    pain = {"resource": {**pain, "valueQuantity": {"value": 7654321}}}
+    bundle["entry"].append(pain)
+    hook = crd_request(bundle)
+    hook["prefetch"]["observations"] = {"resourceType": "Bundle", "type": "searchset", "entry": [pain]}
+    body = {"/assessments": bundle, "/fhir/Claim/$submit": pas_request(bundle, claim_id="n1")}.get(path, hook)
+    text = json.dumps(body).replace("7654321", "NaN")
+    assert "NaN" in text
+    res = client.post(path, content=text, headers={"content-type": "application/json"})
+    fhir = not path.startswith("/assessments")
+    assert res.status_code == (400 if fhir else 422), res.text[:300]
+    said = res.json()["issue"][0]["diagnostics"] if fhir else res.json()["detail"]
+    assert "not a finite number" in said
 
 
 def test_migration_0004_creates_the_throttle_table(database_url):
