@@ -1,6 +1,6 @@
 """Issue 17, findings 7, 9 and 10: login throttling, a busy database, security headers, the login
-cookie over HTTPS and NaN in JSON. No assertion depends on the wall clock: time is moved by replacing
-the throttle's clock, concurrency is counted by spies."""
+cookie over HTTPS, NaN in JSON and idempotent creation. No assertion depends on the wall clock: time
+is moved by replacing the throttle's clock, concurrency is counted by spies."""
 
 from __future__ import annotations
 
@@ -274,8 +274,52 @@ def test_nan_in_a_fhir_quantity_is_refused(client, path):
     assert "not a finite number" in said
 
 
-def test_migration_0004_creates_the_throttle_table(database_url):
+def create_keyed(client: TestClient, key: str, body: str = NOTE, **headers: str):
+    return client.post(
+        "/assessments", content=body, headers={"content-type": "text/plain", "idempotency-key": key, **headers}
+    )
+
+
+def test_an_idempotency_key_replays_the_first_assessment(client, settings):
+    first = create_keyed(client, "k-1")
+    assert first.status_code == 201
+    again = create_keyed(client, "k-1")
+    assert again.status_code == 200 and again.headers["idempotent-replayed"] == "true"
+    assert again.json()["id"] == first.json()["id"] and again.json()["links"] == first.json()["links"]
+    after_restart = create_keyed(client_for(settings), "k-1")  # a new process on the same database
+    assert after_restart.status_code == 200 and after_restart.json()["id"] == first.json()["id"]
+    other_body = create_keyed(client, "k-1", NOTE + " Also numb.")
+    assert other_body.status_code == 422 and "Idempotency-Key" in other_body.json()["detail"]
+    other_client = create_keyed(client, "k-1", authorization="Bearer someone-else")
+    assert other_client.status_code == 201 and other_client.json()["id"] != first.json()["id"]
+    assert create_keyed(client, "k-2").status_code == 201
+    assert client.get("/assessments").json()["total"] == 3
+    assert create_keyed(client, "x" * 300).status_code == 422
+
+
+def test_two_retries_at_once_store_one_assessment(database_url, monkeypatch):
+    """Both requests assess at the same moment (a barrier inside the engine); one stores, the other replays
+    (a SQLite file and PostgreSQL)."""
+    import indicated.pipeline
+
+    client = client_for(Settings(database_url=database_url))
+
+    real, start = indicated.pipeline.assess, threading.Barrier(2, timeout=20)
+
+    def together(*args, **kwargs):
+        start.wait()
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(indicated.pipeline, "assess", together)
+    with ThreadPoolExecutor(2) as pool:
+        answers = list(pool.map(lambda _: create_keyed(client, "same"), range(2)))
+    assert sorted(a.status_code for a in answers) == [200, 201], [a.text[:200] for a in answers]
+    assert len({a.json()["id"] for a in answers}) == 1
+    assert client.get("/assessments").json()["total"] == 1
+
+
+def test_migration_0004_creates_the_throttle_and_idempotency_tables(database_url):
     engine = db.engine_for(database_url)
     db.upgrade(engine)
-    assert {"login_failures"} <= set(inspect(engine).get_table_names())
+    assert {"login_failures", "idempotency_keys"} <= set(inspect(engine).get_table_names())
     engine.dispose()

@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import json
+import uuid
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, HTTPException, Query, Request, Response
 from fastapi.concurrency import run_in_threadpool
 from pydantic import BaseModel, Field
+from sqlalchemy.exc import IntegrityError
 
-from indicated.service import repo, workflow
+from indicated.service import idempotency, repo, workflow
 from indicated.service.deps import CurrentReviewer, SessionDep, token_of
 from indicated.service.tables import AssessmentRow
 from indicated.service.throttle import address_of
@@ -53,19 +55,39 @@ def public(row: AssessmentRow) -> AssessmentPublic:
 
 
 @router.post("/assessments", status_code=201, tags=["Assessments"])
-async def create(request: Request, db: SessionDep, policy_set: str | None = None) -> dict:
-    """Assess a case sent as text (`text/plain`), a JSON case or a FHIR Bundle (`application/json`)."""
+async def create(request: Request, response: Response, db: SessionDep, policy_set: str | None = None) -> dict:
+    """Assess a case sent as text (`text/plain`), a JSON case or a FHIR Bundle (`application/json`).
+
+    With an `Idempotency-Key` header, sending the same request again (same key, body and policy set)
+    answers 200 with the assessment the first one made and `Idempotent-Replayed: true`, never a
+    duplicate; the same key with another request is 422."""
     raw = await request.body()
     kind = request.headers.get("content-type", "").split(";")[0].strip().lower()
-    settings = request.app.state.settings
-    row = await run_in_threadpool(  # assessing is CPU work; keep the event loop answering
-        workflow.assess_and_store,
-        db,
-        raw,
-        json_body=kind.endswith("json"),
-        policy_set=policy_set or settings.policy_set,
-    )
+    chosen = policy_set or request.app.state.settings.policy_set
+    key = request.headers.get(idempotency.HEADER)
+    once = idempotency.Once.of(request, key, raw=raw, kind=kind, policy_set=chosen) if key is not None else None
+    aid = None
+    if once is not None:
+        if made := idempotency.made_by(db, once):
+            return replayed(request, response, db, made)
+        aid = uuid.uuid4().hex
+        idempotency.hold(db, once, assessment_id=aid)  # committed with the assessment, or not at all
+    try:
+        row = await run_in_threadpool(  # assessing is CPU work; keep the event loop answering
+            workflow.assess_and_store, db, raw, json_body=kind.endswith("json"), policy_set=chosen, assessment_id=aid
+        )
+    except IntegrityError:
+        db.rollback()  # another request with this key stored its assessment first: answer as its retry
+        if once is None or not (made := idempotency.made_by(db, once)):
+            raise
+        return replayed(request, response, db, made)
     return {**public(row).model_dump(), "links": links(request, row.id)}
+
+
+def replayed(request: Request, response: Response, db: SessionDep, aid: str) -> dict:
+    response.status_code = 200
+    response.headers["Idempotent-Replayed"] = "true"
+    return {**public(row_or_404(db, aid)).model_dump(), "links": links(request, aid)}
 
 
 def links(request: Request, aid: str) -> dict[str, str]:

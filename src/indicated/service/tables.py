@@ -1,6 +1,6 @@
 """Database tables (SQLAlchemy 2): assessments with their editorial state, reviewers, login
-sessions, comments, the append-only audit log, prior-authorization requests and failed log-ins. Schema
-changes go through Alembic migrations."""
+sessions, comments, the append-only audit log, prior-authorization requests, failed log-ins and
+idempotency keys. Schema changes go through Alembic migrations."""
 
 from __future__ import annotations
 
@@ -91,3 +91,17 @@ class LoginFailure(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     key: Mapped[str] = mapped_column(String(64), index=True)
     at: Mapped[datetime] = mapped_column(DateTime(timezone=True), index=True)
+
+
+class IdempotencyKey(Base):
+    """An ``Idempotency-Key`` a client sent with ``POST /assessments``, and the assessment it made
+    (issue 17.10). Written in the same transaction as the assessment, so a key is never kept without
+    its assessment nor an assessment made twice for one key, across restarts and worker processes."""
+
+    __tablename__ = "idempotency_keys"
+
+    client: Mapped[str] = mapped_column(String(64), primary_key=True)  # SHA-256 of who sent it
+    key: Mapped[str] = mapped_column(String(200), primary_key=True)
+    fingerprint: Mapped[str] = mapped_column(String(64))  # SHA-256 of the request it came with
+    assessment_id: Mapped[str] = mapped_column(String(32))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))

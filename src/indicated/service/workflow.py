@@ -20,8 +20,11 @@ ACTIONS = {"start_review": "under_review", "approve": "approved", "reject": "rej
 DECISIONS = {"approved": "A1", "rejected": "A3"}
 
 
-def assess_and_store(db: Session, raw: bytes | str, *, json_body: bool, policy_set: str) -> AssessmentRow:
-    """Read a case (text, JSON case or FHIR Bundle), assess it and store the article as submitted."""
+def assess_and_store(
+    db: Session, raw: bytes | str, *, json_body: bool, policy_set: str, assessment_id: str | None = None
+) -> AssessmentRow:
+    """Read a case (text, JSON case or FHIR Bundle), assess it and store the article as submitted (under
+    ``assessment_id`` when the caller chose it, as an idempotent request does)."""
     from indicated.inputs import decode, parse_case
     from indicated.pipeline import assess
 
@@ -31,7 +34,7 @@ def assess_and_store(db: Session, raw: bytes | str, *, json_body: bool, policy_s
         raise InputError("body: expected a JSON object (a JSON case or a FHIR Bundle)")
     # a Bundle's case knows the resources it was read from; a JSON case is parsed, text is not
     source = "text" if isinstance(case, str) else ("fhir" if case.parts else "json")
-    return store(db, assess(case, policy_set=policy_set), source=source)
+    return store(db, assess(case, policy_set=policy_set), source=source, assessment_id=assessment_id)
 
 
 def store(db: Session, assessment: Assessment, *, source: str, assessment_id: str | None = None) -> AssessmentRow:
