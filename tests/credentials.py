@@ -64,6 +64,6 @@ def register(database_url: str, name: str = "ehr", *, issuer: str = ISSUER) -> t
 
 def sign_in(client, database_url: str, name: str = "ehr") -> tuple[str, Signer]:
     """Make ``client`` (a TestClient) call as a newly registered client by default."""
-    key, signer = register(database_url, name)
+    key, signer = register(database_url, name, issuer=ISSUER if name == "ehr" else f"https://{name}.example")
     client.auth = ClientAuth(key, signer)
     return key, signer

@@ -64,6 +64,8 @@ def test_login_paste_read_approve_and_see_the_audit_entry(server):
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path=chromium(), headless=True, args=["--no-sandbox"])
         page = browser.new_page()
+        refused: list[str] = []  # what the Content-Security-Policy blocked (issue 17.10): nothing
+        page.on("console", lambda m: refused.append(m.text) if "Content Security Policy" in m.text else None)
         page.goto(server)
         expect(page.locator("#case")).to_have_count(0)  # no case is taken, nor any shown, before a login
         page.click("#login-link")
@@ -78,6 +80,7 @@ def test_login_paste_read_approve_and_see_the_audit_entry(server):
         highlighted = page.locator("article .record mark.met").first
         expect(highlighted).to_be_visible()
         assert highlighted.inner_text().strip() in NOTE
+        assert highlighted.evaluate("m => getComputedStyle(m).backgroundColor") not in ("", "rgba(0, 0, 0, 0)")
         expect(page.locator("#state")).to_have_text("submitted")
         page.fill("#why", "Imaging and examination agree; conservative care failed.")
         page.click("#approve")
@@ -87,6 +90,13 @@ def test_login_paste_read_approve_and_see_the_audit_entry(server):
         expect(last).to_contain_text("under review")
         expect(last).to_contain_text("approved")
         expect(last).to_contain_text("Imaging and examination agree")
+        page.goto(server + page.url.split(server, 1)[1].split("?")[0].replace("/ui/", "/", 1) + "/article")
+        expect(page.locator("mark.met").first).to_be_visible()
+        assert page.locator("mark.met").first.evaluate("m => getComputedStyle(m).backgroundColor") not in (
+            "",
+            "rgba(0, 0, 0, 0)",
+        )
+        assert refused == []
         browser.close()
 
 

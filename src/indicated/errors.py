@@ -10,8 +10,9 @@ One root so callers can catch everything the engine raises on purpose::
      │                    request or one of its items, an article (HTTP 404)
      ├── WorkflowError    a change the review workflow does not allow: rejecting an approved article,
      │                    a reviewer who already exists (HTTP 409)
-     └── Unauthorized     a request without valid credentials: no key, an expired session, a CDS
-                          Hooks JWT that fails verification (HTTP 401)
+     ├── Unauthorized     a request without valid credentials: no key, an expired session, a CDS
+     │                    Hooks JWT that fails verification (HTTP 401)
+     └── Throttled        too many failed log-ins for an account or from an address (HTTP 429)
 
 An *unknown* criterion is a result, never an exception: it becomes a documentation request.
 Foreign exceptions (YAML, pydantic, OS errors) are translated once, at the boundary that meets
@@ -61,3 +62,12 @@ class WorkflowError(IndicatedError):
 class Unauthorized(IndicatedError):
     """A request carries no credentials, or ones that do not verify; the message says which kind the
     route takes, never why a given key failed (that would help someone guessing)."""
+
+
+class Throttled(IndicatedError):
+    """Too many failed log-ins for one account or from one address within the window: the answer is
+    429 with ``Retry-After``, and no password is checked, so guessing stops costing us CPU too."""
+
+    def __init__(self, retry_after: int) -> None:
+        self.retry_after = retry_after
+        super().__init__(f"too many failed log-ins; try again in {retry_after} seconds")

@@ -9,6 +9,7 @@ what extraction found, so a system that already knows the CPT codes can say so e
 from __future__ import annotations
 
 import json
+import math
 
 from pydantic import ValidationError
 
@@ -45,10 +46,14 @@ def load_json(text: str, *, source: str = "input", malformed: str = "malformed J
     error: malformed, nested deeper than Python's recursion allows (RecursionError), an integer of
     more digits than Python converts (ValueError, 4,300 by default), and a lone
     surrogate escape (``"\\ud800"``: json accepts it, but it is no character and fails on the first
-    encode)."""
+    encode). ``NaN``, ``Infinity`` and a number too large for a float (``1e999``) are refused: JSON
+    has no such values, Python's parser takes them, and a model field would keep ``nan`` or write it
+    out as null, which silently changes a case (issue 17.10)."""
 
     try:
-        data = json.loads(text)
+        data = json.loads(text, parse_constant=_not_finite, parse_float=_finite)
+    except _NotFinite as exc:
+        raise InputError(f"{source}: {exc} in the JSON is not a finite number (JSON has no NaN or Infinity)") from exc
     except json.JSONDecodeError as exc:
         raise InputError(f"{source}: {malformed} at line {exc.lineno}, column {exc.colno}: {exc.msg}") from exc
     except RecursionError as exc:
@@ -63,6 +68,21 @@ def load_json(text: str, *, source: str = "input", malformed: str = "malformed J
     except RecursionError as exc:
         raise InputError(f"{source}: the JSON is nested too deeply") from exc
     return data
+
+
+class _NotFinite(Exception):
+    """NaN, Infinity or an overflowing float met while parsing JSON (the message is its spelling)."""
+
+
+def _not_finite(spelling: str) -> float:
+    raise _NotFinite(spelling)
+
+
+def _finite(spelling: str) -> float:
+    value = float(spelling)
+    if not math.isfinite(value):
+        raise _NotFinite(spelling)
+    return value
 
 
 def parse_case(text: str, *, source: str = "input") -> str | Case:

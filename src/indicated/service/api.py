@@ -3,16 +3,19 @@
 from __future__ import annotations
 
 import json
+import uuid
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, HTTPException, Query, Request, Response
 from fastapi.concurrency import run_in_threadpool
 from pydantic import BaseModel, Field
+from sqlalchemy.exc import IntegrityError
 
 from indicated.errors import NotFound
-from indicated.service import repo, workflow
+from indicated.service import idempotency, repo, workflow
 from indicated.service.deps import Caller, CurrentCaller, CurrentReviewer, SessionDep, token_of
 from indicated.service.tables import AssessmentRow
+from indicated.service.throttle import address_of
 
 router = APIRouter()
 Audience = Literal["clinician", "reviewer", "patient"]
@@ -53,21 +56,52 @@ def public(row: AssessmentRow) -> AssessmentPublic:
 
 
 @router.post("/assessments", status_code=201, tags=["Assessments"])
-async def create(request: Request, db: SessionDep, caller: CurrentCaller, policy_set: str | None = None) -> dict:
+async def create(
+    request: Request, response: Response, db: SessionDep, caller: CurrentCaller, policy_set: str | None = None
+) -> dict:
     """Assess a case sent as text (`text/plain`), a JSON case or a FHIR Bundle (`application/json`).
-    Takes an API client key or a reviewer's token; a client reads back only what it sent."""
+
+    With an `Idempotency-Key` header, sending the same request again (same key, body and policy set)
+    answers 200 with the assessment the first one made and `Idempotent-Replayed: true`, never a
+    duplicate; the same key with another request is 422. Takes an API client key or a reviewer's token;
+    a client reads back only what it sent."""
     raw = await request.body()
     kind = request.headers.get("content-type", "").split(";")[0].strip().lower()
-    settings = request.app.state.settings
-    row = await run_in_threadpool(  # assessing is CPU work; keep the event loop answering
-        workflow.assess_and_store,
-        db,
-        raw,
-        json_body=kind.endswith("json"),
-        policy_set=policy_set or settings.policy_set,
-        owner=caller.owner,
+    chosen = policy_set or request.app.state.settings.policy_set
+    key = request.headers.get(idempotency.HEADER)
+    once = (
+        idempotency.Once.of(request, key, raw=raw, kind=kind, policy_set=chosen, owner=caller.owner)
+        if key is not None
+        else None
     )
+    aid = None
+    if once is not None:
+        if made := idempotency.made_by(db, once):
+            return replayed(request, response, db, made, caller)
+        aid = uuid.uuid4().hex
+        idempotency.hold(db, once, assessment_id=aid)  # committed with the assessment, or not at all
+    try:
+        row = await run_in_threadpool(  # assessing is CPU work; keep the event loop answering
+            workflow.assess_and_store,
+            db,
+            raw,
+            json_body=kind.endswith("json"),
+            policy_set=chosen,
+            assessment_id=aid,
+            owner=caller.owner,
+        )
+    except IntegrityError:
+        db.rollback()  # another request with this key stored its assessment first: answer as its retry
+        if once is None or not (made := idempotency.made_by(db, once)):
+            raise
+        return replayed(request, response, db, made, caller)
     return {**public(row).model_dump(), "links": links(request, row.id)}
+
+
+def replayed(request: Request, response: Response, db: SessionDep, aid: str, caller: Caller) -> dict:
+    response.status_code = 200
+    response.headers["Idempotent-Replayed"] = "true"
+    return {**public(readable(db, aid, caller)).model_dump(), "links": links(request, aid)}
 
 
 def links(request: Request, aid: str) -> dict[str, str]:
@@ -138,8 +172,11 @@ def article(
 
 @router.post("/auth/login", tags=["Reviewers"])
 def login(body: Login, request: Request, db: SessionDep) -> dict:
+    """A bearer token for a reviewer; the 11th wrong password within a minute gets 429 (issue 17.7)."""
     hours = request.app.state.settings.session_hours
-    token = repo.login(db, username=body.username, password=body.password, hours=hours)
+    token = request.app.state.logins.log_in(
+        db, username=body.username, password=body.password, address=address_of(request), hours=hours
+    )
     if token is None:
         raise HTTPException(401, "wrong username or password")
     return {"token": token, "token_type": "bearer", "expires_in": int(hours * 3600)}

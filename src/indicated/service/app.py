@@ -2,28 +2,37 @@
 
 Domain errors become HTTP answers in one place. The API answers bad input with 422 and a message;
 the FHIR routes with 400 and an OperationOutcome (412 for missing prefetch, as CDS Hooks prescribes);
-a body over the size limit gets 413; no traceback ever reaches a client, and no log line carries a
-case's text (it is health information): errors are logged by type and path only.
+a body over the size limit gets 413; too many failed log-ins 429 and a busy database 503, both with
+``Retry-After``; no traceback ever reaches a client, and no log line carries a case's text (it is
+health information): errors are logged by type and path only.
 """
 
 from __future__ import annotations
 
+import base64
+import hashlib
 import logging
+import math
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI, HTTPException, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
+from starlette.datastructures import MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from indicated.errors import InputError, MissingData, NotFound, Unauthorized, WorkflowError, first_problem
+from indicated.errors import InputError, MissingData, NotFound, Throttled, Unauthorized, WorkflowError, first_problem
 from indicated.fhir import crd
+from indicated.render.html import CSS as ARTICLE_CSS
 from indicated.service import api, db, fhir_routes, links, origin, web
 from indicated.service.clients import SeenNonces
 from indicated.service.prior_auths import StoredPriorAuths
 from indicated.service.settings import Settings
 from indicated.service.subscriptions import Subscriptions
+from indicated.service.throttle import LoginGuard
 
 log = logging.getLogger("indicated.service")
 FHIR_PATHS = ("/cds-services", "/fhir/")
@@ -72,9 +81,53 @@ class BodyLimit:
         await self.app(scope, counted, send)
 
 
+def _style_hash(css: str) -> str:
+    return "'sha256-" + base64.b64encode(hashlib.sha256(css.encode()).digest()).decode() + "'"
+
+
+# Issue 17.10: nothing may run or load but the site's own stylesheet, and the standalone article's one
+# inline style (an article is a page one can mail, so it keeps its style inside), allowed by its hash.
+# The API docs load Swagger UI and ReDoc from their CDN with inline script: their own, wider policy.
+CSP = (
+    f"default-src 'none'; style-src 'self' {_style_hash(ARTICLE_CSS)}; img-src 'self'; form-action 'self'; "
+    "frame-ancestors 'none'; base-uri 'none'"
+)
+DOCS_CSP = (
+    "default-src 'none'; script-src 'unsafe-inline' https://cdn.jsdelivr.net; "
+    "style-src 'unsafe-inline' https://cdn.jsdelivr.net https://fonts.googleapis.com; "
+    "font-src https://fonts.gstatic.com; img-src 'self' data: https://fastapi.tiangolo.com https://cdn.redoc.ly; "
+    "connect-src 'self'; worker-src blob:; frame-ancestors 'none'; base-uri 'none'"
+)
+SECURITY_HEADERS = {"x-content-type-options": "nosniff", "x-frame-options": "DENY", "referrer-policy": "no-referrer"}
+
+
+class SecurityHeaders:
+    """Give every response the security headers (a route's own value wins): the Content-Security-Policy,
+    ``nosniff``, no framing (for old browsers beside ``frame-ancestors``), and no Referer, since an
+    article's address names the article. Plain ASGI, outermost, so error answers carry them too."""
+
+    def __init__(self, app: ASGIApp, docs: frozenset[str]) -> None:
+        self.app, self.docs = app, docs
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        policy = DOCS_CSP if scope["path"] in self.docs else CSP
+
+        async def secured(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                headers = MutableHeaders(scope=message)
+                for name, value in {"content-security-policy": policy, **SECURITY_HEADERS}.items():
+                    headers.setdefault(name, value)
+            await send(message)
+
+        await self.app(scope, receive, secured)
+
+
 def create_app(settings: Settings | None = None, *, warm: bool = True) -> FastAPI:
     settings = settings or Settings.from_env()
-    engine = db.engine_for(settings.database_url)
+    engine = db.engine_for(settings.database_url, lock_timeout=settings.db_lock_timeout_seconds)
     db.upgrade(engine)
 
     @asynccontextmanager
@@ -98,6 +151,7 @@ def create_app(settings: Settings | None = None, *, warm: bool = True) -> FastAP
     app.state.ehr_transport = None  # httpx's own; tests put a stand-in for the EHR's FHIR server here
     with app.state.sessions() as session:
         app.state.link_key = links.link_key(session)
+    app.state.logins = LoginGuard.from_settings(settings)
     app.include_router(api.router)
     app.include_router(fhir_routes.router)
     app.include_router(web.router)
@@ -122,6 +176,10 @@ def create_app(settings: Settings | None = None, *, warm: bool = True) -> FastAP
         if settings.open:
             response.headers["X-Indicated-Open-Demo"] = "anyone may read and send cases on this server"
         return response
+
+    app.add_middleware(
+        SecurityHeaders, docs=frozenset(filter(None, (app.docs_url, app.redoc_url, app.swagger_ui_oauth2_redirect_url)))
+    )
 
     @app.exception_handler(BodyTooLarge)
     def too_large(request: Request, exc: BodyTooLarge) -> JSONResponse:
@@ -148,6 +206,24 @@ def create_app(settings: Settings | None = None, *, warm: bool = True) -> FastAP
     @app.exception_handler(WorkflowError)
     def conflict(request: Request, exc: WorkflowError) -> JSONResponse:
         return _error(request, 409, "conflict", str(exc))
+
+    @app.exception_handler(Throttled)
+    def throttled(request: Request, exc: Throttled) -> JSONResponse:
+        response = _error(request, 429, "throttled", str(exc))
+        response.headers["Retry-After"] = str(exc.retry_after)
+        return response
+
+    @app.exception_handler(OperationalError)
+    @app.exception_handler(PoolTimeout)
+    def unavailable(request: Request, exc: Exception) -> JSONResponse:
+        """A lock not granted within the timeout ("database is locked", PostgreSQL's lock_timeout), no
+        pooled connection free, the server gone: try again shortly. Logged by type only, since the
+        exception's text quotes the statement and its parameters, which may hold a case."""
+        cause = type(getattr(exc, "orig", None) or exc).__name__
+        log.warning("database unavailable on %s %s: %s", request.method, request.url.path, cause)
+        response = _error(request, 503, "transient", "the database is busy; try again shortly")
+        response.headers["Retry-After"] = str(max(1, math.ceil(settings.db_lock_timeout_seconds)))
+        return response
 
     @app.exception_handler(RequestValidationError)
     def invalid(request: Request, exc: RequestValidationError) -> JSONResponse:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import secrets
+from functools import cache
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
@@ -23,6 +24,14 @@ def verify_password(stored: str, password: str) -> bool:
         return _hasher.verify(stored, password)
     except (VerificationError, InvalidHashError):
         return False
+
+
+@cache
+def dummy_hash() -> str:
+    """A hash no password matches, made with today's parameters on first use: a log-in for an unknown
+    name is verified against it, so that it costs what a wrong password costs and timing does not tell
+    which names exist (issue 17.7). Made, not written down, so that it follows the hasher's settings."""
+    return _hasher.hash(secrets.token_urlsafe(32))
 
 
 def new_token() -> tuple[str, str]:

@@ -60,9 +60,14 @@ class Caller:
         return self.kind != "client" or row.owner == self.owner
 
 
-def optional_reviewer(request: Request, db: SessionDep) -> Reviewer | None:
+def optional_reviewer(request: Request) -> Reviewer | None:
+    """The reviewer a request's token belongs to, or None. A session is opened only for a token, so the
+    pages that need no database (the form, the log-in page) answer while it is busy (issue 17.9)."""
     token = token_of(request)
-    return repo.reviewer_for(db, token=token) if token and not clients.is_key(token) else None
+    if not token or clients.is_key(token):
+        return None
+    with request.app.state.sessions() as db:
+        return repo.reviewer_for(db, token=token)
 
 
 def optional_caller(request: Request, db: SessionDep) -> Caller | None:

@@ -131,9 +131,11 @@ def set_password(db: Session, *, username: str, password: str) -> None:
 
 
 def login(db: Session, *, username: str, password: str, hours: float) -> str | None:
-    """A new session token for valid credentials, else None (the same answer for a wrong name or password)."""
+    """A new session token for valid credentials, else None (the same answer for a wrong name or password).
+    An unknown name is checked against a dummy hash, so that it takes as long as a wrong password."""
     reviewer = db.scalar(select(Reviewer).where(Reviewer.username == username))
-    if reviewer is None or not auth.verify_password(reviewer.password_hash, password):
+    stored = reviewer.password_hash if reviewer is not None else auth.dummy_hash()
+    if not auth.verify_password(stored, password) or reviewer is None:
         return None
     token, digest = auth.new_token()
     db.add(LoginSession(token_hash=digest, reviewer_id=reviewer.id, expires_at=now() + timedelta(hours=hours)))

@@ -24,6 +24,16 @@ class Settings(BaseModel):
     # a local demo: anyone may send and read cases (`indicated serve --open`); every page says so
     open: bool = False
     link_hours: float = 72.0  # how long a CDS Hooks card's signed link to its article can be opened
+    # password guessing (issue 17.7): failed log-ins allowed per account and per client address within
+    # the window, counted in the database so that every worker process shares one allowance
+    login_max_failures: int = Field(default=10, ge=1)
+    login_max_failures_per_address: int = Field(default=30, ge=1)
+    login_window_seconds: float = Field(default=60.0, gt=0)
+    # Argon2 verifications running at once per process: each takes 64 MiB and a core for ~50 ms
+    login_max_hashing: int = Field(default=4, ge=1)
+    # how long a request waits for a database lock (SQLite busy timeout, PostgreSQL lock_timeout) or a
+    # pooled connection before it is answered 503 with Retry-After (issue 17.9)
+    db_lock_timeout_seconds: float = Field(default=5.0, gt=0)
 
     @classmethod
     def from_env(cls, **overrides: object) -> Settings:
@@ -35,5 +45,10 @@ class Settings(BaseModel):
             "payer_name": os.environ.get("INDICATED_PAYER_NAME"),
             "link_hours": os.environ.get("INDICATED_LINK_HOURS"),
             "open": os.environ.get("INDICATED_OPEN"),  # what `serve --open` tells its worker processes
+            "login_max_failures": os.environ.get("INDICATED_LOGIN_MAX_FAILURES"),
+            "login_max_failures_per_address": os.environ.get("INDICATED_LOGIN_MAX_FAILURES_PER_ADDRESS"),
+            "login_window_seconds": os.environ.get("INDICATED_LOGIN_WINDOW_SECONDS"),
+            "login_max_hashing": os.environ.get("INDICATED_LOGIN_MAX_HASHING"),
+            "db_lock_timeout_seconds": os.environ.get("INDICATED_DB_LOCK_TIMEOUT_SECONDS"),
         }
         return cls.model_validate({k: v for k, v in env.items() if v} | {k: v for k, v in overrides.items() if v})

@@ -1,6 +1,6 @@
 """Database tables (SQLAlchemy 2): assessments with their editorial state, reviewers, login
-sessions, comments and the append-only, hash-chained audit log. Schema changes go through Alembic
-migrations.
+sessions, comments, the append-only, hash-chained audit log, prior-authorization requests, API clients,
+failed log-ins and idempotency keys. Schema changes go through Alembic migrations.
 
 The audit chain: every entry carries ``seq`` (its place, 1, 2, 3, ... with no gap), ``prev_hash``
 (the hash of the entry at ``seq - 1``, or GENESIS for the first) and ``hash``, SHA-256 over a
@@ -121,6 +121,31 @@ class PriorAuthRow(Base):
     assessment_id: Mapped[str] = mapped_column(String(32), index=True)
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     data: Mapped[str] = mapped_column(Text)
+
+
+class LoginFailure(Base):
+    """A failed log-in, kept for the throttle's window (issue 17.7): one row per account and one per
+    address, each a SHA-256 key, so that every worker process counts the same failures."""
+
+    __tablename__ = "login_failures"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    key: Mapped[str] = mapped_column(String(64), index=True)
+    at: Mapped[datetime] = mapped_column(DateTime(timezone=True), index=True)
+
+
+class IdempotencyKey(Base):
+    """An ``Idempotency-Key`` a client sent with ``POST /assessments``, and the assessment it made
+    (issue 17.10). Written in the same transaction as the assessment, so a key is never kept without
+    its assessment nor an assessment made twice for one key, across restarts and worker processes."""
+
+    __tablename__ = "idempotency_keys"
+
+    client: Mapped[str] = mapped_column(String(64), primary_key=True)  # SHA-256 of who sent it
+    key: Mapped[str] = mapped_column(String(200), primary_key=True)
+    fingerprint: Mapped[str] = mapped_column(String(64))  # SHA-256 of the request it came with
+    assessment_id: Mapped[str] = mapped_column(String(32))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
 
 
 # the hash the first entry chains from

@@ -10,24 +10,44 @@ from typing import Annotated, Literal
 from urllib.parse import quote
 
 from fastapi import APIRouter, Form, HTTPException, Request
-from fastapi.responses import HTMLResponse, RedirectResponse
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
 
-from indicated.errors import InputError
+from indicated.errors import InputError, Throttled
 from indicated.models import Answer, Assessment
 from indicated.render import AUDIENCES, followup
 from indicated.render.html import CSS
 from indicated.service import links, repo, workflow
 from indicated.service.deps import COOKIE, MaybeReviewer, SessionDep, token_of
 from indicated.service.tables import STATES, AuditEntry
+from indicated.service.throttle import address_of
 
 router = APIRouter(include_in_schema=False)
 templates = Jinja2Templates(directory=Path(__file__).parent / "templates")
 
 
+# the pages' own rules after the article's, served as a stylesheet so that the Content-Security-Policy
+# needs no 'unsafe-inline' (issue 17.10): the pages carry no inline style or script
+PAGE_CSS = """
+nav{display:flex;gap:1rem;align-items:center;border-bottom:1px solid #dde2ea;padding:.5rem 0;margin-bottom:1rem}
+nav .who{margin-left:auto;color:#555}textarea{width:100%;font:inherit;min-height:14rem}
+textarea.short{min-height:4rem}textarea.medium{min-height:5rem}form.inline{display:inline}
+button,input[type=submit]{font:inherit;padding:.35rem .9rem;cursor:pointer}
+.panel{border:1px solid #dde2ea;background:#f7f9fc;padding:.8rem 1rem;margin:1rem 0;border-radius:4px}
+.state{font-weight:600;text-transform:capitalize}.error{color:#a11}.muted{color:#666}
+.switch a{margin-right:.7rem}.switch a.on{font-weight:600;text-decoration:none;color:#1d2330}
+"""
+
+
 def page(request: Request, name: str, reviewer, status: int = 200, **context) -> HTMLResponse:
-    context = {"css": CSS, "reviewer": reviewer, "open_demo": request.app.state.settings.open, **context}
+    context = {"reviewer": reviewer, "open_demo": request.app.state.settings.open, **context}
     return templates.TemplateResponse(request, name, context, status_code=status)
+
+
+@router.get("/ui/style.css")
+def stylesheet() -> Response:
+    """The pages' stylesheet (the article's rules and the pages' own); it needs no database."""
+    return Response(CSS + PAGE_CSS, media_type="text/css", headers={"Cache-Control": "public, max-age=3600"})
 
 
 def may_read(request: Request, reviewer) -> bool:
@@ -281,11 +301,23 @@ def login(
     next: Annotated[str, Form()] = "/",
 ):
     hours = request.app.state.settings.session_hours
-    token = repo.login(db, username=username[:80], password=password[:1000], hours=hours)
+    try:
+        token = request.app.state.logins.log_in(
+            db, username=username[:80], password=password[:1000], address=address_of(request), hours=hours
+        )
+    except Throttled as exc:
+        error = f"Too many failed log-ins. Wait {exc.retry_after} seconds, then try again."
+        response = page(request, "login.html", None, status=429, error=error, next=_local(next))
+        response.headers["Retry-After"] = str(exc.retry_after)
+        return response
     if token is None:
         return page(request, "login.html", None, status=401, error="Wrong username or password.", next=_local(next))
     response = RedirectResponse(_local(next), status_code=303)
-    response.set_cookie(COOKIE, token, max_age=int(hours * 3600), httponly=True, samesite="strict")
+    # Secure when the request came over HTTPS (issue 17.10). Behind a TLS-terminating proxy the scheme is
+    # the client's only if uvicorn trusts the proxy's X-Forwarded-Proto (--forwarded-allow-ips): we do
+    # not read the header ourselves, so a client cannot talk us into anything by sending it.
+    secure = request.url.scheme == "https"
+    response.set_cookie(COOKIE, token, max_age=int(hours * 3600), httponly=True, samesite="strict", secure=secure)
     return response
 
 

@@ -21,9 +21,16 @@ DECISIONS = {"approved": "A1", "rejected": "A3"}
 
 
 def assess_and_store(
-    db: Session, raw: bytes | str, *, json_body: bool, policy_set: str, owner: str | None = None
+    db: Session,
+    raw: bytes | str,
+    *,
+    json_body: bool,
+    policy_set: str,
+    assessment_id: str | None = None,
+    owner: str | None = None,
 ) -> AssessmentRow:
-    """Read a case (text, JSON case or FHIR Bundle), assess it and store the article as submitted."""
+    """Read a case (text, JSON case or FHIR Bundle), assess it and store the article as submitted (under
+    ``assessment_id`` when the caller chose it, as an idempotent request does; ``owner`` is who sent it)."""
     from indicated.inputs import decode, parse_case
     from indicated.pipeline import assess
 
@@ -33,7 +40,7 @@ def assess_and_store(
         raise InputError("body: expected a JSON object (a JSON case or a FHIR Bundle)")
     # a Bundle's case knows the resources it was read from; a JSON case is parsed, text is not
     source = "text" if isinstance(case, str) else ("fhir" if case.parts else "json")
-    return store(db, assess(case, policy_set=policy_set), source=source, owner=owner)
+    return store(db, assess(case, policy_set=policy_set), source=source, assessment_id=assessment_id, owner=owner)
 
 
 def store(

@@ -1,14 +1,14 @@
 """API clients (keys and CDS Hooks public keys), the owner of each assessment, and shared secrets.
 
 Revision ID: 0005
-Revises: 0003
+Revises: 0004
 """
 
 import sqlalchemy as sa
 from alembic import op
 
 revision = "0005"
-down_revision = "0003"
+down_revision = "0004"
 branch_labels = None
 depends_on = None
 
