@@ -35,6 +35,10 @@ def status(text: str, concept: str) -> set[tuple[str, bool, bool]]:
         ("No imaging has been done to exclude other causes.", "other_causes_excluded"),
         ("Imaging has not ruled out other causes.", "other_causes_excluded"),
         ("It never goes down my arms.", "radicular_pain"),
+        # patients drop the apostrophe
+        ("honestly i dont smoke, never have", "current_smoker"),
+        ("she doesnt have diabetes", "diabetes"),
+        ("i havent done physical therapy yet", "physical_therapy"),
     ],
 )
 def test_negated_mentions_are_absent(text, concept):

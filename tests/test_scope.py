@@ -331,6 +331,18 @@ def test_care_given_for_the_low_back_does_not_count_for_a_neck_operation():
     assert care_status(both, "22551") == "met"
 
 
+@pytest.mark.parametrize(
+    "care",
+    [
+        "She did 8 weeks of physical therapy for the neck and 2 injections in her neck.",
+        "Failed 10 weeks of PT to the cervical spine.",
+    ],
+)
+def test_care_named_for_a_region_after_it_counts_only_there(care):
+    assert care_status(TANDEM + care, "22551") == "met"
+    assert care_status(TANDEM + care, "63047") != "met"
+
+
 def test_care_the_words_do_not_place_counts_for_every_operation():
     text = TANDEM + "He has failed 4 months of physical therapy and NSAIDs."
     assert care_status(text, "63047") == care_status(text, "22551") == "met"

@@ -48,6 +48,10 @@ def place(kb: Knowledge, text: str, start: int, end: int, lo: int, levels: list[
     return nearest[1] if nearest else None
 
 
+_FOR_REGION = re.compile(
+    r"\s+(?:for|to|of|at|in|on|into)\s+(?:the\s+|his\s+|her\s+|my\s+|your\s+)?(?:(?:left|right|upper|lower|mid)\s+)?",
+    re.IGNORECASE,
+)
 _BESIDE = 30  # characters around a treatment word that may say where it was given ("a lumbar ", "at L4-5")
 
 
@@ -66,6 +70,11 @@ def place_care(kb: Knowledge, text: str, start: int, end: int, lo: int) -> str |
         return region_of_segments(kb, segments)
     if words:
         return max(words)[1]
+    after = _FOR_REGION.match(text, end)  # "8 weeks of PT for the neck", "injections in my low back"
+    if after:
+        for rid, rx in kb.region_words.items():
+            if rx.match(text, after.end()):
+                return rid
     heading = text[lo : max(lo, text.find(":", lo, start))].strip()
     for rid, rx in kb.region_words.items():
         if heading and rx.fullmatch(heading):
