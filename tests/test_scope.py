@@ -363,3 +363,26 @@ def test_an_extra_level_the_record_says_fails_is_judged_at_that_level():
     got = {s.code: s.determination for s in a.services}
     assert got == {"22551": D.MEDICALLY_NECESSARY, "22552": D.NOT_MEDICALLY_NECESSARY}
     assert a.determination == D.PARTIALLY_MEDICALLY_NECESSARY  # the level judged on its own votes
+
+
+# --- a repeat said by reference ---------------------------------------------------------------------------
+
+
+def test_a_plan_to_redo_an_earlier_discectomy_by_reference_asks_for_its_revision():
+    text = (
+        "I had an L5-S1 microdiscectomy on the right in March. By June the pain was back down my right leg and "
+        "the new MRI shows the same disc out again. Dr. Okafor is planning to go back in and redo it."
+    )
+    (service,) = assess(text).services
+    assert (service.code, service.levels, service.side) == ("63042", ["L5-S1"], "right")
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "I had an L5-S1 microdiscectomy in March and I hope I never have to redo it.",
+        "I had an L5-S1 microdiscectomy in March. He wants to go back in and do an L5-S1 fusion instead.",
+    ],
+)
+def test_a_repeat_said_without_a_plan_or_beside_a_named_operation_is_not_a_revision(text):
+    assert "63042" not in [s.code for s in assess(text).services]

@@ -98,6 +98,8 @@ def requested_services(doc, kb: Knowledge, lay: Layout) -> tuple[list[RequestedS
         # in a review, a past mention is the operation under review told again unless tied to an earlier time
         priors = earlier_operations(kb, priors, text)
     words = _from_words(doc, kb, covered, mentions, said, priors)
+    if not out and not words and not review.performed:
+        words = _repeated(doc, kb, priors)
     for svc in out.values():
         known = kb.codes.get(svc.code)
         sent = doc.char_span(svc.evidence[0].start, svc.evidence[0].end, alignment_mode="expand")
@@ -273,6 +275,37 @@ def _from_words(
         if not deformity and extra and max(len(levels), count or 0) > 1:
             out[extra] = _service(kb, extra, levels[1:], side, ent)
     return out
+
+
+def _repeated(doc, kb: Knowledge, priors: list) -> dict[str, RequestedService]:
+    """The revision a plan to repeat an earlier operation by reference asks for ("my surgeon wants to go
+    back in and redo it"): the latest earlier operation of a revised family named before the plan, at its
+    levels and side; nothing when no such sentence or operation is found."""
+    rules = kb.procedures
+    if not rules.repeat_references or not rules.repeat_plans:
+        return {}
+    text = text_of(doc)
+    for sent in doc.sents:
+        said = sent.text
+        if not (
+            re.search(rules.repeat_references, said, re.IGNORECASE)
+            and re.search(rules.repeat_plans, said, re.IGNORECASE)
+        ):
+            continue
+        earlier = [
+            p
+            for p in priors
+            if p.start_char < sent.end_char
+            and procedure_of(p).revision
+            and kb.codes[procedure_of(p).code].family in rules.revised_families
+        ]
+        if earlier:
+            p = earlier[-1]
+            lo, hi = p.sent.start_char, p.sent.end_char
+            levels = at.segments_near(text, p.start_char, p.end_char, lo, hi, compact=True)
+            code = procedure_of(p).revision
+            return {code: _service(kb, code, levels, at.side(text, p.start_char, p.end_char, lo, hi), p)}
+    return {}
 
 
 def _named_region(kb: Knowledge, term, mentions: list) -> str | None:

@@ -309,6 +309,9 @@ def load(root: Traversable | Path | None = None) -> Knowledge:
     procedures = parse(Procedures, read_yaml(root / "procedures.yaml"), "procedures.yaml")
     record = parse(RecordLayout, read_yaml(root / "record.yaml"), "record.yaml")
     _compiles(procedures.revision_cues, "procedures.yaml: revision_cues")
+    for name in ("repeat_references", "repeat_plans"):
+        if getattr(procedures, name):
+            _compiles(getattr(procedures, name), f"procedures.yaml: {name}")
     if procedures.deformity:
         _compiles(procedures.deformity.words, "procedures.yaml: deformity.words")
     for where, rx in (

@@ -230,6 +230,10 @@ class Procedures(Strict):
     revision_findings: list[str] = Field(default_factory=list)
     # an earlier operation of these families at the same level makes the procedure a repeat
     revised_families: list[str] = Field(default_factory=list)
+    # a repeat of an earlier operation said by reference ("go back in and redo it"), with a plan word in
+    # its sentence: with nothing else requested, it asks for the latest earlier operation's revision
+    repeat_references: str | None = None
+    repeat_plans: str | None = None
     deformity: Deformity | None = None
     codes: list[Code]
     terms: list[ProcedureTerm]
