@@ -8,7 +8,18 @@ from __future__ import annotations
 
 from indicated.models import CriterionResult, Determination, ServiceResult
 
-__all__ = ["clause", "deciding", "decisive", "leaves", "met_through", "record_words", "reversing", "turning_points"]
+__all__ = [
+    "checklist",
+    "clause",
+    "deciding",
+    "decisive",
+    "excluded",
+    "leaves",
+    "met_through",
+    "record_words",
+    "reversing",
+    "turning_points",
+]
 
 D = Determination
 
@@ -109,3 +120,48 @@ def turning_points(determination: Determination | None, criteria: list[Criterion
     if determination == D.MEDICALLY_NECESSARY:
         return reversing(criteria)
     return []
+
+
+# the order a reader needs the criteria in: what stands in the way, what is missing, then what holds
+_FIRST = {"not_met": 0, "unknown": 1, "met": 2}
+
+
+def checklist(criteria: list[CriterionResult]) -> list[CriterionResult]:
+    """The criteria that decided a tree, one line each, failed and undocumented first, then met.
+
+    The tree's own root restates the policy, so its parts are the criteria when it is an ``all``; a root
+    of alternatives (the setting's "any reason for a stay") is itself the one criterion. A met criterion
+    is shown through the alternative that met it, its subtree collapsed, because the branches under it
+    decided nothing; a failed or undocumented ``all`` is shown by its parts that failed or are missing,
+    because those are what the record must change. Each line then carries the words of one
+    level only, so no quote is repeated under its parent.
+    """
+    if not criteria:
+        return []
+    root = criteria[0]
+    tops = [c for c in criteria if c.parent == root.id] if root.logic == "all" else [root]
+    shown: list[CriterionResult] = []
+    for top in tops:
+        shown += [met_through(top, criteria)] if top.status == "met" else _open(top, criteria)
+    unique = list({c.id: c for c in shown}.values())
+    return sorted(unique, key=lambda c: _FIRST[c.status])
+
+
+def excluded(c: CriterionResult, criteria: list[CriterionResult]) -> CriterionResult | None:
+    """What a failed exclusion found: the met check under a ``not`` node ("active smoking is
+    documented"), so the article states the fact instead of a negation that failed ("no nicotine use: not
+    met"); None for any other criterion."""
+    if c.logic != "not" or c.status != "not_met":
+        return None
+    return next((k for k in criteria if k.parent == c.id and k.status == "met"), None)
+
+
+def _open(c: CriterionResult, criteria: list[CriterionResult]) -> list[CriterionResult]:
+    """A failed or undocumented criterion by what the record must change: the parts of an ``all`` that
+    failed the same way, and the alternatives of an ``any`` that no words decided (each then says "not
+    mentioned"); anything else (a check, an exclusion, alternatives the record's words ruled out) is one
+    criterion as it stands."""
+    if c.logic != "all" and not (c.logic == "any" and not c.evidence):
+        return [c]
+    parts = [k for k in criteria if k.parent == c.id and k.status == c.status]
+    return [x for k in parts for x in _open(k, criteria)] or [c]

@@ -37,6 +37,9 @@ class Wording:
     plain_final: str  # one service line of the patient article's final answer
     card: str  # a CDS Hooks card's summary ({label}: the order's name and codes)
     lead: str = ""  # the summary: before the reasons of a service so determined ("not met: ")
+    # one service's verdict after its name ("is not medically necessary"), then in a review of care given
+    state: str = ""
+    state_past: str = ""
     # what would change the determination, for each criterion that would ({0}: what to document,
     # {1}: the criterion as a clause); empty where no criterion turns it
     change: str = ""
@@ -45,6 +48,8 @@ class Wording:
 
 WORDING: dict[Determination, Wording] = {
     D.MEDICALLY_NECESSARY: Wording(
+        state="is medically necessary",
+        state_past="was medically necessary",
         words="medically necessary",
         title="Medically necessary",
         verdict="is medically necessary",
@@ -58,6 +63,8 @@ WORDING: dict[Determination, Wording] = {
         plain_change="The answer could change if this were true",
     ),
     D.PARTIALLY_MEDICALLY_NECESSARY: Wording(
+        state="is partially medically necessary",
+        state_past="was partially medically necessary",
         words="partially medically necessary",
         title="Partially medically necessary",
         verdict="is partially medically necessary",
@@ -69,6 +76,8 @@ WORDING: dict[Determination, Wording] = {
         card="{label}: criteria partly met",
     ),
     D.NOT_MEDICALLY_NECESSARY: Wording(
+        state="is not medically necessary",
+        state_past="was not medically necessary",
         words="not medically necessary",
         title="Criteria not met — physician review",
         verdict="does not meet the criteria for medical necessity (referred for physician review)",
@@ -86,6 +95,8 @@ WORDING: dict[Determination, Wording] = {
         plain_change="This rule is not met now",
     ),
     D.INSUFFICIENT_INFORMATION: Wording(
+        state="cannot be decided yet",
+        state_past="cannot be decided yet",
         words="insufficient information",
         title="Insufficient information",
         verdict="cannot be decided yet: the record is missing required information",
@@ -100,6 +111,8 @@ WORDING: dict[Determination, Wording] = {
         plain_change="Your records do not show this yet",
     ),
     D.NO_APPLICABLE_POLICY: Wording(
+        state="has no criteria in this library",
+        state_past="has no criteria in this library",
         words="no applicable policy",
         title="No applicable policy",
         verdict="is outside the criteria this engine holds: no applicable policy",

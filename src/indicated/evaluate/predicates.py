@@ -7,6 +7,7 @@ its source (an imaging report that is described but does not name the finding).
 
 from __future__ import annotations
 
+import re
 from functools import singledispatch
 from typing import NamedTuple
 
@@ -191,17 +192,31 @@ def _symptoms(p: SymptomDurationCheck, case: Case, service: RequestedService | N
 
 @check.register
 def _age(p: AgeCheck, case: Case, service: RequestedService | None, world: World) -> Outcome:
-    return Outcome(_range(case.age, p.min, p.max), [])
+    return Outcome(_range(case.age, p.min, p.max), _age_span(case))
+
+
+def _age_span(case: Case) -> list[Span]:
+    """Where the record states the age (its first "66-year-old", "66M"): the words that decided an age
+    criterion, so the article quotes them instead of a tick with no words. None for a coded age."""
+    if case.age is None or not case.text:
+        return []
+    found = re.search(rf"(?<![\d.]){case.age}(?!\d|\.\d)[-\w/]*", case.text)
+    return [Span(text=found.group(), start=found.start(), end=found.end())] if found else []
 
 
 @check.register
 def _levels(p: LevelCountCheck, case: Case, service: RequestedService | None, world: World) -> Outcome:
     levels = (service.levels if service and service.levels else None) or case.levels
     count = max(len(levels), (service.level_count if service else None) or 0)
-    return Outcome(_range(count or None, p.min, p.max), [])
+    # the request's own words name its levels, so they are what decided the count
+    return Outcome(_range(count or None, p.min, p.max), list(service.evidence) if service else [])
 
 
 @check.register
 def _service(p: ServiceCheck, case: Case, service: RequestedService | None, world: World) -> Outcome:
     hits = [s for s in case.services if s.code in p.codes]
-    return Outcome(MET if hits else NOT_MET, [e for s in hits for e in s.evidence])
+    if hits:
+        return Outcome(MET, [e for s in hits for e in s.evidence])
+    # not requested: the words of what was requested instead decided it (all of it, for the setting)
+    asked = [service] if service else case.services
+    return Outcome(NOT_MET, [e for s in asked for e in s.evidence])

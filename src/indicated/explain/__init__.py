@@ -21,15 +21,17 @@ from indicated.models import (
     ReviewKind,
     ServiceResult,
 )
-from indicated.reasons import clause, deciding, decisive, leaves, record_words, turning_points
+from indicated.reasons import checklist, clause, deciding, excluded, leaves, record_words, turning_points
 from indicated.search import Library
 from indicated.wording import WORDING
 
-__all__ = ["explain", "leaves", "summary"]
+__all__ = ["because", "explain", "leaves", "short_name", "summary"]
 
 D = Determination
 
 RELATED = 5
+MOST_QUOTES = 6  # quotes in one verdict sentence
+MOST_REASONS = 3  # failed or missing criteria named in one verdict sentence
 QUOTES = 2  # record quotes per reason in the verdict: enough to show the chart was read, short enough to scan
 
 
@@ -44,7 +46,8 @@ def explain(
     for tree in _trees(evaluation):
         for c in tree:
             c.citations = [cite(ref) for ref in c.sources]
-    components = answer_components(evaluation, kb, cite)
+    present = frozenset(f.concept for f in case.findings if f.status == "present" and not f.historical)
+    components = answer_components(evaluation, kb, cite, present)
     missing, change = _gaps(evaluation)
     for s in evaluation.services:
         s.plain_description = _plain_description(s, kb)
@@ -126,49 +129,120 @@ def _gaps(ev: Evaluation) -> tuple[list[str], list[str]]:
 
 
 def summary(ev: Evaluation, review: ReviewKind = "prospective") -> str:
-    """The verdict in one sentence, naming what was requested (or, in a review, what was done), then the
-    deciding reasons with the record's own words for those that were met, as a physician reviewer would
-    quote the chart."""
-    names = _names(ev.services)
-    if review == "performed":
-        text = (
-            "This reviews a procedure already performed: "
-            f"{names or 'the procedure'} {WORDING[ev.determination].verdict_past}, judged on what was documented before it."
-        )
-    else:
-        text = f"The request for {names or 'the requested service'} {WORDING[ev.determination].verdict}."
-    reasons = []
+    """The verdict: one sentence per requested procedure saying what it is and *because* of what, in
+    the record's own words, then the setting with its reason in the same sentence.
+
+    A reviewer signs an answer that says why: "Lumbar laminectomy (63047) is medically necessary because
+    the record documents “neurogenic claudication”, “severe central stenosis” and “physical therapy”."
+    Add-ons ride in their primary's sentence ("with 22840"), since they take its determination; where the
+    procedures disagree, a last sentence says how they combine, so the headline never contradicts a line.
+    """
+    served: dict[str, list[str]] = {}
     for s in ev.services:
-        if s.policy is None or s.serves:
-            continue
-        why = [clause(c.statement) + _quoted(c) for c in decisive(s)]
-        if s.determination == D.MEDICALLY_NECESSARY:
-            reasons.append(f"{s.code}: " + ("; ".join(why[:3]) or "criteria met"))
-        elif (lead := WORDING[s.determination].lead) and why:
-            reasons.append(f"{s.code}: {lead}" + "; ".join(why[:3]))
-    if ev.setting is not None and ev.setting.determination is not None:
-        reasons.append(
-            f"{ev.setting.requested} setting: {WORDING[ev.setting.determination].words}"
-            f" (recommended: {ev.setting.recommended})"
-        )
-    return text + (" " + ". ".join(r[0].upper() + r[1:] for r in reasons) + "." if reasons else "")
+        if s.serves:
+            served.setdefault(s.serves, []).append(s.code)
+    sentences = [_service_sentence(s, served.get(s.code, []), review) for s in ev.services if not s.serves]
+    if not sentences:
+        sentences = ["No requested procedure was identified in the record."]
+    if review == "performed":
+        sentences.insert(0, "This reviews a procedure already performed, judged on what was documented before it.")
+    if combined := _combined(ev):
+        sentences.append(combined)
+    if ev.setting is not None:
+        sentences.append(_setting_sentence(ev))
+    return " ".join(sentences)
 
 
-def _names(services: list[ServiceResult]) -> str:
-    """The requested codes, those at the same levels named together: "63047, 22612 and 22840 at L4-L5"."""
-    groups: dict[tuple[str, ...], list[str]] = {}
-    for s in services:
-        groups.setdefault(tuple(s.levels), []).append(s.code)
-    parts = []
-    for levels, codes in groups.items():
-        named = codes[0] if len(codes) == 1 else f"{', '.join(codes[:-1])} and {codes[-1]}"
-        parts.append(f"{named} at {', '.join(levels)}" if levels else named)
-    return "; ".join(parts)
+def _service_sentence(s: ServiceResult, addons: list[str], review: ReviewKind) -> str:
+    wording = WORDING[s.determination]
+    name = f"{short_name(s)} ({s.code})" + (f", with {_and(addons)}," if addons else "")
+    state = wording.state_past if review == "performed" else wording.state
+    if s.policy is None:
+        return f"{name} {state}" + (f": {_lower(s.reasons[0]).rstrip('.')}." if s.reasons else ".")
+    if not s.criteria:  # an add-on whose primary was not requested
+        return f"{name} {state}" + (f": {_lower(s.reasons[0]).rstrip('.')}." if s.reasons else ".")
+    return f"{name} {state} because {because(s.determination, s.criteria)}."
+
+
+def because(determination: Determination | None, criteria: list[CriterionResult]) -> str:
+    """Why a tree came out as it did, as the clause after "because": the record's words for what was met,
+    the facts that failed a criterion, or what is not yet documented."""
+    shown = checklist(criteria)
+    if determination == D.MEDICALLY_NECESSARY or (determination is None and criteria and criteria[0].status == "met"):
+        words = list(dict.fromkeys(w for c in shown for w in record_words(c)[:QUOTES]))
+        if not words:
+            return "every criterion is met"
+        quoted = [f"“{w}”" for w in words[:MOST_QUOTES]]
+        return f"the record documents {_and(quoted)}"
+    if determination == D.INSUFFICIENT_INFORMATION or (determination is None and criteria[0].status == "unknown"):
+        missing = [clause(c.statement) for c in shown if c.status == "unknown"]
+        more = f" (and {len(missing) - MOST_REASONS} more)" if len(missing) > MOST_REASONS else ""
+        return "the record does not yet show that " + _or(missing[:MOST_REASONS]) + more
+    failed = [_failed(c, criteria) for c in shown if c.status == "not_met"]
+    more = f" (and {len(failed) - MOST_REASONS} more)" if len(failed) > MOST_REASONS else ""
+    return _and(failed[:MOST_REASONS], sep="; ") + more
+
+
+def _failed(c: CriterionResult, criteria: list[CriterionResult]) -> str:
+    """A failed criterion as a fact: what an exclusion found, else what the record does not show, each
+    with the words that decided it."""
+    if (found := excluded(c, criteria)) is not None:
+        return clause(found.statement) + _quoted(found)
+    words = list(dict.fromkeys(record_words(c)))[:QUOTES]
+    said = f" (it says {_and([f'“{w}”' for w in words])})" if words else (" (not mentioned)" if c.assumed else "")
+    return f"the record does not show that {clause(c.statement)}{said}"
+
+
+def _combined(ev: Evaluation) -> str:
+    """How the procedures' answers make the request's, said only where they differ."""
+    judged = [s for s in ev.services if not s.serves and s.policy is not None]
+    if len({s.determination for s in judged}) < 2:
+        return ""
+    if ev.determination == D.INSUFFICIENT_INFORMATION:
+        open_ = [s.code for s in judged if s.determination == D.INSUFFICIENT_INFORMATION]
+        return f"The request as a whole cannot be decided until {_and(open_)} {'is' if len(open_) == 1 else 'are'} decided."
+    return f"Taken together, the request {WORDING[ev.determination].state}."
+
+
+def _setting_sentence(ev: Evaluation) -> str:
+    """The setting's answer with its reason in the same sentence."""
+    st = ev.setting
+    assert st is not None
+    if st.requested is None or st.determination is None:
+        return f"No setting was requested; the criteria point to the {st.recommended} setting."
+    name = f"The {st.requested} setting"
+    if st.follows_procedure:
+        return f"{name} follows the procedure and is judged once the procedure is necessary."
+    state = WORDING[st.determination].state
+    reason = _lower(" ".join(st.reasons).rstrip(".")) or because(None, st.criteria)
+    recommended = f" (recommended: {st.recommended})" if st.requested != st.recommended else ""
+    return f"{name} {state}{recommended} because {reason}."
+
+
+def short_name(s: ServiceResult) -> str:
+    """A procedure's name as a sentence can carry it: its description up to the first comma."""
+    head = (s.description or s.code).split(", ", 1)[0]
+    return head if head.count("(") == head.count(")") else (s.description or s.code)
+
+
+def _and(items: list[str], sep: str = ", ") -> str:
+    if len(items) <= 1:
+        return "".join(items)
+    last = " and " if sep == ", " else "; and "
+    return sep.join(items[:-1]) + last + items[-1]
+
+
+def _or(items: list[str]) -> str:
+    return (", or that " if len(items) > 2 else " or that ").join(items) if items else "it is documented"
+
+
+def _lower(text: str) -> str:
+    return clause(text)
 
 
 def _quoted(c: CriterionResult, most: int = QUOTES) -> str:
-    """The record's words that met a criterion, in brackets after it; nothing for one not met."""
-    words = list(dict.fromkeys(record_words(c)))[:most] if c.status == "met" else []
+    """The record's words that decided a criterion, in brackets after it."""
+    words = list(dict.fromkeys(record_words(c)))[:most]
     return f" ({', '.join(f'“{w}”' for w in words)})" if words else ""
 
 

@@ -23,8 +23,11 @@ NOT_REQUESTED = "It was not requested."
 PLAIN_NOT_REQUESTED = "This was not asked for."
 
 
-def answer_components(ev: Evaluation, kb: Knowledge, cite: Callable[[str], int]) -> list[ComponentAnswer]:
-    """One answer per component that the request raises; ``cite`` numbers a record on first use."""
+def answer_components(
+    ev: Evaluation, kb: Knowledge, cite: Callable[[str], int], present: frozenset[str] = frozenset()
+) -> list[ComponentAnswer]:
+    """One answer per component that the request raises; ``cite`` numbers a record on first use. A
+    statement tied to conditions is quoted only where one of them is ``present`` in the case (concept ids)."""
     families = {s.code: _family(kb, s) for s in ev.services if s.code in kb.codes}
     regions = {s.region for s in ev.services if s.region}
     out = []
@@ -37,9 +40,16 @@ def answer_components(ev: Evaluation, kb: Knowledge, cite: Callable[[str], int])
             answer = _services(comp, mine) if mine else (_not_requested(comp) if raised else None)
         if answer is not None:
             fits = not comp.evidence_regions or regions & set(comp.evidence_regions)
-            answer.evidence = [_quote(kb, sid, cite) for sid in comp.evidence] if fits else []
+            fitting = [sid for sid in comp.evidence if _speaks_to(comp, sid, present)]
+            answer.evidence = [_quote(kb, sid, cite) for sid in fitting] if fits else []
             out.append(answer)
     return out
+
+
+def _speaks_to(comp: Component, statement_id: str, present: frozenset[str]) -> bool:
+    """Whether a statement fits the case: it names no condition, or one of its conditions is present."""
+    conditions = comp.evidence_concepts.get(statement_id)
+    return not conditions or bool(present & set(conditions))
 
 
 def _family(kb: Knowledge, s: ServiceResult) -> str:

@@ -409,6 +409,12 @@ def _check_library(kb: Knowledge) -> None:
         for sid in comp.evidence:
             if sid not in kb.statements:
                 raise KnowledgeError(f"components.yaml: components.{comp.id}.evidence: unknown statement {sid!r}")
+        for sid, concepts in comp.evidence_concepts.items():
+            where = f"components.yaml: components.{comp.id}.evidence_concepts.{sid}"
+            if sid not in comp.evidence:
+                raise KnowledgeError(f"{where}: not a statement of this component's evidence")
+            if unknown := [c for c in concepts if c not in kb.concepts]:
+                raise KnowledgeError(f"{where}: unknown concept {unknown[0]!r}")
         for rid in comp.evidence_regions:
             if rid not in kb.regions:
                 raise KnowledgeError(f"components.yaml: components.{comp.id}.evidence_regions: unknown region {rid!r}")

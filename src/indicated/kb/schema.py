@@ -348,6 +348,10 @@ class Component(Strict):
     # the regions whose requests the evidence speaks to (lumbar trials are not quoted for a neck
     # operation); none: any region
     evidence_regions: list[str] = Field(default_factory=list)
+    # the conditions a statement of ``evidence`` speaks to (concept ids): it is quoted only for a case
+    # where one of them is present, so a stenosis trial is not quoted for a disc herniation; a statement
+    # not listed here fits every case of the component
+    evidence_concepts: dict[str, list[str]] = Field(default_factory=dict)
 
     @model_validator(mode="after")
     def _answers_something(self) -> Component:

@@ -17,15 +17,14 @@ from datetime import date
 
 from indicated.models import (
     Assessment,
-    Cited,
     CriterionResult,
     Determination,
     PolicyRef,
     PolicySnapshot,
     ServiceResult,
 )
-from indicated.reasons import deciding, record_words
-from indicated.render.parts import cites, footer, reference_line
+from indicated.reasons import checklist, excluded, record_words
+from indicated.render.parts import Citations, footer, reference_line
 from indicated.render.patient import to_patient_markdown
 from indicated.wording import WORDING
 
@@ -35,6 +34,9 @@ D = Determination
 # plain symbols that every common font holds (emoji show as empty boxes where no emoji font is installed)
 STATUS_MARK = {"met": "✓ met", "not_met": "✗ not met", "unknown": "? not documented"}
 TAKEN_AS_ABSENT = "not mentioned (taken as absent)"
+# a failed exclusion: the fact found, instead of "not met" over a negated statement
+EXCLUDED = "✗ excluded"
+QUOTES = 3  # record quotes on one checklist line
 # an article stored before policies travelled with it names them, but not what they say
 NOT_STORED = "Not stored with this article."
 DISCLAIMER = (
@@ -68,21 +70,22 @@ def to_markdown(
         return to_patient_markdown(assessment, today=today)
     a = assessment
     policies = _policies(a)
+    cite = Citations(a.references)
     follows = [p.follows for p in policies if p.follows] or [NOT_STORED if policies else "No policy applied."]
     out = [f"# {title(a)}", "", f"**{WORDING[a.determination].title}.** {a.summary}", ""]
     if audience == "reviewer":
-        out += _review_table(a) + _audit(a, policies)
+        out += _review_table(a, cite) + _audit(a, policies)
     else:
-        out += _criteria_section(a)
+        out += _criteria_section(a, cite)
     out += _operative(a)
-    out += _components(a)
+    out += _components(a, cite)
     out += _section("Where the sources agree and disagree", follows)
     out += _section("Common pitfalls", [p for pol in policies for p in pol.pitfalls] or ["None recorded."])
     out += _section("What would change the determination", _would_change(a))
     if strengthen := [p for pol in policies for p in pol.strengthen] + _confirm(a):
         out += _section("To strengthen the request", strengthen)
     out += ["## Final determination", "", *_final(a), ""]
-    out += ["## References", "", *([reference_line(r) for r in a.references] or ["None cited."]), ""]
+    out += ["## References", "", *([reference_line(r) for r in cite.references()] or ["None cited."]), ""]
     out += _section("Related questions", a.related_questions or ["None found."])
     out += ["## Disclaimer", "", DISCLAIMER, ""]
     out += [footer(a, today), ""]
@@ -111,28 +114,34 @@ def _policies(a: Assessment) -> list[PolicySnapshot]:
     return [stored.get(pid) or PolicySnapshot(**r.model_dump()) for pid, r in first.items()]
 
 
-def _criteria_section(a: Assessment) -> list[str]:
+def _criteria_section(a: Assessment, cite: Citations) -> list[str]:
+    """The deciding criteria of each service and of the requested setting, as a checklist."""
     out = ["## Criteria", ""]
     for s in a.services:
-        out += _service(s)
+        out += _service(s, cite)
     if a.setting is not None:
-        out += [f"### Setting: {a.setting.requested or 'not requested'} (recommended: {a.setting.recommended})", ""]
-        if a.setting.determination is not None:
-            out += [f"Determination: **{_words(a.setting.determination)}**. " + " ".join(a.setting.reasons), ""]
-        if a.setting.length_of_stay_days:
-            out += [f"Requested length of stay: {a.setting.length_of_stay_days:g} days.", ""]
-        out += [*_criteria(a.setting.criteria), ""]
+        st = a.setting
+        out += [f"### Setting: {st.requested or 'not requested'} (recommended: {st.recommended})", ""]
+        if st.requested is None or st.determination is None:
+            out += [f"No setting was requested; the criteria point to the {st.recommended} setting.", ""]
+        else:
+            out += [" ".join([f"Determination: **{_words(st.determination)}**.", *st.reasons]), ""]
+            if st.length_of_stay_days:
+                out += [f"Requested length of stay: {st.length_of_stay_days:g} days.", ""]
+            if not st.follows_procedure:
+                out += [*_checklist(st.criteria, cite), ""]
     if not a.services:
         out += ["No requested service was identified in the record.", ""]
     return out
 
 
-def _service(s: ServiceResult) -> list[str]:
+def _service(s: ServiceResult, cite: Citations) -> list[str]:
     lines = [f"### {s.code} — {s.description or 'unrecognised service'}: {_words(s.determination)}", ""]
     if s.policy is not None and not s.serves:
         lines += [f"Policy: {s.policy.title} ({s.policy.id}, version {s.policy.version}).", ""]
-    lines += [*s.reasons, *([""] if s.reasons else [])]
-    return lines + _criteria(s.criteria) + [""]
+    if s.reasons:
+        lines += [*s.reasons, ""]
+    return lines + _checklist(s.criteria, cite) + ([""] if s.criteria else [])
 
 
 def mark(c: CriterionResult) -> str:
@@ -140,12 +149,17 @@ def mark(c: CriterionResult) -> str:
     return f"{STATUS_MARK[c.status]}, {TAKEN_AS_ABSENT}" if c.assumed else STATUS_MARK[c.status]
 
 
-def _criteria(criteria: list[CriterionResult]) -> list[str]:
+def _checklist(criteria: list[CriterionResult], cite: Citations) -> list[str]:
+    """The deciding criteria, one line each with the record's words that decided it: failed and
+    undocumented first, met ones collapsed to the alternative that met them. A failed exclusion is
+    stated as the fact it found ("active smoking is documented"), never as a negation marked not met."""
     lines = []
-    for c in criteria:
-        lines.append(f"{'  ' * c.depth}- **{mark(c)}** — {c.statement} {cites(c.citations)}".rstrip())
-        if quote := _quote(c):
-            lines.append(f"{'  ' * c.depth}  - From the record: {quote}")
+    for c in checklist(criteria):
+        found = excluded(c, criteria)
+        shown, status = (found, EXCLUDED) if found is not None else (c, mark(c))
+        words = "; ".join(f"“{w}”" for w in dict.fromkeys(record_words(shown)[:QUOTES]))
+        line = f"- **{status}** — {shown.statement.rstrip('.')}. {cite.cite(c.citations)}".rstrip()
+        lines.append(line + (f" — {words}" if words else ""))
     return lines
 
 
@@ -153,8 +167,9 @@ def _quote(c: CriterionResult) -> str:
     return "; ".join(f"“{w}”" for w in record_words(c)[:4])
 
 
-def _review_table(a: Assessment) -> list[str]:
-    """Every criterion of every judged service and the setting in one table, tree order kept."""
+def _review_table(a: Assessment, cite: Citations) -> list[str]:
+    """Every criterion of every judged service and the setting in one table, tree order kept: the
+    reviewer audience keeps the whole tree that the clinician's checklist reduces to what decided it."""
     rows = ["## Criteria", "", "| service | criterion | status | from the record | refs |", "|---|---|---|---|---|"]
     judged = [(s.code, s.criteria) for s in a.services if s.criteria]
     if a.setting is not None:
@@ -162,7 +177,7 @@ def _review_table(a: Assessment) -> list[str]:
     for code, criteria in judged:
         for c in criteria:
             name = f"{'· ' * c.depth}`{c.id}` {c.statement}"
-            rows.append(f"| {code} | {_cell(name)} | {mark(c)} | {_cell(_quote(c))} | {cites(c.citations)} |")
+            rows.append(f"| {code} | {_cell(name)} | {mark(c)} | {_cell(_quote(c))} | {cite.cite(c.citations)} |")
     for s in a.services:
         if not s.criteria:
             rows.append(f"| {s.code} | {_cell(' '.join(s.reasons))} | {_words(s.determination)} |  |  |")
@@ -203,18 +218,19 @@ def _confirm(a: Assessment) -> list[str]:
     return [f"State in the record that this does not apply (now {TAKEN_AS_ABSENT}): {c.statement}" for c in leaves]
 
 
-def _components(a: Assessment) -> list[str]:
+def _components(a: Assessment, cite: Citations) -> list[str]:
+    """Each component question answered in a line (the reasons are the verdict's and the checklist's),
+    with the library statements that bear on it."""
     out = ["## Component questions", ""]
     for comp in a.components:
-        out += [f"### {comp.question}", "", comp.answer, ""]
-        out += [_cited(e) for e in comp.evidence] + ([""] if comp.evidence else [])
+        answer = comp.answer
+        if comp.codes and comp.determination is not None:
+            answer = f"{WORDING[comp.determination].answer}: {', '.join(comp.codes)}."
+        out += [f"### {comp.question}", "", answer, ""]
+        out += [f"> {e.text} {cite.cite(e.citations)}" for e in comp.evidence] + ([""] if comp.evidence else [])
     if not a.components:
         out += ["No component of the request could be judged: no covered service was identified.", ""]
     return out
-
-
-def _cited(e: Cited) -> str:
-    return f"> {e.text} {cites(e.citations)}"
 
 
 def _would_change(a: Assessment) -> list[str]:
@@ -226,13 +242,13 @@ def _would_change(a: Assessment) -> list[str]:
 
 
 def _final(a: Assessment) -> list[str]:
-    """The determination as numbered reasons: one line per requested service, then the setting."""
+    """The determination as a numbered list: one line per requested service, then the setting (the
+    reasons are the verdict's, not repeated here)."""
     lines = []
     for s in a.services:
-        why = f"judged with {s.serves}" if s.serves else "; ".join(deciding(s)[:3]) or " ".join(s.reasons)
+        why = f" — judged with {s.serves}" if s.serves else ""
         lines.append(
-            f"{len(lines) + 1}. {s.code} ({s.description or 'no description'}): **{_words(s.determination)}**"
-            + (f" — {why}." if why else ".")
+            f"{len(lines) + 1}. {s.code} ({s.description or 'no description'}): **{_words(s.determination)}**{why}."
         )
     if a.setting is not None and a.setting.determination is not None:
         lines.append(

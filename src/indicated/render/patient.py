@@ -13,13 +13,17 @@ import re
 from datetime import date
 
 from indicated.models import Assessment, CriterionResult, ServiceResult
-from indicated.reasons import met_through, turning_points
-from indicated.render.parts import cites, footer, reference_line
+from indicated.reasons import checklist, excluded, turning_points
+from indicated.render.parts import Citations, footer, reference_line
 from indicated.wording import WORDING
 
 __all__ = ["to_patient_markdown"]
 
 MARK = {"met": "Yes", "not_met": "No", "unknown": "Not in your records"}
+# a rule that something must not be true, and your records show it is: say the fact, not "No: you do not ..."
+STANDS_IN_THE_WAY = "This stands in the way"
+CHANGED_FACT = "The answer could change if this were no longer true"
+TAKEN_AS_TRUE = "Your records do not mention this, so we took it as true."
 DISCLAIMER = (
     "This is not a final decision. It is not medical advice. It checks your records against rules "
     "that health plans and doctors publish. If a rule is not met, a doctor looks at the request. "
@@ -30,6 +34,7 @@ DISCLAIMER = (
 def to_patient_markdown(assessment: Assessment, *, today: date | None = None, **_: object) -> str:
     """The article for patients; other options (a ``kb`` from older callers) are ignored."""
     a = assessment
+    cite = Citations(a.references)
     out = [f"# {_title(a)}", "", "## The short answer", ""]
     if a.review == "performed":
         out += ["This looks back at care you already had, using what your records said before it.", ""]
@@ -37,7 +42,7 @@ def to_patient_markdown(assessment: Assessment, *, today: date | None = None, **
     out += ["## What we checked", ""]
     for s in a.services:
         if s.criteria:
-            out += [f"### {_name(s).capitalize()} (code {s.code})", "", *_checked(s.criteria), ""]
+            out += [f"### {_name(s).capitalize()} (code {s.code})", "", *_checked(s.criteria, cite), ""]
     if not any(s.criteria for s in a.services):
         out += ["We found nothing in our rules to check for this request.", ""]
     if a.components:
@@ -54,10 +59,11 @@ def to_patient_markdown(assessment: Assessment, *, today: date | None = None, **
     if not a.services:
         out += ["1. We could not find what care was asked for."]
     out += [""]
-    out += ["## Sources", "", *([reference_line(r) for r in a.references] or ["None."]), ""]
+    glossary = _glossary("\n".join(out), a.glossary)
+    out += ["## Sources", "", *([reference_line(r) for r in cite.references()] or ["None."]), ""]
     if a.related_questions:
         out += ["## Questions people also ask", "", *(f"- {q}" for q in a.related_questions), ""]
-    out += _glossary("\n".join(out), a.glossary)
+    out += glossary
     out += ["## Please note", "", DISCLAIMER, "", footer(a, today), ""]
     return "\n".join(out)
 
@@ -75,24 +81,38 @@ def _name(s: ServiceResult) -> str:
     return s.plain_description or s.description or "care"
 
 
-def _checked(criteria: list[CriterionResult]) -> list[str]:
-    """The first level of the tree: what a patient can follow without the branches under it. A rule
-    met one of two ways says which ("there are danger signs"), not both ("therapy, unless danger signs")."""
-    shown = [met_through(c, criteria, steps=1) if c.status == "met" else c for c in criteria if c.depth == 1]
-    return [f"- **{MARK[c.status]}:** {c.plain or c.statement} {cites(c.citations)}".rstrip() for c in shown]
+def _checked(criteria: list[CriterionResult], cite: Citations) -> list[str]:
+    """The rules that decided the answer, in the reader's own terms: what stands in the way and what is
+    missing first, then what is met, each met rule through the way it was met ("there are danger
+    signs"), not every way it could have been. A rule against something (smoking) that the records show
+    is said as the fact ("You smoke or use nicotine now"), never as "No: you do not smoke"."""
+    lines = []
+    for c in checklist(criteria):
+        found = excluded(c, criteria)
+        if found is not None:
+            line = f"- **{STANDS_IN_THE_WAY}:** {found.plain or found.statement}"
+        else:
+            line = f"- **{MARK[c.status]}:** {c.plain or c.statement}"
+            if c.assumed and c.status == "met":
+                line += f" {TAKEN_AS_TRUE}"
+        lines.append(f"{line} {cite.cite(c.citations)}".rstrip())
+    return lines
 
 
 def _changes(a: Assessment) -> list[str]:
-    out = {
-        f"{WORDING[s.determination].plain_change}: {_lower(c.plain or c.statement)}": None
-        for s in a.services
-        for c in turning_points(s.determination, s.criteria)
-    }
+    out: dict[str, None] = {}
+    for s in a.services:
+        for c in turning_points(s.determination, s.criteria):
+            if (found := excluded(c, s.criteria)) is not None:
+                out[f"{CHANGED_FACT}: {_lower(found.plain or found.statement)}"] = None
+            else:
+                out[f"{WORDING[s.determination].plain_change}: {_lower(c.plain or c.statement)}"] = None
     return list(out) or ["Nothing we found in your records would change it."]
 
 
 def _glossary(text: str, glossary: dict[str, str]) -> list[str]:
-    """Plain meanings of the terms the article could not avoid, only those it actually uses."""
+    """Plain meanings of the terms the article could not avoid, only those its own text uses (``text``
+    is the article before its sources, whose titles are not the reader's words)."""
     used = [
         (term, meaning)
         for term, meaning in glossary.items()
