@@ -7,11 +7,11 @@ its source (an imaging report that is described but does not name the finding).
 
 from __future__ import annotations
 
-import re
 from functools import singledispatch
 from typing import NamedTuple
 
 from indicated.evaluate.logic import MET, NOT_MET, UNKNOWN
+from indicated.extract.demographics import AGE_RE, AGE_SAID_RE
 from indicated.kb.loader import Knowledge
 from indicated.kb.schema import (
     AgeCheck,
@@ -196,12 +196,16 @@ def _age(p: AgeCheck, case: Case, service: RequestedService | None, world: World
 
 
 def _age_span(case: Case) -> list[Span]:
-    """Where the record states the age (its first "66-year-old", "66M"): the words that decided an age
-    criterion, so the article quotes them instead of a tick with no words. None for a coded age."""
+    """Where the record states the age as an age ("66-year-old", "66M", "age 66", "I'm 66"): the words
+    that decided an age criterion, so the article quotes them instead of a tick with no words. None for
+    a coded age or one read from a date of birth."""
     if case.age is None or not case.text:
         return []
-    found = re.search(rf"(?<![\d.]){case.age}(?!\d|\.\d)[-\w/]*", case.text)
-    return [Span(text=found.group(), start=found.start(), end=found.end())] if found else []
+    for rx in (AGE_RE, AGE_SAID_RE):
+        for m in rx.finditer(case.text):
+            if any(v == str(case.age) for v in m.groupdict().values()):
+                return [Span(text=m.group().strip(), start=m.start(), end=m.end())]
+    return []
 
 
 @check.register
