@@ -666,3 +666,20 @@ def test_the_time_since_the_first_surgery():
     case = extract("Recurrent L5-S1 herniation 2 years after the first surgery.")
     prior = [f for f in case.findings if f.concept == "prior_spine_surgery"]
     assert prior and prior[0].number == 24.0
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "HPI: sudden weakness two days ago. On admission EHL was 2/5. Underwent urgent L5-S1 discectomy (63030).",
+        "Labs at admission unremarkable; strength upon admission 3/5 in dorsiflexion. Procedure: 63047 at L4-5.",
+        "Admission exam: saddle numbness, retention of 900 cc. Emergent L4-5 laminectomy performed (63047).",
+    ],
+)
+def test_admission_as_a_point_in_the_course_asks_for_no_stay(text):
+    assert extract(text).setting is None
+
+
+def test_a_stay_asked_for_is_still_read_beside_an_admission_exam():
+    case = extract("Exam on admission: EHL 3/5. Request: L4-5 microdiscectomy (63030), inpatient admission 1 night.")
+    assert case.setting is not None and case.setting.requested == "inpatient"
