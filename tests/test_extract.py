@@ -683,3 +683,12 @@ def test_admission_as_a_point_in_the_course_asks_for_no_stay(text):
 def test_a_stay_asked_for_is_still_read_beside_an_admission_exam():
     case = extract("Exam on admission: EHL 3/5. Request: L4-5 microdiscectomy (63030), inpatient admission 1 night.")
     assert case.setting is not None and case.setting.requested == "inpatient"
+
+
+def test_curve_degrees_written_before_the_curve_and_a_signed_sva():
+    found = extract(
+        "Long-cassette films: 52 deg T11-L3 coronal curve and a 28-degree compensatory thoracic curve; "
+        "SVA +9.5 cm. A 20 degree kyphotic curve at the thoracolumbar junction."
+    ).findings
+    assert {f.number for f in found if f.concept == "scoliosis"} == {52.0, 28.0}
+    assert [f.number for f in found if f.concept == "sagittal_imbalance"] == [9.5]
