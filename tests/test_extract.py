@@ -670,3 +670,54 @@ def test_the_time_since_the_first_surgery():
     case = extract("Recurrent L5-S1 herniation 2 years after the first surgery.")
     prior = [f for f in case.findings if f.concept == "prior_spine_surgery"]
     assert prior and prior[0].number == 24.0
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "HPI: sudden weakness two days ago. On admission EHL was 2/5. Underwent urgent L5-S1 discectomy (63030).",
+        "Labs at admission unremarkable; strength upon admission 3/5 in dorsiflexion. Procedure: 63047 at L4-5.",
+        "Admission exam: saddle numbness, retention of 900 cc. Emergent L4-5 laminectomy performed (63047).",
+    ],
+)
+def test_admission_as_a_point_in_the_course_asks_for_no_stay(text):
+    assert extract(text).setting is None
+
+
+def test_a_stay_asked_for_is_still_read_beside_an_admission_exam():
+    case = extract("Exam on admission: EHL 3/5. Request: L4-5 microdiscectomy (63030), inpatient admission 1 night.")
+    assert case.setting is not None and case.setting.requested == "inpatient"
+
+
+def test_curve_degrees_written_before_the_curve_and_a_signed_sva():
+    found = extract(
+        "Long-cassette films: 52 deg T11-L3 coronal curve and a 28-degree compensatory thoracic curve; "
+        "SVA +9.5 cm. A 20 degree kyphotic curve at the thoracolumbar junction."
+    ).findings
+    assert {f.number for f in found if f.concept == "scoliosis"} == {52.0, 28.0}
+    assert [f.number for f in found if f.concept == "sagittal_imbalance"] == [9.5]
+
+
+@pytest.mark.parametrize(
+    ("text", "concept", "want"),
+    [
+        # denials typed without the apostrophe read as the ones typed with it
+        ("The scan doesnt show any narrowing or stenosis at L3-4.", "spinal_stenosis", "absent"),
+        ("She hasnt tried physical therapy yet.", "physical_therapy", "absent"),
+        ("He said he cant walk to the mailbox anymore.", "functional_limitation", "present"),
+        # a fusion said not to have taken, in a report's words and a patient's
+        ("CT: the L5-S1 interbody graft has not fused.", "pseudarthrosis", "present"),
+        ("my doctor says the fusion never took and the bones didnt heal", "pseudarthrosis", "present"),
+        ("Films at one year: bone graft at L4-5 did not fully unite.", "pseudarthrosis", "present"),
+        # ... and said with doubt: a suspicion to confirm, not a finding
+        ("His surgeon thinks the fusion might not have taken.", "pseudarthrosis", "possible"),
+        ("the x-ray is iffy, the bone maybe hasnt fused", "pseudarthrosis", "possible"),
+    ],
+)
+def test_spellings_without_the_apostrophe_and_a_fusion_that_did_not_take(text, concept, want):
+    assert want in {s for s, *_ in status(text, concept)}
+
+
+def test_a_fusion_that_healed_or_a_wound_that_did_not_is_no_nonunion():
+    assert not status("The fusion has healed and is solid across L4-5.", "pseudarthrosis") - {("absent", False, False)}
+    assert not status("The incision did not heal for six weeks.", "pseudarthrosis")

@@ -40,6 +40,19 @@ def test_anything_more_than_a_choice_of_words_stays_a_pattern(pattern):
     assert nlp._phrase_rules([rule]) == [rule]
 
 
+def test_words_typed_without_the_apostrophe_get_their_own_spelling():
+    assert nlp.spellings("didn't fuse") == ["didn't fuse", "didnt fuse"]
+    assert nlp.spellings("n't quit") == ["n't quit", "nt quit"]
+    assert nlp.spellings("n't") == ["n't"]  # alone, "nt" is an abbreviation ("NT"), not a denial
+    assert nlp.spellings("no relief") == ["no relief"]
+    optional_verb = [{"LOWER": {"IN": ["has", "did"]}, "OP": "?"}, {"LOWER": {"IN": ["not", "n't"]}}, {"LOWER": "help"}]
+    assert nlp._bare_pattern(optional_verb) == [optional_verb[0], {"LOWER": "nt"}, {"LOWER": "help"}]
+    alone = [{"LOWER": {"IN": ["not", "n't"]}}, {"LOWER": {"IN": ["had", "have"]}, "OP": "?"}]
+    assert nlp._bare_pattern(alone) is None
+    rules = nlp._bare_spellings([ConTextRule("hasn't", "NEGATED_EXISTENCE"), ConTextRule("never", "NEGATED_EXISTENCE")])
+    assert [r.literal for r in rules] == ["hasn't", "hasnt", "never"]
+
+
 def _texts() -> list[str]:
     files = sorted((ROOT / "cases").rglob("*.yaml")) + sorted(SHARED_CASES.glob("*.yaml"))
     texts = [yaml.safe_load(f.read_text()).get("text") for f in files]

@@ -86,6 +86,49 @@ def _phrase_rules(rules: list) -> list:
     return out
 
 
+_NT = re.compile(r"n't\b", re.IGNORECASE)
+
+
+def spellings(phrase: str) -> list[str]:
+    """The phrase, and the same words as people often type them without the apostrophe: "didnt fuse",
+    "havent had". spaCy splits "didnt" into "did" + "nt" as it splits "didn't" into "did" + "n't", so
+    the bare spelling matches only when a rule spells it too. A lone "nt" is left out: alone it is an
+    abbreviation ("NT", non-tender), not a denial (the lexicon pairs it with its verb: "<does>nt")."""
+    bare = _NT.sub("nt", phrase)
+    return [phrase] if bare == phrase or bare.strip().lower() == "nt" else [phrase, bare]
+
+
+def _bare_spellings(rules: list) -> list:
+    """``rules``, each followed by its copy for the spelling without the apostrophe, where it has one."""
+    out = []
+    for rule in rules:
+        out.append(rule)
+        if rule.pattern is None:
+            for other in spellings(rule.literal)[1:]:
+                clone = copy.copy(rule)
+                clone.literal = other
+                out.append(clone)
+        elif isinstance(rule.pattern, list) and (pattern := _bare_pattern(rule.pattern)):
+            clone = copy.copy(rule)
+            clone.pattern = pattern
+            out.append(clone)
+    return out
+
+
+def _bare_pattern(pattern: list[dict]) -> list[dict] | None:
+    """The token pattern with its "n't" token spelled "nt"; None when it has none, or when that token
+    could match alone (every other token optional)."""
+    for i, token in enumerate(pattern):
+        lower = token.get("LOWER")
+        words = lower.get("IN", ()) if isinstance(lower, dict) else (lower,)
+        if "n't" in words:
+            if all(t.get("OP") == "?" for j, t in enumerate(pattern) if j != i):
+                return None
+            bare = {k: v for k, v in token.items() if k != "OP"} | {"LOWER": "nt"}  # the rule itself matches without it
+            return [*pattern[:i], bare, *pattern[i + 1 :]]
+    return None
+
+
 def _rule_for(term: Term | ProcedureTerm, phrase: str):
     from medspacy.ner import TargetRule
 
@@ -213,7 +256,7 @@ def build(kb: Knowledge):
     matcher = nlp.add_pipe("indicated_target_matcher", name="medspacy_target_matcher")
     rules = []
     for term in [*kb.lexicon.terms, *kb.procedures.terms]:
-        rules += [_rule_for(term, p) for p in term.phrases]
+        rules += [_rule_for(term, p) for phrase in term.phrases for p in spellings(phrase)]
     # medspaCy runs each phrase through the whole pipeline to tokenize it; the tokenizer alone will do.
     with nlp.select_pipes(enable=[]):
         matcher.add(rules)
@@ -240,7 +283,7 @@ def build(kb: Knowledge):
     ours = [_context_rule(r) for r in kb.lexicon.context_rules]
     replaced = {r.literal.lower() for r in ours}
     defaults = ConTextRule.from_json(context.DEFAULT_RULES_FILEPATH)
-    rules = [r for r in defaults if r.literal.lower() not in replaced] + ours
+    rules = _bare_spellings([r for r in defaults if r.literal.lower() not in replaced] + ours)
     for r in rules:
         if end := ENDED_BY.get(r.category):
             r.terminated_by = {*r.terminated_by, end}

@@ -27,8 +27,11 @@ CODE_RE = re.compile(
 )  # "63047/63048" is two codes; "10/12345" is not one
 CPT_CUE = re.compile(r"\b(?:CPT|HCPCS|code|codes)\b[^.\n]{0,15}$", re.IGNORECASE)
 INPATIENT_RE = re.compile(
-    # "Admission date: 03/02" heads a discharge summary; it asks for no stay
-    r"\b(?:inpatient|in-patient|admission(?!\s+date)|admit(?:ted)?(?!\s+(?:date|on\b))|overnight stay|hospital stay|"
+    # "Admission date: 03/02" heads a discharge summary, and "exam on admission", "labs at admission" date a
+    # finding in the course: neither asks for a stay
+    r"\b(?:inpatient|in-patient|(?<!\bon\s)(?<!\bat\s)(?<!\bupon\s)admission"
+    r"(?!\s+(?:date|exam\w*|labs?|vitals|H&P|MRI|CT|weight|diagnosis|note)\b)|"
+    r"admit(?:ted)?(?!\s+(?:date|on\b))|overnight stay|hospital stay|"
     r"hospitalization|\d+[- ]night stay|IP (?:stay|admission|admit|LOS)|(?:days?|nights?) in the hospital|stay(?:ing)? in the hospital)\b",
     re.IGNORECASE,
 )

@@ -47,7 +47,7 @@ _DEG = re.compile(
 # "HbA1c (two weeks ago) was 9.1%": a short bracket may stand between the name and its value
 _AFTER_KEY = (
     r"\s*(?:\([^)\n]{0,30}\)\s*)?(?:of|is|was|:|=)?\s*(?:(?:about|approximately|approx\.?|around|roughly|~|measur\w*|now)\s*)*"
-    r"(-?\s*\d+(?:\.\d+)?)"
+    r"(?:\+\s*)?(-?\s*\d+(?:\.\d+)?)"  # "SVA +7.5 cm": a plus sign is the positive direction, not a word
 )
 
 
