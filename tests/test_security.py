@@ -333,3 +333,20 @@ def test_migration_0004_creates_the_throttle_and_idempotency_tables(database_url
     db.upgrade(engine)
     assert {"login_failures", "idempotency_keys"} <= set(inspect(engine).get_table_names())
     engine.dispose()
+
+
+def test_no_connection_is_held_while_a_case_is_assessed(client, monkeypatch):
+    """Assessing takes tens of milliseconds of CPU: the request's connection goes back to the pool while
+    it runs, so 50 clients do not exhaust it (503 after the pool timeout), and on SQLite no read
+    snapshot taken to check the key is left to block the write that follows."""
+    import indicated.pipeline
+
+    real, held = indicated.pipeline.assess, []
+
+    def assess(*args, **kwargs):
+        held.append(client.app.state.sessions.kw["bind"].pool.checkedout())
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(indicated.pipeline, "assess", assess)
+    made = client.post("/assessments", content=NOTE, headers={"content-type": "text/plain"})
+    assert made.status_code == 201 and held == [0]

@@ -19,8 +19,12 @@ def engine_for(url: str, *, lock_timeout: float = 5.0) -> Engine:
         path = url.split("///", 1)[-1]
         if path and path != ":memory:":
             Path(path).parent.mkdir(parents=True, exist_ok=True)
-        engine = create_engine(
-            url, connect_args={"check_same_thread": False, "timeout": lock_timeout}, pool_timeout=lock_timeout
+        engine = create_engine(  # a connection per request thread at load (FastAPI runs 40), not 15
+            url,
+            connect_args={"check_same_thread": False, "timeout": lock_timeout},
+            pool_size=10,
+            max_overflow=30,
+            pool_timeout=lock_timeout,
         )
 
         @event.listens_for(engine, "connect")

@@ -71,6 +71,16 @@ def optional_reviewer(request: Request) -> Reviewer | None:
 
 
 def optional_caller(request: Request, db: SessionDep) -> Caller | None:
+    """Who calls, read in a transaction of its own: ending it here gives the connection back to the
+    pool while the route assesses the case (CPU, tens of milliseconds), and on SQLite leaves no stale
+    read snapshot that a later write could not upgrade from (SQLITE_BUSY at once, without waiting)."""
+    try:
+        return _caller(request, db)
+    finally:
+        db.commit()
+
+
+def _caller(request: Request, db: Session) -> Caller | None:
     token = token_of(request)
     if token and clients.is_key(token):
         client = clients.client_for_key(db, key=token)
