@@ -350,3 +350,35 @@ def test_no_connection_is_held_while_a_case_is_assessed(client, monkeypatch):
     monkeypatch.setattr(indicated.pipeline, "assess", assess)
     made = client.post("/assessments", content=NOTE, headers={"content-type": "text/plain"})
     assert made.status_code == 201 and held == [0]
+
+
+def test_a_burst_of_requests_assesses_a_few_cases_at_a_time(tmp_path, monkeypatch):
+    """Assessing is CPU work under the GIL: 12 requests at once run at most ``assess_threads`` assessments
+    together, so the threads that write to the database are not starved of their turn (issue 17, load)."""
+    import time
+
+    import indicated.pipeline
+
+    client = client_for(settings_for(tmp_path, assess_threads=2))
+    real, lock, running, most = indicated.pipeline.assess, threading.Lock(), [0], [0]
+
+    def assess(*args, **kwargs):
+        with lock:
+            running[0] += 1
+            most[0] = max(most[0], running[0])
+        try:
+            time.sleep(0.05)  # hold the slot long enough for the others to arrive
+            return real(*args, **kwargs)
+        finally:
+            with lock:
+                running[0] -= 1
+
+    monkeypatch.setattr(indicated.pipeline, "assess", assess)
+    with ThreadPoolExecutor(12) as pool:
+        codes = list(
+            pool.map(
+                lambda _: client.post("/assessments", content=NOTE, headers={"content-type": "text/plain"}).status_code,
+                range(12),
+            )
+        )
+    assert codes == [201] * 12 and most[0] == 2

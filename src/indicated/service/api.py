@@ -7,12 +7,11 @@ import uuid
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, HTTPException, Query, Request, Response
-from fastapi.concurrency import run_in_threadpool
 from pydantic import BaseModel, Field
 from sqlalchemy.exc import IntegrityError
 
 from indicated.errors import NotFound
-from indicated.service import idempotency, repo, workflow
+from indicated.service import cpu, idempotency, repo, workflow
 from indicated.service.deps import Caller, CurrentCaller, CurrentReviewer, SessionDep, token_of
 from indicated.service.tables import AssessmentRow
 from indicated.service.throttle import address_of
@@ -81,7 +80,8 @@ async def create(
         aid = uuid.uuid4().hex
         idempotency.hold(db, once, assessment_id=aid)  # committed with the assessment, or not at all
     try:
-        row = await run_in_threadpool(  # assessing is CPU work; keep the event loop answering
+        row = await cpu.run(  # assessing is CPU work: off the event loop, in a few threads at a time
+            request,
             workflow.assess_and_store,
             db,
             raw,

@@ -27,7 +27,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from indicated.errors import InputError, MissingData, NotFound, Throttled, Unauthorized, WorkflowError, first_problem
 from indicated.fhir import crd
 from indicated.render.html import CSS as ARTICLE_CSS
-from indicated.service import api, db, fhir_routes, links, origin, web
+from indicated.service import api, cpu, db, fhir_routes, links, origin, web
 from indicated.service.clients import SeenNonces
 from indicated.service.prior_auths import StoredPriorAuths
 from indicated.service.settings import Settings
@@ -148,6 +148,7 @@ def create_app(settings: Settings | None = None, *, warm: bool = True) -> FastAP
     app.state.auths = StoredPriorAuths(app.state.sessions)
     app.state.subscriptions = Subscriptions()
     app.state.nonces = SeenNonces()
+    app.state.cpu = cpu.limiter(settings.assess_threads)
     app.state.ehr_transport = None  # httpx's own; tests put a stand-in for the EHR's FHIR server here
     with app.state.sessions() as session:
         app.state.link_key = links.link_key(session)

@@ -9,13 +9,12 @@ from typing import Any
 
 import httpx
 from fastapi import APIRouter, Request
-from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse
 
 from indicated.errors import InputError, NotFound
 from indicated.fhir import crd
 from indicated.inputs import load_json
-from indicated.service import links, pas, workflow
+from indicated.service import cpu, links, pas, workflow
 from indicated.service.deps import CdsClient, CurrentCaller, IdentifiedCaller, SessionDep
 from indicated.service.prior_auths import OwnedPriorAuths, PriorAuths
 
@@ -61,7 +60,8 @@ async def hook(service_id: str, request: Request, db: SessionDep, client: CdsCli
     def link(aid: str) -> str:
         return f"{base}/ui/assessments/{aid}?link={links.sign(key, aid, hours=settings.link_hours)}"
 
-    return await run_in_threadpool(
+    return await cpu.run(
+        request,
         crd.respond,
         service_id,
         body,
@@ -116,7 +116,8 @@ def auths_of(request: Request, caller) -> PriorAuths:
 @router.post("/fhir/Claim/$submit", tags=["PAS"])
 async def claim_submit(request: Request, db: SessionDep, caller: CurrentCaller) -> JSONResponse:
     body = await body_of(request)
-    response = await run_in_threadpool(
+    response = await cpu.run(
+        request,
         pas.submit,
         body,
         store=auths_of(request, caller),
@@ -131,7 +132,7 @@ async def claim_submit(request: Request, db: SessionDep, caller: CurrentCaller) 
 async def claim_inquire(request: Request, caller: CurrentCaller) -> JSONResponse:
     body = await body_of(request)
     payer = request.app.state.settings.payer_name
-    return fhir_json(await run_in_threadpool(pas.inquire, body, store=auths_of(request, caller), payer=payer))
+    return fhir_json(await cpu.run(request, pas.inquire, body, store=auths_of(request, caller), payer=payer))
 
 
 # PAS subscriptions (R4 Subscriptions Backport, rest-hook, full-resource): creating or removing one is a

@@ -34,6 +34,8 @@ class Settings(BaseModel):
     # how long a request waits for a database lock (SQLite busy timeout, PostgreSQL lock_timeout) or a
     # pooled connection before it is answered 503 with Retry-After (issue 17.9)
     db_lock_timeout_seconds: float = Field(default=5.0, gt=0)
+    # assessments running at once per process (service/cpu.py: more only wait longer for the GIL)
+    assess_threads: int = Field(default=2, ge=1)
 
     @classmethod
     def from_env(cls, **overrides: object) -> Settings:
@@ -50,5 +52,6 @@ class Settings(BaseModel):
             "login_window_seconds": os.environ.get("INDICATED_LOGIN_WINDOW_SECONDS"),
             "login_max_hashing": os.environ.get("INDICATED_LOGIN_MAX_HASHING"),
             "db_lock_timeout_seconds": os.environ.get("INDICATED_DB_LOCK_TIMEOUT_SECONDS"),
+            "assess_threads": os.environ.get("INDICATED_ASSESS_THREADS"),
         }
         return cls.model_validate({k: v for k, v in env.items() if v} | {k: v for k, v in overrides.items() if v})
