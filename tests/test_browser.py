@@ -195,3 +195,37 @@ def test_the_review_page_jumps_to_the_words_decides_per_line_and_fits_a_phone(se
         expect(target).to_have_class(re.compile(r"\bflash\b"))
         browser.close()
     assert refused == []
+
+
+def test_the_api_docs_render_with_no_network(server):
+    """/docs and /redoc load everything from the server itself: with every other host blocked, Swagger UI
+    and Redoc still draw the API, and the policy refuses nothing."""
+    from playwright.sync_api import expect, sync_playwright
+
+    refused: list[str] = []
+    outside: list[str] = []
+
+    def only_loopback(route) -> None:
+        url = route.request.url
+        if url.startswith(server) or url.startswith(("data:", "blob:")):
+            route.continue_()
+        else:
+            outside.append(url)
+            route.abort()
+
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=chromium(), headless=True, args=["--no-sandbox"])
+        page = browser.new_page()
+        page.on("console", lambda m: refused.append(m.text) if "Content Security Policy" in m.text else None)
+        page.route("**/*", only_loopback)
+        page.goto(f"{server}/docs")
+        expect(page.locator(".swagger-ui .info .title")).to_contain_text("indicated")
+        expect(page.locator(".opblock-summary-path").first).to_be_visible()
+        assert refused == []
+        page.goto(f"{server}/redoc")
+        expect(page.locator("h1").first).to_contain_text("indicated")
+        expect(page.locator("h2").first).to_be_visible()
+        browser.close()
+    assert outside == []
+    # Redoc's sidebar credit always asks its CDN for a logo (and hides it when that fails): the one refusal
+    assert all("https://cdn.redoc.ly/" in r for r in refused), refused

@@ -460,3 +460,19 @@ def test_a_favicon_and_the_pages_script_are_served(client):
     assert '<link rel="icon" href="/favicon.svg"' in client.get("/ui/login").text
     script = client.get("/ui/app.js")
     assert script.status_code == 200 and "data-crit~=" in script.text
+
+
+def test_the_api_docs_load_nothing_from_another_host(client):
+    for path, bundle in (
+        ("/docs", "/docs-assets/swagger-ui-bundle.js"),
+        ("/redoc", "/docs-assets/redoc.standalone.js"),
+    ):
+        page = client.get(path)
+        assert page.status_code == 200 and bundle in page.text, path
+        assert "https://" not in page.text and "http://" not in page.text, path
+        assert re.findall(r"<script>", page.text) == [], path  # no inline script
+        csp = page.headers["content-security-policy"]
+        assert "https:" not in csp and "script-src 'self';" in csp, path
+        assert client.get(bundle).status_code == 200
+    assert client.get("/static/swagger-init.js").status_code == 200
+    assert client.get("/static/redoc-init.js").status_code == 200

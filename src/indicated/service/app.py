@@ -29,7 +29,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from indicated.errors import InputError, MissingData, NotFound, Throttled, Unauthorized, WorkflowError, first_problem
 from indicated.fhir import crd
 from indicated.render.html import CSS as ARTICLE_CSS
-from indicated.service import api, assets, db, fhir_routes, links, origin, web
+from indicated.service import api, assets, db, docs, fhir_routes, links, origin, web
 from indicated.service.clients import SeenNonces
 from indicated.service.prior_auths import StoredPriorAuths
 from indicated.service.settings import Settings
@@ -90,16 +90,16 @@ def _style_hash(css: str) -> str:
 # Issue 17.10: nothing may run or load but the site's own stylesheet and script (/ui/app.js), and the
 # standalone article's one inline style (an article is a page one can mail, so it keeps its style
 # inside), allowed by its hash.
-# The API docs load Swagger UI and ReDoc from their CDN with inline script: their own, wider policy.
+# The API docs (docs.py) load Swagger UI and Redoc from this site, started by a script file of ours: no
+# other host and no inline script; they set inline styles and Redoc runs a worker from a blob.
 CSP = (
     f"default-src 'none'; script-src 'self'; style-src 'self' {_style_hash(ARTICLE_CSS)}; img-src 'self'; "
-    "form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
+    "form-action 'self'; "
+    "frame-ancestors 'none'; base-uri 'none'"
 )
 DOCS_CSP = (
-    "default-src 'none'; script-src 'unsafe-inline' https://cdn.jsdelivr.net; "
-    "style-src 'unsafe-inline' https://cdn.jsdelivr.net https://fonts.googleapis.com; "
-    "font-src https://fonts.gstatic.com; img-src 'self' data: https://fastapi.tiangolo.com https://cdn.redoc.ly; "
-    "connect-src 'self'; worker-src blob:; frame-ancestors 'none'; base-uri 'none'"
+    "default-src 'none'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; "
+    "font-src 'self' data:; connect-src 'self'; worker-src 'self' blob:; frame-ancestors 'none'; base-uri 'none'"
 )
 SECURITY_HEADERS = {"x-content-type-options": "nosniff", "x-frame-options": "DENY", "referrer-policy": "no-referrer"}
 
@@ -142,6 +142,9 @@ def create_app(settings: Settings | None = None, *, warm: bool = True) -> FastAP
 
     app = FastAPI(
         lifespan=lifespan,
+        docs_url=None,  # served by docs.mount from this site, not from a CDN
+        redoc_url=None,
+        swagger_ui_oauth2_redirect_url=None,
         title="indicated",
         summary="Open medical-necessity determinations with cited criteria, editorial review, "
         "CDS Hooks (Da Vinci CRD) and prior authorization (Da Vinci PAS).",
@@ -159,6 +162,7 @@ def create_app(settings: Settings | None = None, *, warm: bool = True) -> FastAP
     app.include_router(fhir_routes.router)
     app.include_router(web.router)
     app.include_router(assets.router)
+    docs.mount(app)
     app.add_middleware(BodyLimit, limit=settings.max_body)
 
     @app.middleware("http")
@@ -181,9 +185,7 @@ def create_app(settings: Settings | None = None, *, warm: bool = True) -> FastAP
             response.headers["X-Indicated-Open-Demo"] = "anyone may read and send cases on this server"
         return response
 
-    app.add_middleware(
-        SecurityHeaders, docs=frozenset(filter(None, (app.docs_url, app.redoc_url, app.swagger_ui_oauth2_redirect_url)))
-    )
+    app.add_middleware(SecurityHeaders, docs=docs.DOCS_PATHS)
 
     @app.exception_handler(BodyTooLarge)
     def too_large(request: Request, exc: BodyTooLarge) -> Response:
