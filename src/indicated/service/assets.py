@@ -42,7 +42,7 @@ li[id^="crit-"]:hover,li.current{background:#eef3fb}
 mark.flash{outline:2px solid #1f5fbf;animation:flash 1.6s ease-out}
 @keyframes flash{0%,45%{background:#ffd54f}}
 .record{overflow-wrap:anywhere}.scroll{overflow-x:auto;max-width:100%}.scroll table{min-width:32rem}
-#more table{display:block;overflow-x:auto}td{overflow-wrap:anywhere}
+#more table,.criteria-pane table,#article>table{display:block;overflow-x:auto}td{overflow-wrap:anywhere}
 .line-form{display:flex;flex-wrap:wrap;gap:.3rem}.line-form input{font:inherit;flex:1 1 8rem;min-width:0}
 .decided{font-weight:600;text-transform:capitalize}.decided.approved{color:#2e7d32}.decided.rejected{color:#c62828}
 @media (max-width:40rem){body{margin:1rem auto;padding:0 .75rem}h1{font-size:1.3rem}}
