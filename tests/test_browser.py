@@ -6,6 +6,7 @@ on its own."""
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import socket
 import subprocess
@@ -19,6 +20,7 @@ import pytest
 from conftest import SHARED_CASES, load_cases
 
 NOTE = dict(load_cases(SHARED_CASES))["d01_discectomy_failed_conservative"]["text"]
+SMOKER = (Path(__file__).resolve().parents[1] / "examples" / "fusion_smoker.txt").read_text()  # a partial verdict
 PASSWORD = "reviewer password 1"
 
 
@@ -77,6 +79,8 @@ def test_login_paste_read_approve_and_see_the_audit_entry(server):
         page.click("#assess")
         page.wait_for_url("**/ui/assessments/*")
         expect(page.locator("#article p").first).to_contain_text("Medically necessary")
+        font = page.evaluate("getComputedStyle(document.body).fontFamily")  # the stylesheet applies (issue 16)
+        assert "system-ui" in font and "Times" not in font, font
         highlighted = page.locator("article .record mark.met").first
         expect(highlighted).to_be_visible()
         assert highlighted.inner_text().strip() in NOTE
@@ -128,3 +132,100 @@ def test_the_html_article_renders_in_chromium_on_its_own(tmp_path):
         expect(page.locator(target)).to_be_in_viewport()
         browser.close()
     assert fetched == [page_file.as_uri()]
+
+
+def _signed_in(browser, server: str, viewport: dict[str, int], refused: list[str]):
+    """A new page at ``viewport``, signed in as the reviewer, that notes what the policy refused."""
+    page = browser.new_page(viewport=viewport)
+    page.on("console", lambda m: refused.append(m.text) if "Content Security Policy" in m.text else None)
+    page.goto(f"{server}/ui/login?next=/")
+    page.fill("#username", "rev")
+    page.fill("#password", PASSWORD)
+    page.click("#login")
+    page.wait_for_url(server + "/")
+    return page
+
+
+def test_the_review_page_jumps_to_the_words_decides_per_line_and_fits_a_phone(server):
+    """Issue 16: click a criterion and the record scrolls to its words and flashes them; a reviewer
+    rejects one service line of a partial verdict with a reason; at phone width nothing scrolls sideways."""
+    from playwright.sync_api import expect, sync_playwright
+
+    refused: list[str] = []
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=chromium(), headless=True, args=["--no-sandbox"])
+        page = _signed_in(browser, server, {"width": 1280, "height": 900}, refused)
+        page.fill("#case", SMOKER)
+        page.click("#assess")
+        page.wait_for_url("**/ui/assessments/*")
+        address = page.url
+        expect(page.locator("#verdict")).to_contain_text("Partially medically necessary")
+        assert "Times" not in page.evaluate("getComputedStyle(document.body).fontFamily")
+        columns = page.locator("#checklist").bounding_box(), page.locator("#record-pane").bounding_box()
+        assert columns[1]["x"] > columns[0]["x"] + columns[0]["width"] - 1  # the record beside the checklist
+        line = page.locator('li[data-criterion="active-nicotine-use"]')
+        key = line.get_attribute("id")
+        words = page.locator(f'mark[data-crit~="{key}"]')
+        expect(words).to_have_count(2)
+        line.click()
+        expect(words.first).to_have_class(re.compile(r"\bflash\b"))
+        expect(words.first).to_be_in_viewport()
+        expect(line).to_have_class(re.compile(r"\bcurrent\b"))
+        assert words.first.inner_text() == "current smoker"
+
+        page.fill("#line-22612 input[name=why]", "No documented smoking cessation before fusion.")
+        page.click("#reject-22612")
+        expect(page.locator("#line-22612 .decided")).to_have_text("rejected")
+        expect(page.locator("#line-22612")).to_contain_text("No documented smoking cessation")
+        expect(page.locator("#line-63047 .decision")).to_contain_text("not decided")
+        expect(page.locator("#state")).to_have_text("under review")
+        expect(page.locator("#audit tr.audit-entry").last).to_contain_text("service 22612 rejected")
+
+        phone = _signed_in(browser, server, {"width": 390, "height": 844}, refused)
+        phone.goto(address)
+        widths = phone.evaluate("[document.documentElement.scrollWidth, window.innerWidth]")
+        assert widths[0] <= widths[1], widths  # no sideways scroll at phone width, audit table included
+        table = phone.locator("#audit").bounding_box()
+        assert table is not None and phone.locator("#audit").evaluate("t => t.closest('.scroll') !== null")
+        first = phone.locator('li[id^="crit-"]').first
+        target = phone.locator(f'mark[data-crit~="{first.get_attribute("id")}"]').first
+        expect(target).not_to_be_in_viewport()  # stacked: the record is below the checklist
+        first.click()
+        expect(target).to_be_in_viewport()
+        expect(target).to_have_class(re.compile(r"\bflash\b"))
+        browser.close()
+    assert refused == []
+
+
+def test_the_api_docs_render_with_no_network(server):
+    """/docs and /redoc load everything from the server itself: with every other host blocked, Swagger UI
+    and Redoc still draw the API, and the policy refuses nothing."""
+    from playwright.sync_api import expect, sync_playwright
+
+    refused: list[str] = []
+    outside: list[str] = []
+
+    def only_loopback(route) -> None:
+        url = route.request.url
+        if url.startswith(server) or url.startswith(("data:", "blob:")):
+            route.continue_()
+        else:
+            outside.append(url)
+            route.abort()
+
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=chromium(), headless=True, args=["--no-sandbox"])
+        page = browser.new_page()
+        page.on("console", lambda m: refused.append(m.text) if "Content Security Policy" in m.text else None)
+        page.route("**/*", only_loopback)
+        page.goto(f"{server}/docs")
+        expect(page.locator(".swagger-ui .info .title")).to_contain_text("indicated")
+        expect(page.locator(".opblock-summary-path").first).to_be_visible()
+        assert refused == []
+        page.goto(f"{server}/redoc")
+        expect(page.locator("h1").first).to_contain_text("indicated")
+        expect(page.locator("h2").first).to_be_visible()
+        browser.close()
+    assert outside == []
+    # Redoc's sidebar credit always asks its CDN for a logo (and hides it when that fails): the one refusal
+    assert all("https://cdn.redoc.ly/" in r for r in refused), refused

@@ -7,6 +7,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import json
+import re
 import sqlite3
 import threading
 from concurrent.futures import ThreadPoolExecutor
@@ -226,17 +227,23 @@ def test_every_response_carries_security_headers(client):
 
 
 def test_pages_need_no_inline_style_or_script_and_the_article_style_is_hashed(client):
-    """The strict policy holds the pages to their own stylesheet; the standalone article keeps its inline
-    style (it is a file one can mail), allowed by its hash and nothing wider."""
+    """The strict policy holds the pages to their own stylesheet and script file; the standalone article
+    keeps its inline style (it is a file one can mail), allowed by its hash and nothing wider."""
     from indicated.render.html import CSS
 
     aid = client.post("/assessments", content=NOTE, headers={"content-type": "text/plain"}).json()["id"]
     for path in ("/", "/ui/login", f"/ui/assessments/{aid}", "/ui/assessments"):
         text = client.get(path).text
-        assert "<style" not in text and " style=" not in text and "<script" not in text, path
+        assert "<style" not in text and " style=" not in text, path
+        assert re.findall(r"<script[^>]*>", text) == ['<script src="/ui/app.js" defer>'], path  # no inline script
+        assert " onclick=" not in text and "javascript:" not in text, path
         assert 'rel="stylesheet" href="/ui/style.css"' in text
     sheet = client.get("/ui/style.css")
     assert sheet.status_code == 200 and sheet.headers["content-type"].startswith("text/css") and "mark" in sheet.text
+    script = client.get("/ui/app.js")
+    assert script.status_code == 200 and script.headers["content-type"].startswith("text/javascript")
+    csp = client.get("/").headers["content-security-policy"]
+    assert "script-src 'self';" in csp and "unsafe-inline" not in csp and "unsafe-eval" not in csp
     article = client.get(f"/assessments/{aid}/article", params={"format": "html"})
     digest = base64.b64encode(hashlib.sha256(CSS.encode()).digest()).decode()
     csp = article.headers["content-security-policy"]

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import json
 import logging
+import re
+from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
@@ -99,6 +101,9 @@ def test_a_chunked_body_over_the_limit_is_413(tmp_path, path, ctype):
     assert res.request.headers.get("content-length") is None
     assert res.request.headers.get("transfer-encoding") == "chunked"
     assert res.status_code == 413, res.text[:300]
+    if path.startswith("/ui/"):  # a page's error is a page (issue 16)
+        assert res.headers["content-type"].startswith("text/html") and "limit of 5,000,000" in res.text
+        return
     said = res.json()["issue"][0] if path.startswith("/fhir/") else res.json()
     assert "limit of 5,000,000" in said.get("diagnostics", said.get("detail", ""))
 
@@ -320,3 +325,154 @@ def test_a_stored_article_renders_after_its_policy_is_renamed_or_withdrawn(clien
     article = client.get(f"/assessments/{renamed}/article", params={"format": "markdown"}).text
     assert f"- {pitfall}" in article
     assert "`withdrawn-" in client.get(f"/assessments/{renamed}/article?format=markdown&audience=reviewer").text
+
+
+# issue 16, the review page: verdict first, the checklist beside the record it quotes, decisions per line
+
+SMOKER = (Path(__file__).resolve().parents[1] / "examples" / "fusion_smoker.txt").read_text()
+
+
+def _paste(client: TestClient, text: str) -> tuple[str, str]:
+    """Paste a case on the page as a signed-in reviewer: its id and the page."""
+    client.auth = None  # a browser: the login cookie, no API key
+    client.post("/ui/login", data={"username": "rev", "password": PASSWORD, "next": "/"})
+    page = client.post("/ui/assess", data={"case": text, "policy_set": "clinical"})
+    assert page.status_code == 200, page.text[:300]
+    return page.url.path.rsplit("/", 1)[-1], page.text
+
+
+def test_the_review_page_puts_the_verdict_first_and_ties_each_criterion_to_its_words(client):
+    _, text = _paste(client, SMOKER)
+    article = text.split('<article id="article">')[1]
+    assert article.lstrip().startswith('<header class="verdict partially_medically_necessary" id="verdict">')
+    assert "Partially medically necessary." in article.split("</header>")[0]
+    # the record beside the checklist, before the long sections and the references
+    assert text.index('id="checklist"') < text.index('id="record-pane"') < text.index("<h2>Component questions</h2>")
+    assert text.index('id="record-pane"') < text.index("<h2>References</h2>")
+    lines = re.findall(r'<li id="(crit-\d+)" data-criterion="([^"]+)">(.*?)</li>', text, re.S)
+    assert len(lines) >= 5
+    marks = dict(re.findall(r'<mark class="[a-z_]+" id="(ev-\d+-\d+)"(?: data-crit="([^"]*)")?>', text))
+    smoker = next(body for key, cid, body in lines if cid == "active-nicotine-use")
+    targets = re.findall(r'<a class="to-record" href="#(ev-\d+-\d+)">“([^”]+)”</a>', smoker)
+    assert [word for _, word in targets] == ["current smoker", "pack per day"]
+    for target, word in targets:  # each quote links to a highlight of those words, which names its line
+        key = next(k for k, cid, _ in lines if cid == "active-nicotine-use")
+        assert key in marks[target].split()
+        start, end = map(int, target.split("-")[1:])
+        assert SMOKER[start:end] == word
+    every = {t for _, _, body in lines for t in re.findall(r'href="#(ev-\d+-\d+)"', body)}
+    assert every <= set(marks)  # no link to words that are not highlighted
+
+
+def test_a_reviewer_decides_each_service_line_with_a_reason(client, settings):
+    aid, text = _paste(client, SMOKER)
+    assert 'id="lines"' in text and 'id="reject-22612"' in text and 'id="approve-63047"' in text
+    reason = "Smoking <b>cessation</b> not documented"
+    page = client.post(f"/ui/assessments/{aid}/lines", data={"code": "22612", "action": "reject", "why": reason})
+    assert page.status_code == 200 and page.url.path == f"/ui/assessments/{aid}"
+    line = page.text.split('id="line-22612"')[1].split("</tr>")[0]
+    assert '<span class="decided rejected">rejected</span> by rev' in line
+    assert "Smoking &lt;b&gt;cessation&lt;/b&gt; not documented" in line and "<b>cessation" not in page.text
+    assert 'id="state">under review' in page.text  # deciding a line opens the review
+    client.post(f"/ui/assessments/{aid}/lines", data={"code": "63047", "action": "approve", "why": "stenosis fits"})
+    stored = client.get(f"/assessments/{aid}", headers=login(client)).json()
+    assert [(d["code"], d["decision"], d["why"]) for d in stored["service_decisions"]] == [
+        ("22612", "rejected", "Smoking <b>cessation</b> not documented"),
+        ("63047", "approved", "stenosis fits"),
+    ]
+    whys = [(e["from"], e["to"], e["why"]) for e in stored["audit"]]
+    assert whys[-2:] == [
+        ("under_review", "under_review", "service 22612 rejected: Smoking <b>cessation</b> not documented"),
+        ("under_review", "under_review", "service 63047 approved: stenosis fits"),
+    ]
+    # a line that is not the article's, or an unknown action, is refused on the page
+    bad = client.post(f"/ui/assessments/{aid}/lines", data={"code": "99999", "action": "approve"})
+    assert bad.status_code == 422 and "not a service of this article" in bad.text
+    assert client.post(f"/ui/assessments/{aid}/lines", data={"code": "22612", "action": "maybe"}).status_code == 422
+    # the whole article can still be approved; then the lines are closed
+    done = client.post(f"/ui/assessments/{aid}/review", data={"action": "approve", "why": "rest fits"})
+    assert 'id="state">approved' in done.text and 'id="reject-22612"' not in done.text
+    closed = client.post(f"/ui/assessments/{aid}/lines", data={"code": "22612", "action": "approve"})
+    assert closed.status_code == 409 and "closed" in closed.text
+    with db.sessions(db.engine_for(settings.database_url))() as s:
+        assert repo.verify_audit(s).intact  # the line decisions are links of the chain
+
+
+def test_a_line_decision_reaches_the_pas_items_that_carry_its_code(client):
+    body = pas_request(record_bundle(SMOKER, ["63047", "22612", "22840"]), claim_id="lines1")
+    client.post("/fhir/Claim/$submit", json=body)
+    (row,) = client.get("/assessments", params={"q": "", "state": "submitted"}).json()["items"]
+    inquiry = {"resourceType": "Bundle", "type": "collection", "entry": [body["entry"][0]]}
+
+    def decisions() -> list[str]:
+        (found,) = client.post("/fhir/Claim/$inquire", json=inquiry).json()["parameter"]
+        items = found["resource"]["entry"][0]["resource"]["item"]
+        return [
+            next(e for e in i["adjudication"][0]["extension"][0]["extension"] if "valueCodeableConcept" in e)[
+                "valueCodeableConcept"
+            ]["coding"][0]["code"]
+            for i in items
+        ]
+
+    assert decisions() == ["A1", "A4", "A4"]
+    auth = login(client)
+    res = client.post(
+        f"/assessments/{row['id']}/services/22612/review", json={"action": "reject", "comment": "smoker"}, headers=auth
+    )
+    assert res.status_code == 200 and res.json()["state"] == "under_review"
+    assert decisions() == ["A1", "A3", "A4"]  # only the item carrying 22612 is decided
+    # approving the whole article decides the lines not decided one by one; the rejected line stands
+    client.post(f"/assessments/{row['id']}/review", json={"action": "approve", "comment": "rest fits"}, headers=auth)
+    assert decisions() == ["A1", "A3", "A1"]
+    unknown = client.post(f"/assessments/{row['id']}/services/63030/review", json={"action": "reject"}, headers=auth)
+    assert unknown.status_code == 422
+
+
+def test_page_errors_are_pages_and_the_api_keeps_json(client, monkeypatch):
+    _paste(client, NOTE)
+    for path, status in (("/ui/assessments/nope", 404), ("/ui/nowhere", 404), ("/ui/assessments?q=x", 200)):
+        res = client.get(path)
+        assert res.status_code == status, path
+        assert res.headers["content-type"].startswith("text/html"), path
+    missing = client.get("/ui/assessments/nope")
+    assert '<h1 id="error">404 · Not Found</h1>' in missing.text and "no assessment" in missing.text
+    assert 'rel="stylesheet" href="/ui/style.css"' in missing.text and '{"detail"' not in missing.text
+    aid = client.get("/assessments", headers=login(client)).json()["items"][0]["id"]
+    bad = client.get(f"/ui/assessments/{aid}", params={"audience": "nobody"})
+    assert bad.status_code == 422 and bad.headers["content-type"].startswith("text/html")
+    assert client.get("/assessments/nope", headers=login(client)).json() == {"detail": "no assessment 'nope'"}
+
+    import indicated.service.web
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("boom Zebulon")
+
+    monkeypatch.setattr(indicated.service.web.followup, "article_sections", broken)
+    failed = client.get(f"/ui/assessments/{aid}")
+    assert failed.status_code == 500 and failed.headers["content-type"].startswith("text/html")
+    assert "Internal Server Error" in failed.text and "boom" not in failed.text and "Traceback" not in failed.text
+
+
+def test_a_favicon_and_the_pages_script_are_served(client):
+    icon = client.get("/favicon.ico")
+    assert icon.status_code == 200 and icon.headers["content-type"].startswith("image/svg+xml")
+    assert icon.text.startswith("<svg") and client.get("/favicon.svg").text == icon.text
+    assert '<link rel="icon" href="/favicon.svg"' in client.get("/ui/login").text
+    script = client.get("/ui/app.js")
+    assert script.status_code == 200 and "data-crit~=" in script.text
+
+
+def test_the_api_docs_load_nothing_from_another_host(client):
+    for path, bundle in (
+        ("/docs", "/docs-assets/swagger-ui-bundle.js"),
+        ("/redoc", "/docs-assets/redoc.standalone.js"),
+    ):
+        page = client.get(path)
+        assert page.status_code == 200 and bundle in page.text, path
+        assert "https://" not in page.text and "http://" not in page.text, path
+        assert re.findall(r"<script>", page.text) == [], path  # no inline script
+        csp = page.headers["content-security-policy"]
+        assert "https:" not in csp and "script-src 'self';" in csp, path
+        assert client.get(bundle).status_code == 200
+    assert client.get("/static/swagger-init.js").status_code == 200
+    assert client.get("/static/redoc-init.js").status_code == 200

@@ -39,6 +39,7 @@ __all__ = [
     "HEADING",
     "answers_markdown",
     "article_fragment",
+    "article_sections",
     "diff",
     "question_in_context",
     "render",
@@ -270,12 +271,19 @@ def _section_html(assessment: Assessment, audience: str) -> str:
     return f'<section id="what-changed">\n{MarkdownIt("commonmark", {"html": False}).render(md)}</section>\n'
 
 
+def article_sections(
+    assessment: Assessment, *, today: date | None = None, audience: str = "clinician"
+) -> html_render.ArticleSections:
+    """:func:`indicated.render.html.article_sections` with "What changed" for a follow-up."""
+    sections = html_render.article_sections(assessment, today=today, audience=audience)
+    if assessment.changes is None:
+        return sections
+    return sections.with_changes(_section_html(assessment, audience))
+
+
 def article_fragment(assessment: Assessment, *, today: date | None = None, audience: str = "clinician") -> str:
     """:func:`indicated.render.html.article_fragment`, opened with "What changed" for a follow-up."""
-    body = html_render.article_fragment(assessment, today=today, audience=audience)
-    if assessment.changes is None:
-        return body
-    return _opened(body, _section_html(assessment, audience), after="</h1>\n")
+    return article_sections(assessment, today=today, audience=audience).fragment
 
 
 def to_html(assessment: Assessment, *, today: date | None = None, audience: str = "clinician", **_: object) -> str:

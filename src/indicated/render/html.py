@@ -8,13 +8,15 @@ from __future__ import annotations
 
 import itertools
 import re
+from dataclasses import dataclass, replace
 from datetime import date
-from html import escape
+from html import escape, unescape
 
-from indicated.models import Assessment, Span
-from indicated.render.markdown import title, to_markdown
+from indicated.models import Assessment, CriterionResult, Span
+from indicated.reasons import record_words
+from indicated.render.markdown import QUOTES, checklist_items, title, to_markdown
 
-__all__ = ["CSS", "article_fragment", "to_html"]
+__all__ = ["CSS", "ArticleSections", "article_fragment", "article_sections", "to_html"]
 
 CSS = """
 body{font:16px/1.55 system-ui,-apple-system,"Segoe UI",Roboto,sans-serif;max-width:52rem;margin:2rem auto;
@@ -25,7 +27,7 @@ td,th{border:1px solid #dde2ea;padding:.3rem .5rem;vertical-align:top;text-align
 blockquote{margin:.5rem 0;padding:.2rem 1rem;border-left:4px solid #9bb3d9;background:#f4f7fb}
 code{font-size:.85em;background:#f1f3f6;padding:0 .2em}a{color:#1f5fbf}
 mark.met{background:#cdeccf}mark.not_met{background:#f6c9c9}mark.unknown{background:#fbe8b0}
-mark.fact{background:#e3e8f0}.record{white-space:pre-wrap;border:1px solid #dde2ea;padding:1rem;background:#fafbfc}
+mark.fact{background:#e3e8f0}a.to-record{color:inherit}.record{white-space:pre-wrap;border:1px solid #dde2ea;padding:1rem;background:#fafbfc}
 .legend mark{padding:0 .3em}
 """
 _PRIORITY = {"not_met": 0, "met": 1, "unknown": 2, "fact": 3}
@@ -49,16 +51,128 @@ def to_html(
     )
 
 
+@dataclass(frozen=True)
+class ArticleSections:
+    """The article cut where a page lays it out: ``head`` (the title and the verdict), ``changed`` (what a
+    follow-up changed, else empty), ``criteria`` (the checklist), ``record`` (the highlighted record; empty
+    for patients) and ``rest`` (component questions, references and the rest, in the article's order).
+    The review page puts the checklist and the record side by side under the verdict, and the long
+    sections after them; the standalone page keeps the article's own order (:attr:`fragment`)."""
+
+    head: str
+    criteria: str
+    rest: str
+    record: str
+    changed: str = ""
+
+    @property
+    def fragment(self) -> str:
+        """The sections in the article's order, the record last."""
+        head = _opened(self.head, self.changed) if self.changed else self.head
+        return head + self.criteria + self.rest + self.record
+
+    def with_changes(self, section: str) -> ArticleSections:
+        """These sections with a "What changed" section, which opens the article after its title."""
+        return replace(self, changed=section)
+
+
 def article_fragment(
     assessment: Assessment, *, today: date | None = None, audience: str = "clinician", **_: object
 ) -> str:
     """The article and (for clinicians and reviewers) the highlighted record, as HTML to place inside a
     page; everything from the case is escaped."""
+    return article_sections(assessment, today=today, audience=audience).fragment
+
+
+def article_sections(
+    assessment: Assessment, *, today: date | None = None, audience: str = "clinician"
+) -> ArticleSections:
+    """The article as :class:`ArticleSections`. Each clinician checklist line (``li id="crit-N"``) quotes the
+    record through links to the highlighted words (``href="#ev-START-END"``), and each highlight names the
+    lines it decided (``data-crit="crit-N ..."``): a reader jumps from a criterion to its words with or
+    without script."""
     article = to_markdown(assessment, today=today, audience=audience)
     from markdown_it import MarkdownIt  # only pages need it; kept off the start-up of other formats
 
     body = _link_citations(MarkdownIt("commonmark", {"html": False}).enable("table").render(article))
-    return body + ("" if audience == "patient" else _record(assessment))
+    head, parts = _split(body)
+    criteria = next((p for p in parts if p.startswith("<h2>Criteria</h2>")), "")
+    rest = "".join(p for p in parts if p is not criteria)
+    if audience == "patient":
+        return ArticleSections(head=head, criteria=criteria, rest=rest, record="")
+    items = checklist_items(assessment) if audience == "clinician" else []
+    marks = _marks(assessment)
+    criteria, tied = _link_checklist(criteria, items, marks)
+    return ArticleSections(head=head, criteria=criteria, rest=rest, record=_record(assessment, marks, tied))
+
+
+def _split(body: str) -> tuple[str, list[str]]:
+    """The HTML before the first ``<h2>``, and each level-2 section from its heading on."""
+    cuts = [m.start() for m in re.finditer(r"<h2[ >]", body)]
+    if not cuts:
+        return body, []
+    bounds = [*cuts, len(body)]
+    return body[: cuts[0]], [body[a:b] for a, b in itertools.pairwise(bounds)]
+
+
+def _opened(head: str, section: str) -> str:
+    """``section`` right after the title, else first."""
+    before, found, after = head.partition("</h1>\n")
+    return f"{before}{found}{section}{after}" if found else section + head
+
+
+_ITEM = re.compile(r"<li>(.*?)</li>", re.S)
+
+
+def _link_checklist(
+    criteria_html: str, items: list[CriterionResult], marks: list[tuple[int, int, str]]
+) -> tuple[str, dict[tuple[int, int], list[str]]]:
+    """Tie each checklist line to the highlights of the words that decided it: the line gets
+    ``id="crit-N"`` and its quotes become links to their highlight. The lines are matched to ``items`` in
+    order and only when they agree in number and each line states its criterion; otherwise the
+    checklist is left as it is (no line tied to the wrong words). Returns the checklist and, for each
+    highlight, the lines it decided."""
+    tied: dict[tuple[int, int], list[str]] = {}
+    lines = list(_ITEM.finditer(criteria_html))
+    if not items or len(lines) != len(items):
+        return criteria_html, tied
+    if any(c.statement.rstrip(".")[:40] not in _text(m.group(1)) for c, m in zip(items, lines, strict=True)):
+        return criteria_html, tied
+    out, at = [], 0
+    for n, (c, m) in enumerate(zip(items, lines, strict=True), 1):
+        key = f"crit-{n}"
+        inner = m.group(1)
+        quoted: dict[str, tuple[int, int]] = {}
+        for word, span in zip(record_words(c)[:QUOTES], c.evidence[:QUOTES], strict=True):
+            hit = _mark_of(span, marks)
+            if hit is not None:
+                quoted.setdefault(word, hit)
+                tied.setdefault(hit, [])
+                if key not in tied[hit]:
+                    tied[hit].append(key)
+        for word, (start, end) in quoted.items():
+            text = f"“{_escaped(word)}”"
+            link = f'<a class="to-record" href="#ev-{start}-{end}">{text}</a>'
+            inner = inner.replace(text, link, 1)
+        out += [criteria_html[at : m.start()], f'<li id="{key}" data-criterion="{escape(c.id)}">{inner}</li>']
+        at = m.end()
+    out.append(criteria_html[at:])
+    return "".join(out), tied
+
+
+def _text(fragment: str) -> str:
+    """The text an HTML fragment shows."""
+    return unescape(re.sub(r"<[^>]+>", "", fragment))
+
+
+def _escaped(text: str) -> str:
+    """``text`` escaped as markdown-it writes text (``&``, ``<``, ``>`` and ``"``)."""
+    return escape(text, quote=False).replace('"', "&quot;")
+
+
+def _mark_of(span: Span, marks: list[tuple[int, int, str]]) -> tuple[int, int] | None:
+    """The highlight that shows ``span``: its own, or the earlier one that overlaps it."""
+    return next(((s, e) for s, e, _ in marks if s < span.end and e > span.start), None)
 
 
 def _link_citations(body: str) -> str:
@@ -71,11 +185,10 @@ def _link_citations(body: str) -> str:
     return re.sub(r"\[(\d+)\]", r'<a href="#ref-\1">[\1]</a>', head) + sep + tail
 
 
-def _record(a: Assessment) -> str:
-    """The record with each span that decided a criterion marked by the status it gave."""
+def _marks(a: Assessment) -> list[tuple[int, int, str]]:
+    """The spans the record highlights, in order, as (start, end, status): each span that decided a
+    criterion by the status it gave, other facts read as "fact"; of two overlapping, the earlier wins."""
     text = a.case.text
-    if not text:
-        return ""
     marks: dict[tuple[int, int], str] = {}
     criteria = [c for s in a.services for c in s.criteria] + (a.setting.criteria if a.setting else [])
     for c in criteria:
@@ -88,7 +201,24 @@ def _record(a: Assessment) -> str:
     for (start, end), status in sorted(marks.items()):
         if start < at or end > len(text):
             continue  # overlapping or out of range: the earlier mark wins
-        out += [escape(text[at:start]), f'<mark class="{status}">{escape(text[start:end])}</mark>']
+        out.append((start, end, status))
+        at = end
+    return out
+
+
+def _record(a: Assessment, marks: list[tuple[int, int, str]], tied: dict[tuple[int, int], list[str]]) -> str:
+    """The record with each span that decided a criterion marked by the status it gave; each mark is an
+    anchor (``id="ev-START-END"``) naming the checklist lines it decided (``data-crit``)."""
+    text = a.case.text
+    if not text:
+        return ""
+    out, at = [], 0
+    for start, end, status in marks:
+        crit = f' data-crit="{" ".join(tied[(start, end)])}"' if (start, end) in tied else ""
+        out += [
+            escape(text[at:start]),
+            f'<mark class="{status}" id="ev-{start}-{end}"{crit}>{escape(text[start:end])}</mark>',
+        ]
         at = end
     out.append(escape(text[at:]))
     legend = (

@@ -28,7 +28,7 @@ from indicated.render.parts import Citations, footer, reference_line
 from indicated.render.patient import to_patient_markdown
 from indicated.wording import WORDING
 
-__all__ = ["DISCLAIMER", "SECTIONS", "title", "to_markdown"]
+__all__ = ["DISCLAIMER", "SECTIONS", "checklist_items", "title", "to_markdown"]
 
 D = Determination
 # plain symbols that every common font holds (emoji show as empty boxes where no emoji font is installed)
@@ -155,12 +155,30 @@ def _checklist(criteria: list[CriterionResult], cite: Citations) -> list[str]:
     stated as the fact it found ("active smoking is documented"), never as a negation marked not met."""
     lines = []
     for c in checklist(criteria):
-        found = excluded(c, criteria)
-        shown, status = (found, EXCLUDED) if found is not None else (c, mark(c))
+        shown = _shown(c, criteria)
+        status = EXCLUDED if shown is not c else mark(c)
         words = "; ".join(f"“{w}”" for w in dict.fromkeys(record_words(shown)[:QUOTES]))
         line = f"- **{status}** — {shown.statement.rstrip('.')}. {cite.cite(c.citations)}".rstrip()
         lines.append(line + (f" — {words}" if words else ""))
     return lines
+
+
+def _shown(c: CriterionResult, criteria: list[CriterionResult]) -> CriterionResult:
+    """The criterion a checklist line states: for a failed exclusion, the fact it found."""
+    found = excluded(c, criteria)
+    return found if found is not None else c
+
+
+def checklist_items(a: Assessment) -> list[CriterionResult]:
+    """The criteria the clinician checklist states, one per line in the order of its lines (what
+    ``## Criteria`` lists for each service, then the requested setting), so that a page can tie each
+    line to the record's words that decided it. The criterion given is the one the line states (for a
+    failed exclusion, the fact it found), and its first quotes are the line's."""
+    trees = [s.criteria for s in a.services]
+    st = a.setting
+    if st is not None and st.requested is not None and st.determination is not None and not st.follows_procedure:
+        trees.append(st.criteria)
+    return [_shown(c, criteria) for criteria in trees for c in checklist(criteria)]
 
 
 def _quote(c: CriterionResult) -> str:

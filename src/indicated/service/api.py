@@ -11,7 +11,7 @@ from pydantic import BaseModel, Field
 from sqlalchemy.exc import IntegrityError
 
 from indicated.errors import NotFound
-from indicated.service import cpu, idempotency, repo, workflow
+from indicated.service import cpu, idempotency, lines, repo, workflow
 from indicated.service.deps import Caller, CurrentCaller, CurrentReviewer, SessionDep, token_of
 from indicated.service.tables import AssessmentRow
 from indicated.service.throttle import address_of
@@ -36,6 +36,11 @@ class Login(BaseModel):
 
 class ReviewAction(BaseModel):
     action: Literal["start_review", "approve", "reject"]
+    comment: str = Field(default="", max_length=10_000)
+
+
+class LineAction(BaseModel):
+    action: Literal["approve", "reject"]
     comment: str = Field(default="", max_length=10_000)
 
 
@@ -139,10 +144,15 @@ def readable(db: SessionDep, aid: str, caller: Caller) -> AssessmentRow:
 @router.get("/assessments/{aid}", tags=["Assessments"])
 def fetch(aid: str, db: SessionDep, caller: CurrentCaller) -> dict:
     row = readable(db, aid, caller)
+    audit = repo.audit(db, assessment_id=aid)
     return {
         **public(row).model_dump(),
         "assessment": json.loads(row.result),
-        "audit": [audit_public(e) for e in repo.audit(db, assessment_id=aid)],
+        "audit": [audit_public(e) for e in audit],
+        "service_decisions": [
+            {"code": d.code, "decision": d.decision, "reviewer": d.reviewer, "at": d.at.isoformat(), "why": d.why}
+            for d in lines.line_decisions(audit).values()
+        ],
         "comments": [
             {"reviewer": c.reviewer, "at": c.at.isoformat(), "text": c.text}
             for c in repo.comments(db, assessment_id=aid)
@@ -196,6 +206,28 @@ def review(aid: str, body: ReviewAction, request: Request, db: SessionDep, revie
         request.app.state.auths,
         assessment_id=aid,
         to_state=workflow.ACTIONS[body.action],
+        reviewer=reviewer.username,
+        why=body.comment,
+        on_decided=workflow.notifier(request),
+    )
+    return fetch(aid, db, as_reviewer)
+
+
+@router.post("/assessments/{aid}/services/{code}/review", tags=["Reviewers"])
+def review_line(
+    aid: str, code: str, body: LineAction, request: Request, db: SessionDep, reviewer: CurrentReviewer
+) -> dict:
+    """Approve or reject one service line (a CPT code of the article) with a reason: recorded in the audit
+    log, and passed to the Claim items of a PAS request that carry the code. The article is put under
+    review if it was submitted; approving or rejecting the whole article later decides the other lines."""
+    as_reviewer = Caller("reviewer", reviewer.username, reviewer)
+    readable(db, aid, as_reviewer)
+    lines.decide_line(
+        db,
+        request.app.state.auths,
+        assessment_id=aid,
+        code=code,
+        action=body.action,
         reviewer=reviewer.username,
         why=body.comment,
         on_decided=workflow.notifier(request),

@@ -17,17 +17,19 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI, HTTPException, Request
+from fastapi.exception_handlers import http_exception_handler
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 from starlette.datastructures import MutableHeaders
+from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from indicated.errors import InputError, MissingData, NotFound, Throttled, Unauthorized, WorkflowError, first_problem
 from indicated.fhir import crd
 from indicated.render.html import CSS as ARTICLE_CSS
-from indicated.service import api, cpu, db, fhir_routes, links, origin, web
+from indicated.service import api, assets, cpu, db, docs, fhir_routes, links, origin, web
 from indicated.service.clients import SeenNonces
 from indicated.service.prior_auths import StoredPriorAuths
 from indicated.service.settings import Settings
@@ -85,18 +87,19 @@ def _style_hash(css: str) -> str:
     return "'sha256-" + base64.b64encode(hashlib.sha256(css.encode()).digest()).decode() + "'"
 
 
-# Issue 17.10: nothing may run or load but the site's own stylesheet, and the standalone article's one
-# inline style (an article is a page one can mail, so it keeps its style inside), allowed by its hash.
-# The API docs load Swagger UI and ReDoc from their CDN with inline script: their own, wider policy.
+# Issue 17.10: nothing may run or load but the site's own stylesheet and script (/ui/app.js), and the
+# standalone article's one inline style (an article is a page one can mail, so it keeps its style
+# inside), allowed by its hash.
+# The API docs (docs.py) load Swagger UI and Redoc from this site, started by a script file of ours: no
+# other host and no inline script; they set inline styles and Redoc runs a worker from a blob.
 CSP = (
-    f"default-src 'none'; style-src 'self' {_style_hash(ARTICLE_CSS)}; img-src 'self'; form-action 'self'; "
+    f"default-src 'none'; script-src 'self'; style-src 'self' {_style_hash(ARTICLE_CSS)}; img-src 'self'; "
+    "form-action 'self'; "
     "frame-ancestors 'none'; base-uri 'none'"
 )
 DOCS_CSP = (
-    "default-src 'none'; script-src 'unsafe-inline' https://cdn.jsdelivr.net; "
-    "style-src 'unsafe-inline' https://cdn.jsdelivr.net https://fonts.googleapis.com; "
-    "font-src https://fonts.gstatic.com; img-src 'self' data: https://fastapi.tiangolo.com https://cdn.redoc.ly; "
-    "connect-src 'self'; worker-src blob:; frame-ancestors 'none'; base-uri 'none'"
+    "default-src 'none'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; "
+    "font-src 'self' data:; connect-src 'self'; worker-src 'self' blob:; frame-ancestors 'none'; base-uri 'none'"
 )
 SECURITY_HEADERS = {"x-content-type-options": "nosniff", "x-frame-options": "DENY", "referrer-policy": "no-referrer"}
 
@@ -139,6 +142,9 @@ def create_app(settings: Settings | None = None, *, warm: bool = True) -> FastAP
 
     app = FastAPI(
         lifespan=lifespan,
+        docs_url=None,  # served by docs.mount from this site, not from a CDN
+        redoc_url=None,
+        swagger_ui_oauth2_redirect_url=None,
         title="indicated",
         summary="Open medical-necessity determinations with cited criteria, editorial review, "
         "CDS Hooks (Da Vinci CRD) and prior authorization (Da Vinci PAS).",
@@ -156,6 +162,8 @@ def create_app(settings: Settings | None = None, *, warm: bool = True) -> FastAP
     app.include_router(api.router)
     app.include_router(fhir_routes.router)
     app.include_router(web.router)
+    app.include_router(assets.router)
+    docs.mount(app)
     app.add_middleware(BodyLimit, limit=settings.max_body)
 
     @app.middleware("http")
@@ -178,45 +186,43 @@ def create_app(settings: Settings | None = None, *, warm: bool = True) -> FastAP
             response.headers["X-Indicated-Open-Demo"] = "anyone may read and send cases on this server"
         return response
 
-    app.add_middleware(
-        SecurityHeaders, docs=frozenset(filter(None, (app.docs_url, app.redoc_url, app.swagger_ui_oauth2_redirect_url)))
-    )
+    app.add_middleware(SecurityHeaders, docs=docs.DOCS_PATHS)
 
     @app.exception_handler(BodyTooLarge)
-    def too_large(request: Request, exc: BodyTooLarge) -> JSONResponse:
+    def too_large(request: Request, exc: BodyTooLarge) -> Response:
         return _error(request, 413, "too-costly", exc.detail)
 
     @app.exception_handler(InputError)
-    def bad_input(request: Request, exc: InputError) -> JSONResponse:
+    def bad_input(request: Request, exc: InputError) -> Response:
         return _error(request, 422, "invalid", str(exc))
 
     @app.exception_handler(MissingData)
-    def precondition(request: Request, exc: MissingData) -> JSONResponse:
+    def precondition(request: Request, exc: MissingData) -> Response:
         return _error(request, 412, "required", str(exc))
 
     @app.exception_handler(NotFound)
-    def not_found(request: Request, exc: NotFound) -> JSONResponse:
+    def not_found(request: Request, exc: NotFound) -> Response:
         return _error(request, 404, "not-found", str(exc))
 
     @app.exception_handler(Unauthorized)
-    def unauthorized(request: Request, exc: Unauthorized) -> JSONResponse:
+    def unauthorized(request: Request, exc: Unauthorized) -> Response:
         response = _error(request, 401, "login", str(exc))
         response.headers["WWW-Authenticate"] = "Bearer"
         return response
 
     @app.exception_handler(WorkflowError)
-    def conflict(request: Request, exc: WorkflowError) -> JSONResponse:
+    def conflict(request: Request, exc: WorkflowError) -> Response:
         return _error(request, 409, "conflict", str(exc))
 
     @app.exception_handler(Throttled)
-    def throttled(request: Request, exc: Throttled) -> JSONResponse:
+    def throttled(request: Request, exc: Throttled) -> Response:
         response = _error(request, 429, "throttled", str(exc))
         response.headers["Retry-After"] = str(exc.retry_after)
         return response
 
     @app.exception_handler(OperationalError)
     @app.exception_handler(PoolTimeout)
-    def unavailable(request: Request, exc: Exception) -> JSONResponse:
+    def unavailable(request: Request, exc: Exception) -> Response:
         """A lock not granted within the timeout ("database is locked", PostgreSQL's lock_timeout), no
         pooled connection free, the server gone: try again shortly. Logged by type only, since the
         exception's text quotes the statement and its parameters, which may hold a case."""
@@ -226,16 +232,26 @@ def create_app(settings: Settings | None = None, *, warm: bool = True) -> FastAP
         response.headers["Retry-After"] = str(max(1, math.ceil(settings.db_lock_timeout_seconds)))
         return response
 
+    @app.exception_handler(StarletteHTTPException)
+    async def http_error(request: Request, exc: StarletteHTTPException) -> Response:
+        """A page's HTTP error (an unknown id, an unknown page) is a page; the API's stays JSON."""
+        if web.is_page(request):
+            return web.error_page(request, exc.status_code, str(exc.detail))
+        return await http_exception_handler(request, exc)
+
     @app.exception_handler(RequestValidationError)
-    def invalid(request: Request, exc: RequestValidationError) -> JSONResponse:
+    def invalid(request: Request, exc: RequestValidationError) -> Response:
         where, msg = first_problem(exc)
         return _error(request, 422, "invalid", f"{where}: {msg}" if where else msg)
 
     return app
 
 
-def _error(request: Request, status: int, code: str, message: str) -> JSONResponse:
-    """FHIR routes answer with an OperationOutcome (malformed input is 400 there); the rest with {"detail"}."""
+def _error(request: Request, status: int, code: str, message: str) -> Response:
+    """FHIR routes answer with an OperationOutcome (malformed input is 400 there), the pages with a page,
+    the rest with {"detail"}."""
     if request.url.path.startswith(FHIR_PATHS):
         return fhir_routes.outcome(400 if status == 422 else status, code, message)
+    if web.is_page(request):
+        return web.error_page(request, status, message)
     return JSONResponse({"detail": message}, status_code=status)

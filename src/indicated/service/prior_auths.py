@@ -5,12 +5,13 @@ from __future__ import annotations
 
 import threading
 from collections import OrderedDict
+from collections.abc import Callable
 
 from sqlalchemy import select
 from sqlalchemy.orm import sessionmaker
 
 from indicated.errors import InputError, NotFound
-from indicated.fhir.claim_response import PriorAuth
+from indicated.fhir.claim_response import Item, PriorAuth
 from indicated.fhir.coverage import REVIEW_ACTIONS
 from indicated.service.repo import now
 from indicated.service.tables import PriorAuthRow
@@ -56,12 +57,29 @@ class PriorAuths:
     def decide_all(self, assessment_id: str, code: str, *, reviewer: str) -> list[PriorAuth]:
         """A person's decision on every item of the request an article came from (if any); the requests
         as decided."""
+        return self.decide_items(assessment_id, lambda item: code, reviewer=reviewer)
+
+    def decide_items(
+        self, assessment_id: str, decide: Callable[[Item], str | None], *, reviewer: str
+    ) -> list[PriorAuth]:
+        """A person's decisions on the items of the request an article came from: ``decide`` gives each
+        item its X12 306 decision (None: still undecided). Decisions per service line move single items,
+        and a line changed back to undecided takes its item's decision back. The requests changed."""
         decided = []
         for key in self.keys_for(assessment_id):
             auth = self.find(key)
-            for item in auth.items if auth else []:
-                auth = self.decide(key, item.sequence, code, reviewer=reviewer)
-            if auth is not None:
+            if auth is None:
+                continue
+            changed = False
+            for item in auth.items:
+                code = decide(item)
+                if code == item.decision:
+                    continue
+                if code is not None and code not in REVIEW_ACTIONS:
+                    raise InputError(f"decision: {code!r} is not one of {', '.join(REVIEW_ACTIONS)}")
+                item.decision, item.reviewer, changed = code, reviewer if code else None, True
+            if changed:
+                self.save(key, auth)
                 decided.append(auth)
         return decided
 

@@ -5,38 +5,26 @@ audience, see the review state and history; reviewers log in to act. Server-rend
 from __future__ import annotations
 
 import re
+from http import HTTPStatus
 from pathlib import Path
 from typing import Annotated, Literal
 from urllib.parse import quote
 
 from fastapi import APIRouter, Form, HTTPException, Request
-from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from fastapi.responses import HTMLResponse, RedirectResponse
 from fastapi.templating import Jinja2Templates
 
-from indicated.errors import InputError, Throttled
+from indicated.errors import InputError, Throttled, WorkflowError
 from indicated.models import Answer, Assessment
 from indicated.render import AUDIENCES, followup
-from indicated.render.html import CSS
-from indicated.service import links, repo, workflow
+from indicated.service import lines, links, repo, workflow
 from indicated.service.deps import COOKIE, MaybeReviewer, SessionDep, token_of
 from indicated.service.tables import STATES, AuditEntry
 from indicated.service.throttle import address_of
+from indicated.wording import WORDING
 
 router = APIRouter(include_in_schema=False)
 templates = Jinja2Templates(directory=Path(__file__).parent / "templates")
-
-
-# the pages' own rules after the article's, served as a stylesheet so that the Content-Security-Policy
-# needs no 'unsafe-inline' (issue 17.10): the pages carry no inline style or script
-PAGE_CSS = """
-nav{display:flex;gap:1rem;align-items:center;border-bottom:1px solid #dde2ea;padding:.5rem 0;margin-bottom:1rem}
-nav .who{margin-left:auto;color:#555}textarea{width:100%;font:inherit;min-height:14rem}
-textarea.short{min-height:4rem}textarea.medium{min-height:5rem}form.inline{display:inline}
-button,input[type=submit]{font:inherit;padding:.35rem .9rem;cursor:pointer}
-.panel{border:1px solid #dde2ea;background:#f7f9fc;padding:.8rem 1rem;margin:1rem 0;border-radius:4px}
-.state{font-weight:600;text-transform:capitalize}.error{color:#a11}.muted{color:#666}
-.switch a{margin-right:.7rem}.switch a.on{font-weight:600;text-decoration:none;color:#1d2330}
-"""
 
 
 def page(request: Request, name: str, reviewer, status: int = 200, **context) -> HTMLResponse:
@@ -44,10 +32,22 @@ def page(request: Request, name: str, reviewer, status: int = 200, **context) ->
     return templates.TemplateResponse(request, name, context, status_code=status)
 
 
-@router.get("/ui/style.css")
-def stylesheet() -> Response:
-    """The pages' stylesheet (the article's rules and the pages' own); it needs no database."""
-    return Response(CSS + PAGE_CSS, media_type="text/css", headers={"Cache-Control": "public, max-age=3600"})
+def is_page(request: Request) -> bool:
+    """Whether a request is for one of the pages (``/`` and ``/ui/...``), whose errors are pages too; the
+    JSON API and the FHIR routes answer theirs in their own formats."""
+    path = request.url.path
+    return path == "/" or path.startswith("/ui/")
+
+
+def error_page(request: Request, status: int, message: str) -> HTMLResponse:
+    """An error on a page as a page (a bad id, a malformed parameter, an internal error): the status in
+    words and the message, escaped. It reads nothing from the database, which may be what failed, so
+    the page shows no reviewer as signed in."""
+    try:
+        phrase = HTTPStatus(status).phrase
+    except ValueError:
+        phrase = "Error"
+    return page(request, "error.html", None, status=status, code=status, phrase=phrase, message=message)
 
 
 def may_read(request: Request, reviewer) -> bool:
@@ -120,6 +120,7 @@ def show(
         raise HTTPException(404, f"no assessment {aid!r}")
     assessment = Assessment.model_validate_json(row.result)
     audit = repo.audit(db, assessment_id=aid)
+    decided = lines.line_decisions(audit)
     return page(
         request,
         "assessment.html",
@@ -128,7 +129,10 @@ def show(
         row=row,
         audience=audience,
         audiences=AUDIENCES,
-        article=followup.article_fragment(assessment, audience=audience),
+        sections=followup.article_sections(assessment, audience=audience),
+        service_lines=[(s, WORDING[s.determination].words, decided.get(s.code)) for s in assessment.services],
+        lines_decided=bool(decided),
+        line_actions=lines.DECIDED,
         audit=audit,
         comments=repo.comments(db, assessment_id=aid),
         error=error,
@@ -173,6 +177,35 @@ def review(
     except repo.WorkflowError as exc:
         return show(aid, request, db, reviewer, error=str(exc))
     return RedirectResponse(f"/ui/assessments/{aid}", status_code=303)
+
+
+@router.post("/ui/assessments/{aid}/lines")
+def review_line(
+    aid: str,
+    request: Request,
+    db: SessionDep,
+    reviewer: MaybeReviewer,
+    code: Annotated[str, Form(max_length=20)],
+    action: Annotated[str, Form()],
+    why: Annotated[str, Form()] = "",
+):
+    """A signed-in reviewer approves or rejects one service line with a reason (service/lines.py)."""
+    if reviewer is None:
+        return RedirectResponse(f"/ui/login?next=/ui/assessments/{aid}", status_code=303)
+    try:
+        lines.decide_line(
+            db,
+            request.app.state.auths,
+            assessment_id=aid,
+            code=code,
+            action=action,
+            reviewer=reviewer.username,
+            why=why[:10_000],
+            on_decided=workflow.notifier(request),
+        )
+    except (repo.WorkflowError, InputError) as exc:
+        return show(aid, request, db, reviewer, error=str(exc), status=409 if isinstance(exc, WorkflowError) else 422)
+    return RedirectResponse(f"/ui/assessments/{aid}#line-{code}", status_code=303)
 
 
 # the sources whose case the page can add facts to: a coded record (FHIR, PAS, CDS Hooks) is not stored

@@ -11,6 +11,7 @@ from indicated.errors import InputError
 from indicated.fhir.claim_response import PriorAuth
 from indicated.models import Assessment
 from indicated.service import repo
+from indicated.service.lines import item_decision, line_decisions
 from indicated.service.prior_auths import PriorAuths
 from indicated.service.tables import AssessmentRow
 
@@ -65,10 +66,16 @@ def review(
     on_decided: Callable[[list[PriorAuth]], object] = lambda decided: None,
 ) -> None:
     """Move an article through review; a decision reaches its prior-authorization request, and
-    ``on_decided`` gets the requests so decided (the service notifies their PAS subscribers)."""
+    ``on_decided`` gets the requests so decided (the service notifies their PAS subscribers). The
+    whole-article decision decides the items of the lines not decided one by one (service/lines.py);
+    a line's own decision stands."""
     repo.transition(db, assessment_id=assessment_id, to_state=to_state, reviewer=reviewer, why=why)
     if to_state in DECISIONS:
-        decided = auths.decide_all(assessment_id, DECISIONS[to_state], reviewer=reviewer)
+        whole = DECISIONS[to_state]
+        chosen = {c: d.decision for c, d in line_decisions(repo.audit(db, assessment_id=assessment_id)).items()}
+        decided = auths.decide_items(
+            assessment_id, lambda item: item_decision(item.codes, chosen, whole), reviewer=reviewer
+        )
         if decided:
             on_decided(decided)
 
