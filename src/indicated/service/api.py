@@ -82,6 +82,7 @@ async def create(
     if once is not None:
         if made := idempotency.made_by(db, once):
             return replayed(request, response, db, made, caller)
+        db.commit()  # end the lookup's transaction (PostgreSQL holds one, and a connection) before assessing
         aid = uuid.uuid4().hex
         idempotency.hold(db, once, assessment_id=aid)  # committed with the assessment, or not at all
     try:
