@@ -19,7 +19,7 @@ from indicated.cli import app
 from indicated.errors import WorkflowError
 from indicated.pipeline import assess
 from indicated.service import db, repo
-from indicated.service.tables import AuditEntry
+from indicated.service.tables import AuditEntry, entry_hash
 
 NOTE = "L4-L5 disc extrusion compressing the left L5 root; 8 weeks of failed PT; left L4-L5 microdiscectomy (63030)."
 WHY = "imaging correlates with the left L5 radiculopathy"  # stands for case text: never printed
@@ -237,7 +237,7 @@ def test_an_anchor_catches_a_chain_rewritten_consistently(engine, article):
     prev, updates = repo.GENESIS, []
     for r in rows:
         why = "forged" if r.seq == 2 else r.why
-        digest = repo.entry_hash(
+        digest = entry_hash(
             seq=r.seq,
             assessment_id=r.assessment_id,
             reviewer=r.reviewer,

@@ -20,7 +20,7 @@ from indicated.service.tables import (
     Comment,
     LoginSession,
     Reviewer,
-    entry_hash,
+    row_hash,
 )
 
 # the editorial workflow: which state may follow which
@@ -295,16 +295,7 @@ def _links(rows: Iterator[AuditEntry]) -> Iterator[tuple[AuditEntry, AuditBreak 
             problem = AuditBreak(e.id, e.seq, "prev_hash mismatch", f"does not link to entry {seq} as it stands")
         else:
             problem = None
-        digest = entry_hash(
-            seq=e.seq,
-            assessment_id=e.assessment_id,
-            reviewer=e.reviewer,
-            at=e.at,
-            from_state=e.from_state,
-            to_state=e.to_state,
-            why=e.why,
-            prev_hash=e.prev_hash,
-        )
+        digest = row_hash(e, seq=e.seq, prev_hash=e.prev_hash)
         if problem is None and digest != e.hash:
             problem = AuditBreak(e.id, e.seq, "hash mismatch", "its content changed after it was written")
         yield e, problem

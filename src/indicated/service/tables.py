@@ -191,6 +191,21 @@ def entry_hash(
     return hashlib.sha256(json.dumps(content, ensure_ascii=False, separators=(",", ":")).encode()).hexdigest()
 
 
+def row_hash(row: object, *, seq: int, prev_hash: str) -> str:
+    """``entry_hash`` of anything with an audit entry's fields (an AuditEntry, a row read back), at ``seq``
+    after ``prev_hash``: the one place the fields are named for the chain."""
+    return entry_hash(
+        seq=seq,
+        assessment_id=row.assessment_id,
+        reviewer=row.reviewer,
+        at=row.at,
+        from_state=row.from_state,
+        to_state=row.to_state,
+        why=row.why,
+        prev_hash=prev_hash,
+    )
+
+
 def lock_audit_log(conn: Connection) -> None:
     """Hold the database's lock on appending to the audit log until this transaction ends, so that
     the head read next is still the head when the new entries are written. At the database, not in
@@ -230,13 +245,4 @@ def _chain_new_entries(session: Session, _flush_context: object, _instances: obj
         entry.at = canonical_time(entry.at or datetime.now(UTC))
         entry.why = entry.why or ""
         entry.seq, entry.prev_hash = seq, prev
-        entry.hash = prev = entry_hash(
-            seq=seq,
-            assessment_id=entry.assessment_id,
-            reviewer=entry.reviewer,
-            at=entry.at,
-            from_state=entry.from_state,
-            to_state=entry.to_state,
-            why=entry.why,
-            prev_hash=prev,
-        )
+        entry.hash = prev = row_hash(entry, seq=seq, prev_hash=prev)

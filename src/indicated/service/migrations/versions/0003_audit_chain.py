@@ -16,7 +16,7 @@ Revises: 0002
 import sqlalchemy as sa
 from alembic import op
 
-from indicated.service.tables import GENESIS, entry_hash
+from indicated.service.tables import GENESIS, row_hash
 
 revision = "0003"
 down_revision = "0002"
@@ -63,16 +63,7 @@ def _back_fill(bind: sa.Connection) -> None:
     ).all()
     prev, links = GENESIS, []
     for seq, r in enumerate(rows, start=1):
-        digest = entry_hash(
-            seq=seq,
-            assessment_id=r.assessment_id,
-            reviewer=r.reviewer,
-            at=r.at,
-            from_state=r.from_state,
-            to_state=r.to_state,
-            why=r.why,
-            prev_hash=prev,
-        )
+        digest = row_hash(r, seq=seq, prev_hash=prev)
         links.append({"row_id": r.id, "s": seq, "p": prev, "h": digest})
         prev = digest
     if links:
