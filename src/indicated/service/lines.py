@@ -108,15 +108,8 @@ def decide_line(
         row = repo.transition(
             db, assessment_id=assessment_id, to_state="under_review", reviewer=reviewer, why=f"review of {code}"
         )
-    db.add(
-        AuditEntry(
-            assessment_id=assessment_id,
-            reviewer=reviewer,
-            at=repo.now(),
-            from_state=row.state,
-            to_state=row.state,
-            why=line_why(code, decision, why),
-        )
+    repo.audit_note(
+        db, assessment_id=assessment_id, reviewer=reviewer, state=row.state, why=line_why(code, decision, why)
     )
     db.commit()
     lines = line_decisions(repo.audit(db, assessment_id=assessment_id))

@@ -211,6 +211,16 @@ def audit(db: Session, *, assessment_id: str) -> list[AuditEntry]:
     return list(db.scalars(select(AuditEntry).where(AuditEntry.assessment_id == assessment_id).order_by(AuditEntry.id)))
 
 
+def audit_note(db: Session, *, assessment_id: str, reviewer: str, state: str, why: str) -> AuditEntry:
+    """An audit entry that records an act without moving the article (a follow-up, a line decided):
+    added to the session, committed with the caller's transaction."""
+    entry = AuditEntry(
+        assessment_id=assessment_id, reviewer=reviewer, at=now(), from_state=state, to_state=state, why=why
+    )
+    db.add(entry)
+    return entry
+
+
 def add_comment(db: Session, *, assessment_id: str, reviewer: str, text: str) -> Comment:
     comment = Comment(assessment_id=assessment_id, reviewer=reviewer, at=now(), text=text)
     db.add(comment)

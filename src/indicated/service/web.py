@@ -19,7 +19,7 @@ from indicated.models import Answer, Assessment
 from indicated.render import AUDIENCES, followup
 from indicated.service import lines, links, repo, workflow
 from indicated.service.deps import COOKIE, MaybeReviewer, SessionDep, token_of
-from indicated.service.tables import STATES, AuditEntry
+from indicated.service.tables import STATES
 from indicated.service.throttle import address_of
 from indicated.wording import WORDING
 
@@ -266,25 +266,10 @@ def follow_up(
     after.changes = followup.diff(before, after, answers=answers, follows=aid)
     new = workflow.store(db, after, source=row.source)
     who = reviewer.username
-    db.add_all(
-        [
-            AuditEntry(
-                assessment_id=aid,
-                reviewer=who,
-                at=repo.now(),
-                from_state=row.state,
-                to_state=row.state,
-                why=f"follow-up: facts added; assessed again as {new.id}",
-            ),
-            AuditEntry(
-                assessment_id=new.id,
-                reviewer=who,
-                at=repo.now(),
-                from_state=new.state,
-                to_state=new.state,
-                why=f"follow-up of {aid}: facts added by {who}",
-            ),
-        ]
+    why = f"follow-up: facts added; assessed again as {new.id}"
+    repo.audit_note(db, assessment_id=aid, reviewer=who, state=row.state, why=why)
+    repo.audit_note(
+        db, assessment_id=new.id, reviewer=who, state=new.state, why=f"follow-up of {aid}: facts added by {who}"
     )
     db.commit()
     return RedirectResponse(f"/ui/assessments/{new.id}", status_code=303)
