@@ -11,7 +11,7 @@ import pytest
 import textstat
 from typer.testing import CliRunner
 
-from conftest import CERVICAL_CASES, SHARED_CASES, edit_yaml, load_cases
+from conftest import CERVICAL_CASES, ROOT, SHARED_CASES, edit_yaml, load_cases
 from indicated.cli import app
 from indicated.kb.loader import load
 from indicated.models import Assessment, Determination
@@ -309,3 +309,16 @@ def test_component_questions_of_a_neck_operation_quote_the_neck_library():
     quoted = " ".join(e.text for c in a.components for e in c.evidence)
     assert "myelopathy" in quoted and "SPORT" not in quoted and "Swedish" not in quoted
     assert by_id["instrumentation"].evidence == []  # the library's instrumentation evidence is lumbar
+
+
+def test_the_record_colours_words_by_the_criteria_they_decided():
+    """A fusion met through spondylolisthesis also failed the other alternative (a recurrent herniation),
+    which quoted the same words: the record marks them as meeting a criterion, not as failing one."""
+    from indicated.render.html import to_html
+
+    text = (ROOT / "examples" / "fusion_smoker.txt").read_text()
+    page = to_html(assess(text))
+    mark = page.split("degenerative spondylolisthesis</mark>")[0].rsplit("<mark", 1)[-1]
+    assert mark.startswith(' class="met"'), mark
+    smoker = page.split("current smoker</mark>")[0].rsplit("<mark", 1)[-1]
+    assert smoker.startswith(' class="not_met"'), smoker  # what did fail still shows as failing

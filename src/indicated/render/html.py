@@ -190,10 +190,13 @@ def _marks(a: Assessment) -> list[tuple[int, int, str]]:
     criterion by the status it gave, other facts read as "fact"; of two overlapping, the earlier wins."""
     text = a.case.text
     marks: dict[tuple[int, int], str] = {}
-    criteria = [c for s in a.services for c in s.criteria] + (a.setting.criteria if a.setting else [])
-    for c in criteria:
-        for span in c.evidence:
-            _keep(marks, span, c.status)
+    trees = [s.criteria for s in a.services] + ([a.setting.criteria] if a.setting else [])
+    for criteria in trees:
+        for c in criteria:
+            if _lost_alternative(c, criteria):
+                continue  # "recurrent herniation" failing beside a met "spondylolisthesis" decided nothing
+            for span in c.evidence:
+                _keep(marks, span, c.status)
     for f in a.case.findings:
         for span in f.evidence:
             _keep(marks, span, "fact")
@@ -227,6 +230,20 @@ def _record(a: Assessment, marks: list[tuple[int, int, str]], tied: dict[tuple[i
         '<mark class="fact">other fact read</mark></p>'
     )
     return f'<h2 id="record">The record</h2>\n{legend}\n<div class="record">{"".join(out)}</div>\n'
+
+
+def _lost_alternative(c: CriterionResult, criteria: list[CriterionResult]) -> bool:
+    """Whether ``c`` is not met under an alternative ("any") that is met by another branch: its words did
+    not decide, so the record does not colour them as failing."""
+    if c.status == "met":
+        return False
+    by_id = {k.id: k for k in criteria}
+    parent = by_id.get(c.parent) if c.parent else None
+    while parent is not None:
+        if parent.logic == "any" and parent.status == "met":
+            return True
+        parent = by_id.get(parent.parent) if parent.parent else None
+    return False
 
 
 def _keep(marks: dict[tuple[int, int], str], span: Span, status: str) -> None:
