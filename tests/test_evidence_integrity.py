@@ -61,18 +61,10 @@ BAD_HOSTS = {
 # policy cites them (policies belong to their own owners). Each waits for its source text or for its
 # citing policy or question to drop it; test_pending_records_are_still_pending keeps this list honest.
 PENDING = {
-    "evicore-cmm-601-acdf": "criteria read only in undated summaries; cited by the cervical policies",
-    "evicore-cmm-602-cervical-tda": "criteria read only in undated summaries; sole citation of cervical disc criteria",
-    "evicore-cmm-603-posterior-cervical-decompression": "undated summary; sole source of a related question",
-    "evicore-cmm-604-posterior-cervical-fusion": "undated summary; cited by the hardware-removal policy",
-    "evicore-cmm-614-thoracic-fusion": "undated summary; sole citation of the implant-infection criterion",
-    "fda-cervical-disc-labelling": "labels not read (a journal table was); sole citation of a disc criterion",
-    "healthpartners-lumbar-fusion": "copy shows no date; sole source of a related question",
-    "nass-coverage-percutaneous-sij-fusion": "news reports show no date; cited by the SI joint fusion policy",
-    "nass-coverage-lumbar-discectomy-draft": "draft and comment letter undated; cited by the discectomy policy",
-    "nass-coverage-interspinous-draft": "news item shows no year; sole source of a related question",
-    "zotti-hardware-removal-plf": "journal pages show no year; sole source of a related question",
-    "thoracic-spine-surgery-cam-400hb": "plan and date not printed; sole source of three related questions",
+    "evicore-cmm-602-cervical-tda": "criteria read only in undated third-party summaries (no eviCore revision read);"
+    " sole citation of the cervical disc criteria on age 18-60, OPLL and prior surgery at the level",
+    "evicore-cmm-614-thoracic-fusion": "criteria read only in an undated third-party summary (no eviCore revision read);"
+    " sole citation of the hardware-removal implant-infection criterion",
 }
 
 
