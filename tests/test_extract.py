@@ -331,6 +331,16 @@ def test_since_a_month_or_year_counts_from_the_note_date():
     assert extract("Left leg pain since March.").symptom_weeks is None  # no date to count from
 
 
+def test_a_month_written_in_numbers_counts_too_and_a_spell_of_relief_is_no_course():
+    case = extract("Date: 2025-10-06. Sciatica. Naproxen and duloxetine since 04/2025, no better.")
+    assert case.conservative_care_weeks == 26.0  # April -> October: 6 months
+    relief = extract(
+        "Date: 2025-10-06. Two caudal injections, each giving roughly ten days of relief; "
+        "ibuprofen daily since 07/2025."
+    )
+    assert relief.conservative_care_weeks == 13.0  # the ten days of relief are not how long a drug was taken
+
+
 def test_cotinine_reads_as_nicotine_use():
 
     status = lambda t: [f.status for f in extract(t).findings if f.concept == "current_smoker"]  # noqa: E731

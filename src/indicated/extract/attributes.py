@@ -174,11 +174,20 @@ def duration_after(text: str, end: int, hi: int, window: int = 25) -> dt.Duratio
     return None
 
 
+# "ESI x2 with about one week of relief each": how long a treatment helped, not how long it was given
+_RELIEF_AFTER = re.compile(r"\s*(?:of\s+)?(?:\w+\s+)?(?:relief|improvement|benefit)\b", re.IGNORECASE)
+
+
 def duration_before(
     text: str, start: int, lo: int, blockers: list[tuple[int, int]], max_gap: int = 140
 ) -> dt.Duration | None:
-    """The nearest duration before a mention, unless a blocking mention stands between them."""
-    found = [d for d in dt.durations(text[lo:start]) if start - (lo + d.end) <= max_gap]
+    """The nearest duration before a mention, unless a blocking mention stands between them; a spell of
+    relief is not one."""
+    found = [
+        d
+        for d in dt.durations(text[lo:start])
+        if start - (lo + d.end) <= max_gap and not _RELIEF_AFTER.match(text, lo + d.end)
+    ]
     if not found:
         return None
     d = found[-1]

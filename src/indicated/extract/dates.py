@@ -184,19 +184,21 @@ def months_since_year(text: str, as_of: date | None) -> float | None:
 
 _SINCE = re.compile(
     r"\bsince\s+(?:(?:early|mid|late)\s+)?(?:(?P<month>jan|feb|mar|apr|may|jun|jul|aug|sep|sept|oct|nov|dec)[a-z]*\.?"
-    r"(?:\s+(?P<y1>(?:19|20)\d\d))?|(?P<y2>(?:19|20)\d\d))\b",
+    r"(?:\s+(?P<y1>(?:19|20)\d\d))?|(?P<mm>0?[1-9]|1[0-2])/(?P<y3>(?:19|20)\d\d)|(?P<y2>(?:19|20)\d\d))\b",
     re.IGNORECASE,
 )
 
 
 def since_weeks(text: str, as_of: date | None) -> float | None:
-    """Weeks from "since March" / "since May 2025" / "since 2023" to ``as_of``, counted in whole months
+    """Weeks from "since March" / "since May 2025" / "since 06/2025" / "since 2023" to ``as_of``, counted in whole months
     (a month without a year is the latest such month not after ``as_of``; a bare year counts from its
     December, so the figure is never more than the note supports)."""
     m = _SINCE.search(text)
     if not m or as_of is None:
         return None
-    if m.group("month"):
+    if m.group("mm"):  # "since 06/2025"
+        months = (as_of.year - int(m.group("y3"))) * 12 + as_of.month - int(m.group("mm"))
+    elif m.group("month"):
         month = next(i + 1 for i, name in enumerate(_MONTHS) if name.startswith(m.group("month").lower()[:3]))
         year = int(m.group("y1")) if m.group("y1") else (as_of.year if month <= as_of.month else as_of.year - 1)
         months = (as_of.year - year) * 12 + as_of.month - month
