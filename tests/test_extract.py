@@ -38,6 +38,9 @@ def status(text: str, concept: str) -> set[tuple[str, bool, bool]]:
         # patients drop the apostrophe
         ("honestly i dont smoke, never have", "current_smoker"),
         ("she doesnt have diabetes", "diabetes"),
+        # the verb would end a plain "no"; after "no ... that" it is what is denied
+        ("The surgeon offered nothing that demonstrates instability at L4-5.", "dynamic_instability"),
+        ("There is no imaging which shows spondylolisthesis.", "spondylolisthesis"),
         ("i havent done physical therapy yet", "physical_therapy"),
     ],
 )
