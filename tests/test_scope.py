@@ -386,3 +386,12 @@ def test_a_plan_to_redo_an_earlier_discectomy_by_reference_asks_for_its_revision
 )
 def test_a_repeat_said_without_a_plan_or_beside_a_named_operation_is_not_a_revision(text):
     assert "63042" not in [s.code for s in assess(text).services]
+
+
+def test_a_procedure_compared_with_the_one_requested_is_weighed_not_asked():
+    text = (
+        "Subject: artificial disc vs fusion\n\nHello, I'm 51 and my left hand is weak from a C6-7 herniation on "
+        "the C7 nerve. My surgeon prefers putting an artificial disc in at C6-7, and the clinic is submitting the "
+        "disc replacement (22856) today."
+    )
+    assert [s.code for s in assess(text).services] == ["22856"]

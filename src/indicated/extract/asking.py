@@ -29,6 +29,7 @@ _OPTIONS = re.compile(
 
 
 _VERSUS = re.compile(r"\s*(?:versus|vs\.?|or)\b", re.IGNORECASE)
+_ONLY_VERSUS = re.compile(r"\s*(?:versus|vs\.?)(?=\s)", re.IGNORECASE)
 _AFTER_VERSUS = re.compile(r"\b(?:versus|vs\.?)\s+(?:[\w-]+\s+){0,2}$", re.IGNORECASE)
 _TALKED = re.compile(r"\b(?:discussion\s+of|discussed|talked\s+about|considered|weighed)\b", re.IGNORECASE)
 
@@ -39,6 +40,8 @@ def weighed(ent, text: str) -> bool:
     lo = ent.sent.start_char
     if _OPTIONS.search(text, lo, ent.start_char):
         return True
+    if _ONLY_VERSUS.match(text, ent.end_char) or _AFTER_VERSUS.search(text[lo : ent.start_char]):
+        return True  # "Subject: artificial disc vs fusion": a comparison is weighed however it is introduced
     if not _TALKED.search(text, lo, ent.start_char):
         return False
     return bool(_VERSUS.match(text, ent.end_char) or _AFTER_VERSUS.search(text[lo : ent.start_char]))
