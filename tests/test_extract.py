@@ -334,6 +334,15 @@ def test_since_a_month_or_year_counts_from_the_note_date():
     assert extract("Left leg pain since March.").symptom_weeks is None  # no date to count from
 
 
+def test_a_course_dated_with_its_year_once_and_care_since_a_full_date():
+    course = extract("Radicular arm pain. Therapy: cervical traction program 9/8 - 11/3/2025, then home exercises.")
+    assert course.conservative_care_weeks == 8.0
+    recent = extract("DOS 03/14/2025. Sciatica. Naproxen since 03/01/2025, no relief.")
+    assert recent.conservative_care_weeks == 1.86  # 13 days
+    grades = extract("Strength 4/5-5/5 in the left leg. PT for 3 weeks.")
+    assert grades.conservative_care_weeks == 3.0  # a strength grade is no span of dates
+
+
 def test_a_month_written_in_numbers_counts_too_and_a_spell_of_relief_is_no_course():
     case = extract("Date: 2025-10-06. Sciatica. Naproxen and duloxetine since 04/2025, no better.")
     assert case.conservative_care_weeks == 26.0  # April -> October: 6 months

@@ -53,6 +53,14 @@ def durations(text: str) -> list[Duration]:
         restated = any(0 <= m.start() - b <= 3 and "(" in text[b : m.start()] for _, b in taken)
         if months and months > 0 and not restated and not any(a < m.end() and m.start() < b for a, b in taken):
             out.append(Duration(m.start(), m.end(), m.group(0), round(months * WEEKS_PER_UNIT["m"], 2)))
+            taken.append((m.start(), m.end()))
+    for m in DAY_SPAN_RE.finditer(text):  # "PT 7/1 - 8/26/2025": the year written once, on the last date
+        last = _date_of(m.group("y2"), m.group("m2"), m.group("d2"))
+        first = _date_of(m.group("y2"), m.group("m1"), m.group("d1"))
+        if first and last and first > last:
+            first = _date_of(int(m.group("y2")) - 1, m.group("m1"), m.group("d1"))
+        if first and last and first < last and not any(a < m.end() and m.start() < b for a, b in taken):
+            out.append(Duration(m.start(), m.end(), m.group(0), round((last - first).days / 7, 2)))
     return sorted(out, key=lambda d: d.start)
 
 
@@ -67,6 +75,11 @@ def _date(i: int) -> str:
     )
 
 
+# a yearless first date only with a dated second one: "4/5-5/5" alone is a strength grade, not April to May
+DAY_SPAN_RE = re.compile(
+    r"(?<![\d/])(?P<m1>\d{1,2})/(?P<d1>\d{1,2})\s*(?:-|–|to|through|thru|until)\s*"
+    r"(?P<m2>\d{1,2})/(?P<d2>\d{1,2})/(?P<y2>\d{4})\b"
+)
 DATE_SPAN_RE = re.compile(rf"\b(?:from\s+)?{_date(1)}\s*(?:-|–|to|through|thru|until)\s*{_date(2)}\b", re.IGNORECASE)
 
 
@@ -184,18 +197,22 @@ def months_since_year(text: str, as_of: date | None) -> float | None:
 
 _SINCE = re.compile(
     r"\bsince\s+(?:(?:early|mid|late)\s+)?(?:(?P<month>jan|feb|mar|apr|may|jun|jul|aug|sep|sept|oct|nov|dec)[a-z]*\.?"
-    r"(?:\s+(?P<y1>(?:19|20)\d\d))?|(?P<mm>0?[1-9]|1[0-2])/(?P<y3>(?:19|20)\d\d)|(?P<y2>(?:19|20)\d\d))\b",
+    r"(?:\s+(?P<y1>(?:19|20)\d\d))?|(?P<fm>\d{1,2})/(?P<fd>\d{1,2})/(?P<fy>(?:19|20)\d\d)"
+    r"|(?P<mm>0?[1-9]|1[0-2])/(?P<y3>(?:19|20)\d\d)|(?P<y2>(?:19|20)\d\d))\b",
     re.IGNORECASE,
 )
 
 
 def since_weeks(text: str, as_of: date | None) -> float | None:
-    """Weeks from "since March" / "since May 2025" / "since 06/2025" / "since 2023" to ``as_of``, counted in whole months
+    """Weeks from "since March" / "since May 2025" / "since 06/2025" / "since 02/06/2025" / "since 2023" to ``as_of``, counted in whole months
     (a month without a year is the latest such month not after ``as_of``; a bare year counts from its
     December, so the figure is never more than the note supports)."""
     m = _SINCE.search(text)
     if not m or as_of is None:
         return None
+    if m.group("fm"):  # "since 02/06/2025": to the day
+        start = _date_of(m.group("fy"), m.group("fm"), m.group("fd"))
+        return round((as_of - start).days / 7, 2) if start and start <= as_of else None
     if m.group("mm"):  # "since 06/2025"
         months = (as_of.year - int(m.group("y3"))) * 12 + as_of.month - int(m.group("mm"))
     elif m.group("month"):
