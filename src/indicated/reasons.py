@@ -15,6 +15,7 @@ __all__ = [
     "decisive",
     "excluded",
     "leaves",
+    "lost_alternatives",
     "met_through",
     "record_words",
     "reversing",
@@ -24,26 +25,37 @@ __all__ = [
 D = Determination
 
 
+def _ancestors(c: CriterionResult, by_id: dict[str, CriterionResult]) -> list[CriterionResult]:
+    out = []
+    while c.parent and c.parent in by_id:
+        c = by_id[c.parent]
+        out.append(c)
+    return out
+
+
 def leaves(criteria: list[CriterionResult], status: str) -> list[CriterionResult]:
     """The decisive criteria with ``status``: checks, or a ``not`` node as a whole ("no active
     nicotine use" is the reason, not the nicotine check under it), whose every ancestor is
     undecided the same way."""
     by_id = {c.id: c for c in criteria}
-
-    def ancestors(c: CriterionResult) -> list[CriterionResult]:
-        out = []
-        while c.parent and c.parent in by_id:
-            c = by_id[c.parent]
-            out.append(c)
-        return out
-
     return [
         c
         for c in criteria
         if c.status == status
         and c.logic in ("check", "not")
-        and all(a.logic != "not" and a.status == status for a in ancestors(c))
+        and all(a.logic != "not" and a.status == status for a in _ancestors(c, by_id))
     ]
+
+
+def lost_alternatives(criteria: list[CriterionResult]) -> set[str]:
+    """The criteria not met under an alternative ("any") that another branch met: their words decided
+    nothing ("recurrent herniation" failing beside a met "spondylolisthesis")."""
+    by_id = {c.id: c for c in criteria}
+    return {
+        c.id
+        for c in criteria
+        if c.status != "met" and any(a.logic == "any" and a.status == "met" for a in _ancestors(c, by_id))
+    }
 
 
 def clause(statement: str) -> str:

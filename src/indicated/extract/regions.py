@@ -29,17 +29,24 @@ _OF_REGION = re.compile(
 )
 
 
+def _named_after(kb: Knowledge, joint: re.Pattern[str], text: str, end: int) -> str | None:
+    """The region a region word names right after ``end``, joined by ``joint`` ("of the", "for her left")."""
+    m = joint.match(text, end)
+    if m:
+        for rid, rx in kb.region_words.items():
+            if rx.match(text, m.end()):
+                return rid
+    return None
+
+
 def place(kb: Knowledge, text: str, start: int, end: int, lo: int, levels: list[str]) -> str | None:
     """Where a procedure word is done: the region its levels lie in, else the region named right after
     it ("fusion of the sacroiliac joint"), else the nearest region word before it in its clause
     ("posterior cervical decompression and fusion"); None when nothing says."""
     if levels:
         return region_of_segments(kb, levels)
-    of = _OF_REGION.match(text, end)
-    if of:
-        for rid, rx in kb.region_words.items():
-            if rx.match(text, of.end()):
-                return rid
+    if after := _named_after(kb, _OF_REGION, text, end):
+        return after
     clause = max(lo, text.rfind(";", lo, start) + 1, text.rfind(":", lo, start) + 1)
     nearest = max(
         ((m.end(), rid) for rid, rx in kb.region_words.items() for m in rx.finditer(text, clause, start)),
@@ -70,11 +77,8 @@ def place_care(kb: Knowledge, text: str, start: int, end: int, lo: int) -> str |
         return region_of_segments(kb, segments)
     if words:
         return max(words)[1]
-    after = _FOR_REGION.match(text, end)  # "8 weeks of PT for the neck", "injections in my low back"
-    if after:
-        for rid, rx in kb.region_words.items():
-            if rx.match(text, after.end()):
-                return rid
+    if after := _named_after(kb, _FOR_REGION, text, end):  # "8 weeks of PT for the neck", "injections in my low back"
+        return after
     heading = text[lo : max(lo, text.find(":", lo, start))].strip()
     for rid, rx in kb.region_words.items():
         if heading and rx.fullmatch(heading):

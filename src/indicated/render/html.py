@@ -13,7 +13,7 @@ from datetime import date
 from html import escape, unescape
 
 from indicated.models import Assessment, CriterionResult, Span
-from indicated.reasons import record_words
+from indicated.reasons import lost_alternatives, record_words
 from indicated.render.markdown import QUOTES, checklist_items, title, to_markdown
 
 __all__ = ["CSS", "ArticleSections", "article_fragment", "article_sections", "to_html"]
@@ -192,9 +192,10 @@ def _marks(a: Assessment) -> list[tuple[int, int, str]]:
     marks: dict[tuple[int, int], str] = {}
     trees = [s.criteria for s in a.services] + ([a.setting.criteria] if a.setting else [])
     for criteria in trees:
+        lost = lost_alternatives(criteria)
         for c in criteria:
-            if _lost_alternative(c, criteria):
-                continue  # "recurrent herniation" failing beside a met "spondylolisthesis" decided nothing
+            if c.id in lost:
+                continue  # its words decided nothing: the record does not colour them as failing
             for span in c.evidence:
                 _keep(marks, span, c.status)
     for f in a.case.findings:
@@ -230,20 +231,6 @@ def _record(a: Assessment, marks: list[tuple[int, int, str]], tied: dict[tuple[i
         '<mark class="fact">other fact read</mark></p>'
     )
     return f'<h2 id="record">The record</h2>\n{legend}\n<div class="record">{"".join(out)}</div>\n'
-
-
-def _lost_alternative(c: CriterionResult, criteria: list[CriterionResult]) -> bool:
-    """Whether ``c`` is not met under an alternative ("any") that is met by another branch: its words did
-    not decide, so the record does not colour them as failing."""
-    if c.status == "met":
-        return False
-    by_id = {k.id: k for k in criteria}
-    parent = by_id.get(c.parent) if c.parent else None
-    while parent is not None:
-        if parent.logic == "any" and parent.status == "met":
-            return True
-        parent = by_id.get(parent.parent) if parent.parent else None
-    return False
 
 
 def _keep(marks: dict[tuple[int, int], str], span: Span, status: str) -> None:

@@ -128,8 +128,7 @@ def search(
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
     offset: Annotated[int, Query(ge=0, le=2**63 - 1)] = 0,  # SQL's OFFSET is 64 bits: larger was a 500
 ) -> dict:
-    owner = caller.owner if caller.kind == "client" else None
-    total, rows = repo.list_assessments(db, query=q, state=state, limit=limit, offset=offset, owner=owner)
+    total, rows = repo.list_assessments(db, query=q, state=state, limit=limit, offset=offset, owner=caller.scope)
     return {"total": total, "items": [public(r).model_dump() for r in rows]}
 
 
@@ -200,7 +199,7 @@ def logout(request: Request, db: SessionDep, reviewer: CurrentReviewer) -> None:
 
 @router.post("/assessments/{aid}/review", tags=["Reviewers"])
 def review(aid: str, body: ReviewAction, request: Request, db: SessionDep, reviewer: CurrentReviewer) -> dict:
-    as_reviewer = Caller("reviewer", reviewer.username, reviewer)
+    as_reviewer = Caller.of(reviewer)
     readable(db, aid, as_reviewer)
     workflow.review(
         db,
@@ -221,7 +220,7 @@ def review_line(
     """Approve or reject one service line (a CPT code of the article) with a reason: recorded in the audit
     log, and passed to the Claim items of a PAS request that carry the code. The article is put under
     review if it was submitted; approving or rejecting the whole article later decides the other lines."""
-    as_reviewer = Caller("reviewer", reviewer.username, reviewer)
+    as_reviewer = Caller.of(reviewer)
     readable(db, aid, as_reviewer)
     lines.decide_line(
         db,
@@ -238,6 +237,6 @@ def review_line(
 
 @router.post("/assessments/{aid}/comments", status_code=201, tags=["Reviewers"])
 def comment(aid: str, body: CommentCreate, db: SessionDep, reviewer: CurrentReviewer) -> dict:
-    readable(db, aid, Caller("reviewer", reviewer.username, reviewer))
+    readable(db, aid, Caller.of(reviewer))
     c = repo.add_comment(db, assessment_id=aid, reviewer=reviewer.username, text=body.text)
     return {"reviewer": c.reviewer, "at": c.at.isoformat(), "text": c.text}

@@ -16,7 +16,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Annotated, Literal
 
-from fastapi import Depends, HTTPException, Request
+from fastapi import Depends, Request
 from sqlalchemy.orm import Session
 
 from indicated.errors import Unauthorized
@@ -55,9 +55,18 @@ class Caller:
         """What the assessments this caller creates are stored under."""
         return "open" if self.kind == "open" else f"{self.kind}:{self.name}"
 
+    @property
+    def scope(self) -> str | None:
+        """The owner this caller's reads are limited to: a client's own name; None for reviewers and the
+        open demo, who read every case."""
+        return self.owner if self.kind == "client" else None
+
     def may_read(self, row: AssessmentRow) -> bool:
-        """Reviewers (and the open demo) read every case; a client only what it sent."""
-        return self.kind != "client" or row.owner == self.owner
+        return self.scope is None or row.owner == self.scope
+
+    @classmethod
+    def of(cls, reviewer: Reviewer) -> Caller:
+        return cls("reviewer", reviewer.username, reviewer)
 
 
 def optional_reviewer(request: Request) -> Reviewer | None:
@@ -87,7 +96,7 @@ def _caller(request: Request, db: Session) -> Caller | None:
         return Caller("client", client.name) if client else None
     reviewer = repo.reviewer_for(db, token=token) if token else None
     if reviewer is not None:
-        return Caller("reviewer", reviewer.username, reviewer)
+        return Caller.of(reviewer)
     return Caller("open", "demo") if request.app.state.settings.open else None
 
 
@@ -102,11 +111,7 @@ def current_caller(caller: Annotated[Caller | None, Depends(optional_caller)]) -
 
 def current_reviewer(reviewer: Annotated[Reviewer | None, Depends(optional_reviewer)]) -> Reviewer:
     if reviewer is None:
-        raise HTTPException(
-            401,
-            "log in as a reviewer first (POST /auth/login), or the session has expired",
-            headers={"WWW-Authenticate": "Bearer"},
-        )
+        raise Unauthorized("log in as a reviewer first (POST /auth/login), or the session has expired")
     return reviewer
 
 

@@ -94,7 +94,7 @@ def ehr_reader(request: Request, body: Any) -> Callable[[str], Any] | None:
             ):
                 if res.status_code != 200:
                     return None
-                raw = b""
+                raw = bytearray()
                 for chunk in res.iter_bytes():
                     raw += chunk
                     if len(raw) > settings.max_body:
@@ -110,7 +110,7 @@ def ehr_reader(request: Request, body: Any) -> Callable[[str], Any] | None:
 def auths_of(request: Request, caller) -> PriorAuths:
     """The prior-authorization requests this caller may see: a client only those it sent."""
     store = request.app.state.auths
-    return OwnedPriorAuths(store, caller.owner) if caller.kind == "client" else store
+    return OwnedPriorAuths(store, caller.scope) if caller.scope else store
 
 
 @router.post("/fhir/Claim/$submit", tags=["PAS"])
