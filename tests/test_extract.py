@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import date
+
 import pytest
 
 from indicated.engine import Engine
@@ -579,6 +581,31 @@ def test_hardware_removal_in_words_and_not_a_fusion_said_instead_of_or_not_reque
 )
 def test_courses_written_as_spans_of_dates(text, weeks):
     assert extract(text).conservative_care_weeks == weeks
+
+
+@pytest.mark.parametrize(
+    ("text", "weeks"),
+    [
+        # courses less than three months apart are one stretch of care, from the first start to the last end
+        ("PT 12/2024 - 03/2025 (18 visits) and again 06/2025 - 07/2025; celecoxib.", 30.29),
+        ("Chiropractic 01/2025-03/2025. Physical therapy 04/2025-06/2025.", 21.57),
+        # a year apart they are two courses, and the longest counts
+        ("PT 01/2024-03/2024 and again 04/2025-05/2025.", 8.67),
+        # a span without its years dates nothing on the calendar
+        ("PT January to March, then chiropractic May to June.", 8.67),
+    ],
+)
+def test_dated_courses_close_together_count_as_one_stretch_of_care(text, weeks):
+    assert extract(text).conservative_care_weeks == weeks
+
+
+def test_spans_of_dates_across_new_year_and_their_calendar_dates():
+    (winter,) = dt.durations("PT November to February 2025")
+    assert winter.weeks == 13.0 and (winter.first, winter.last) == (date(2024, 11, 1), date(2025, 2, 1))
+    (spring,) = dt.durations("PT March 2025 to February")
+    assert (spring.first, spring.last) == (date(2025, 3, 1), date(2026, 2, 1))
+    (undated,) = dt.durations("PT January through April")
+    assert undated.weeks == 13.0 and undated.first is None
 
 
 def test_a_red_flag_in_a_patients_words_and_a_spouse_who_is_not_family_history():

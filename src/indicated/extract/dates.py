@@ -18,6 +18,9 @@ WEEKS_PER_UNIT = {"d": 1 / 7, "w": 1.0, "m": 52 / 12, "y": 52.0}
 @dataclass(frozen=True)
 class Duration(Match):
     weeks: float
+    # the calendar span a dated course covers ("12/2024 - 03/2025": Dec 1 to Mar 1), None for "x6wks"
+    first: date | None = None
+    last: date | None = None
 
 
 _UNIT = r"(?P<unit>days?|d|weeks?|wks?|wk|w|months?|mos?|mo|mths?|years?|yrs?|yr|y)"
@@ -52,7 +55,8 @@ def durations(text: str) -> list[Duration]:
         # "x 7 wks (June-July 2025)" says one course twice: the span in brackets only restates it
         restated = any(0 <= m.start() - b <= 3 and "(" in text[b : m.start()] for _, b in taken)
         if months and months > 0 and not restated and not any(a < m.end() and m.start() < b for a, b in taken):
-            out.append(Duration(m.start(), m.end(), m.group(0), round(months * WEEKS_PER_UNIT["m"], 2)))
+            weeks = round(months * WEEKS_PER_UNIT["m"], 2)
+            out.append(Duration(m.start(), m.end(), m.group(0), weeks, *_calendar_span(m)))
             taken.append((m.start(), m.end()))
     for m in DAY_SPAN_RE.finditer(text):  # "PT 7/1 - 8/26/2025": the year written once, on the last date
         last = _date_of(m.group("y2"), m.group("m2"), m.group("d2"))
@@ -60,7 +64,7 @@ def durations(text: str) -> list[Duration]:
         if first and last and first > last:
             first = _date_of(int(m.group("y2")) - 1, m.group("m1"), m.group("d1"))
         if first and last and first < last and not any(a < m.end() and m.start() < b for a, b in taken):
-            out.append(Duration(m.start(), m.end(), m.group(0), round((last - first).days / 7, 2)))
+            out.append(Duration(m.start(), m.end(), m.group(0), round((last - first).days / 7, 2), first, last))
     return sorted(out, key=lambda d: d.start)
 
 
@@ -90,6 +94,21 @@ def _days_between(m: re.Match[str]) -> float:
     return float((last - first).days) if first and last else 0.0
 
 
+def _calendar_span(m: re.Match[str]) -> tuple[date | None, date | None]:
+    """The dates a span of dates covers, when both carry a year (a month alone stands for its first day)."""
+
+    def day(i: int, year: str | int | None) -> date | None:
+        month = m.group(f"m{i}") or (_month_number(m.group(f"n{i}")) if m.group(f"n{i}") else None)
+        return _date_of(year, month, m.group(f"d{i}") or 1) if year else None
+
+    y1, y2 = (m.group(f"y{i}") or m.group(f"z{i}") for i in (1, 2))
+    last = day(2, y2 or y1)
+    first = day(1, y1 or y2)
+    if first and last and first > last and not (y1 and y2):  # "November to February 2025": across New Year
+        first, last = (day(1, int(y2) - 1), last) if y2 else (first, day(2, int(y1) + 1))
+    return (first, last) if first and last and first < last else (None, None)
+
+
 def _months_between(m: re.Match[str]) -> int | None:
     """Whole months from the first date of a span to the second (the same year when it is left out)."""
 
@@ -103,10 +122,8 @@ def _months_between(m: re.Match[str]) -> int | None:
     if a is None or b is None:
         return None
     (m1, y1), (m2, y2) = a, b
-    y2 = y2 if y2 is not None else y1
-    y1 = y1 if y1 is not None else y2
-    if y1 is None:  # "January through April": the same year, or across New Year ("November to February")
-        return (m2 - m1) % 12
+    if y1 is None or y2 is None:  # "January through April 2025": the same year, or across New Year
+        return (m2 - m1) % 12  # ("November to February 2025")
     return (y2 - y1) * 12 + (m2 - m1)
 
 

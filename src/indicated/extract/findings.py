@@ -144,6 +144,7 @@ def findings(
             if concept == "si_diagnostic_block" and f.status == "present":
                 blocks.setdefault(sent.start, []).append(f)
     _add_up_courses(out, kb, text)
+    _join_dated_courses(out, kb, text)
     _count_blocks(blocks)
     return out
 
@@ -178,6 +179,40 @@ def _add_up_courses(out: list[Finding], kb: Knowledge, text: str) -> None:
             f.weeks = longest + durations[0].weeks
         if f.weeks and f.status == "present":
             longest = max(longest or f.weeks, f.weeks)
+
+
+# the words after a course that can date it: up to the end of its clause ("PT 12/2024 - 03/2025 (18 visits)
+# and again 06/2025 - 07/2025;")
+_CLAUSE = re.compile(r"[^;\n]*?(?=[;\n]|\.\s|$)")
+EPISODE_GAP_DAYS = 92  # courses less than three months apart are one stretch of care
+
+
+def _join_dated_courses(out: list[Finding], kb: Knowledge, text: str) -> None:
+    """Courses dated on the calendar that follow one another with less than three months between them
+    are one stretch of care, counted as a reviewer counts it: from the first start to the last end.
+    "PT 12/2024 - 03/2025 and again 06/2025 - 07/2025" is seven months of care, not the longest course
+    (three months) nor their sum (four)."""
+    dated: list[tuple[date, date, Finding]] = []
+    for f in out:
+        if kb.concepts[f.concept].group != "conservative_care" or f.status != "present" or not f.evidence:
+            continue
+        end = f.evidence[0].end
+        clause = _CLAUSE.match(text, end, min(len(text), end + 120))
+        for d in dt.durations(clause.group(0) if clause else ""):
+            if d.first and d.last:
+                dated.append((d.first, d.last, f))
+    dated.sort(key=lambda course: (str(course[2].region), course[0]))
+    episode: list[Finding] = []
+    start = stop = date.min
+    for first, last, f in [*dated, (date.max, date.max, None)]:
+        if f and episode and f.region == episode[0].region and (first - stop).days <= EPISODE_GAP_DAYS:
+            episode.append(f)
+            stop = max(stop, last)
+            continue
+        if len(episode) > 1:
+            for member in episode:
+                member.weeks = max(member.weeks or 0, round((stop - start).days / 7, 2))
+        episode, start, stop = [f], first, last
 
 
 def _finding(concept, asserted, ent, kb, text, lo, hi, symptom_spans, as_of) -> Finding:
