@@ -53,6 +53,27 @@ def test_directory_is_not_a_case(tmp_path: Path):
     assert_clean_failure(run("assess", str(tmp_path)), "directory")
 
 
+def test_a_labelled_yaml_case_is_read_for_its_text_alone(tmp_path: Path):
+    labelled = tmp_path / "case.yaml"
+    labelled.write_text(
+        yaml.safe_dump(
+            {
+                "text": "Is ACDF at C5-6 (22551) indicated? Axial neck pain only, no arm symptoms; MRI with no compression.",
+                "expected": {"determination": "not_medically_necessary"},
+                # the label's own words name radiculopathy and myelopathy: they must never reach the record
+                "basis": "Indicated for radiculopathy or myelopathy with cord compression, severe weakness.",
+            }
+        )
+    )
+    p = run("assess", str(labelled), "--format", "json")
+    assert p.returncode == 0, p.stderr.decode()
+    found = json.loads(p.stdout)["case"]["findings"]
+    assert not [f for f in found if f["status"] == "present" and f["concept"] in ("myelopathy", "motor_weakness")]
+    bad = tmp_path / "notes.yml"
+    bad.write_text("expected: {determination: medically_necessary}\n")
+    assert_clean_failure(run("assess", str(bad)), "needs a `text` field")
+
+
 def test_malformed_json_case():
     assert_clean_failure(run("assess", "-", stdin=b'{"text": "leg pain",'), "malformed JSON case")
 

@@ -599,6 +599,40 @@ def test_dated_courses_close_together_count_as_one_stretch_of_care(text, weeks):
     assert extract(text).conservative_care_weeks == weeks
 
 
+def test_a_stretch_of_care_joins_a_course_and_the_treatments_dated_after_it():
+    # PT January to March and ESIs in April and June, as of August: January to June is one stretch
+    note = (
+        "DATE OF SERVICE: 08/19/2025. She completed formal PT twice weekly from January through March, then "
+        "had two L4-5 interlaminar ESIs (April and June) with partial relief."
+    )
+    assert extract(note).conservative_care_weeks == 21.57
+    # injections on two dates are not months of care without a course among them
+    assert extract("DATE OF SERVICE: 08/19/2025. ESI 01/2025 and ESI 05/2025.").conservative_care_weeks is None
+    # "PT weekly", "twice weekly", "three times a week" say how often, and the duration after them is the course's
+    assert extract("PT three times a week for 6 weeks.").conservative_care_weeks == 6
+
+
+def test_words_that_negate_inside_a_long_match_are_not_swallowed_by_it():
+    # "pain and stiffness, no radiation into the arms" is neck pain with radiation denied, not arm pain
+    said = status("2 years of neck pain and stiffness, no radiation into the arms.", "radicular_pain")
+    assert ("present", False, False) not in said and ("absent", False, False) in said
+    assert ("present", False, False) in status("Neck pain with radiation into the right arm.", "radicular_pain")
+    # a new subject ends the negation: "she can't button her blouse, and she walks like she's had a few drinks"
+    gait = "She can't button her blouse anymore, and she walks like she's had a few drinks."
+    assert ("present", False, False) in status(gait, "gait_instability")
+
+
+def test_a_question_asked_for_a_relative_is_about_that_relative():
+    asked = extract("My mom is 70 and she has been dropping cups. The MRI shows a bone spur squashing her spinal cord.")
+    assert {"hand_clumsiness", "spinal_cord_compression"} <= {
+        f.concept for f in asked.findings if f.status == "present"
+    }
+    # a patient's own question that names a relative's illness still keeps it out of the record
+    mine = extract("I have low back pain. My mom had spinal stenosis.")
+    assert "spinal_stenosis" not in {f.concept for f in mine.findings}
+    assert extract("He will be kept in the hospital for two nights afterwards.").setting.requested == "inpatient"
+
+
 def test_spans_of_dates_across_new_year_and_their_calendar_dates():
     (winter,) = dt.durations("PT November to February 2025")
     assert winter.weeks == 13.0 and (winter.first, winter.last) == (date(2024, 11, 1), date(2025, 2, 1))

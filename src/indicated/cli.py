@@ -99,11 +99,30 @@ def _read(case: str | None, text: str | None) -> str:
         raise InputError(f"{case}: no such file") from exc
     except OSError as exc:
         raise InputError(f"{case}: cannot read: {exc.strerror}") from exc
+    if path.suffix.lower() in (".yaml", ".yml"):
+        return _labelled_text(decode(raw, source=case), case)
     return decode(raw, source=case)
 
 
+def _labelled_text(raw: str, source: str) -> str:
+    """A labelled case file (``text`` with ``expected`` and ``basis``, as in cases/): only its text is the
+    case. Its labels must never be read as part of the record, or the answer would read its own key."""
+    import yaml
+
+    try:
+        data = yaml.safe_load(raw)
+    except yaml.YAMLError as exc:
+        raise InputError(f"{source}: malformed YAML: {exc}") from exc
+    if not isinstance(data, dict) or not isinstance(data.get("text"), str):
+        raise InputError(f"{source}: a YAML case file needs a `text` field holding the case")
+    return data["text"]
+
+
 CaseArg = Annotated[
-    str | None, typer.Argument(help="Case file (text, a JSON case or a FHIR R4 Bundle), or - for stdin.")
+    str | None,
+    typer.Argument(
+        help="Case file (text, a JSON case, a FHIR R4 Bundle, or a labelled YAML case whose `text` is read), or - for stdin."
+    ),
 ]
 TextOpt = Annotated[str | None, typer.Option("--text", "-t", help="The case as a string.")]
 

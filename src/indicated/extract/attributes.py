@@ -140,7 +140,8 @@ def response(sentence: str) -> str | None:
 
 _GAP_AFTER = re.compile(
     r"^[\s,:(-]*(?:\d+(?:\.\d+)?\s*(?:mg|mcg|g)\b\s*(?:(?:PO|po|orally)\s*)?(?:daily|BID|TID|QID|QHS|PRN|q\d+h)?\s*)?"  # a dose: "ibuprofen 600 mg TID x2 wks"
-    r"(?:\d+\s*x\s*/?\s*(?:wk|week|w)\b\s*)?"  # a frequency: "PT 2x/wk x 7 wks"
+    # a frequency: "PT 2x/wk x 7 wks", "PT twice weekly from January through March"
+    r"(?:(?:(?:\d+\s*x|once|twice|(?:two|three|\d+)\s+times)\s*(?:/|a|per)?\s*)?(?:wk|week|weekly|w)\b\s*)?"
     r"(?:since\s+[\w/.-]+\s*\(?\s*)?"  # "conservative care since 02/2024 (about 11 months)"
     r"(?:(?:was\s+|were\s+)?(?:started|begun|began|initiated|ongoing|tried|used|completed)\s*)?"
     r"(?:for|x|×|over|lasting|trial of|times|of|at least|approximately|about|~)?\s*"

@@ -35,9 +35,10 @@ DURATION_RE = re.compile(
 )
 
 
-def durations(text: str) -> list[Duration]:
+def durations(text: str, as_of: date | None = None) -> list[Duration]:
     """Durations such as "10 weeks", "x6wks", "3-4 months" (lower bound), "two years", and spans of
-    dates ("03/2025-06/2025", "January through April", "from 2 Jan to 14 Mar 2025" in months)."""
+    dates ("03/2025-06/2025", "January through April", "from 2 Jan to 14 Mar 2025" in months). ``as_of``
+    places a span written without a year on the calendar: its latest occurrence not after that date."""
     out = []
     for m in DURATION_RE.finditer(text):
         first = re.split(r"\s*(?:-|to|–)\s*", m.group("n"))[0]
@@ -56,7 +57,7 @@ def durations(text: str) -> list[Duration]:
         restated = any(0 <= m.start() - b <= 3 and "(" in text[b : m.start()] for _, b in taken)
         if months and months > 0 and not restated and not any(a < m.end() and m.start() < b for a, b in taken):
             weeks = round(months * WEEKS_PER_UNIT["m"], 2)
-            out.append(Duration(m.start(), m.end(), m.group(0), weeks, *_calendar_span(m)))
+            out.append(Duration(m.start(), m.end(), m.group(0), weeks, *_calendar_span(m, as_of)))
             taken.append((m.start(), m.end()))
     for m in DAY_SPAN_RE.finditer(text):  # "PT 7/1 - 8/26/2025": the year written once, on the last date
         last = _date_of(m.group("y2"), m.group("m2"), m.group("d2"))
@@ -94,19 +95,46 @@ def _days_between(m: re.Match[str]) -> float:
     return float((last - first).days) if first and last else 0.0
 
 
-def _calendar_span(m: re.Match[str]) -> tuple[date | None, date | None]:
-    """The dates a span of dates covers, when both carry a year (a month alone stands for its first day)."""
+def _calendar_span(m: re.Match[str], as_of: date | None = None) -> tuple[date | None, date | None]:
+    """The dates a span of dates covers (a month alone stands for its first day), when a year is written
+    or ``as_of`` supplies the latest one that puts the span's end before it."""
 
     def day(i: int, year: str | int | None) -> date | None:
         month = m.group(f"m{i}") or (_month_number(m.group(f"n{i}")) if m.group(f"n{i}") else None)
         return _date_of(year, month, m.group(f"d{i}") or 1) if year else None
 
     y1, y2 = (m.group(f"y{i}") or m.group(f"z{i}") for i in (1, 2))
+    if not (y1 or y2) and as_of is not None:
+        end = day(2, as_of.year)
+        y2 = as_of.year - 1 if end is None or end > as_of else as_of.year
     last = day(2, y2 or y1)
     first = day(1, y1 or y2)
     if first and last and first > last and not (y1 and y2):  # "November to February 2025": across New Year
         first, last = (day(1, int(y2) - 1), last) if y2 else (first, day(2, int(y1) + 1))
     return (first, last) if first and last and first < last else (None, None)
+
+
+# a date on its own: "04/10/2025", "06/2025", "(April and June)"; a month named alone must be capitalized
+# ("the ESI may help" names no month), and "May" needs its year
+_POINT = re.compile(
+    r"(?<![\d/])(?:(?P<m>\d{1,2})/(?:(?P<d>\d{1,2})/)?(?P<y>\d{4})(?![\d/])"
+    r"|\b(?P<n>(?i:may)(?=\s+\d{4})|Jan(?:uary)?|Feb(?:ruary)?|Mar(?:ch)?|Apr(?:il)?|June?|July?|Aug(?:ust)?"
+    r"|Sept?(?:ember)?|Oct(?:ober)?|Nov(?:ember)?|Dec(?:ember)?)\b\.?(?:\s+(?P<z>\d{4})\b)?)"
+)
+
+
+def dates_in(text: str, as_of: date | None = None) -> list[tuple[int, date]]:
+    """The calendar dates ``text`` names one by one, with where each starts (a month stands for its first
+    day); a month without a year is its latest occurrence not after ``as_of``, and is left out without one."""
+    out = []
+    for m in _POINT.finditer(text):
+        month = int(m.group("m")) if m.group("m") else _month_number(m.group("n"))
+        year = m.group("y") or m.group("z")
+        if not year and as_of is not None:
+            year = as_of.year if month and month <= as_of.month else as_of.year - 1
+        if year and (found := _date_of(year, month, m.group("d") or 1)):
+            out.append((m.start(), found))
+    return out
 
 
 def _months_between(m: re.Match[str]) -> int | None:

@@ -74,8 +74,28 @@ def family_lines(doc) -> list[tuple[int, int]]:
     return doc.user_data["family_lines"]
 
 
+# "My mom is 70 and she's been dropping cups": a question that opens on a relative is asked for that
+# relative, who is the patient; "mom" there names the patient, not family history
+_ASKED_FOR = re.compile(
+    r"^\W*(?:(?:hi|hello|hey)\b[^.!?\n]{0,20}?[,.!]\s*)?my\s+"
+    r"(?P<who>mom|mother|dad|father|son|daughter|grandmother|grandfather|grandma|grandpa|sister|brother|aunt|uncle)\b",
+    re.IGNORECASE,
+)
+
+
 def about_family(ent, lines: list[tuple[int, int]]) -> bool:
-    return bool(ent._.is_family or any(lo <= ent.start_char < hi for lo, hi in lines))
+    if any(lo <= ent.start_char < hi for lo, hi in lines):
+        return True
+    if not ent._.is_family:
+        return False
+    asked = ent.doc.user_data.get("asked_for")
+    if asked is None:
+        m = _ASKED_FOR.match(ent.doc.text)
+        asked = ent.doc.user_data["asked_for"] = m.group("who").lower() if m else ""
+    cues = [
+        ent.doc[m.modifier_span[0] : m.modifier_span[1]].text.lower() for m in ent._.modifiers if m.category == "FAMILY"
+    ]
+    return not asked or any(asked not in cue for cue in cues)
 
 
 def status_of(ent, asserted: str) -> str:
@@ -144,7 +164,7 @@ def findings(
             if concept == "si_diagnostic_block" and f.status == "present":
                 blocks.setdefault(sent.start, []).append(f)
     _add_up_courses(out, kb, text)
-    _join_dated_courses(out, kb, text)
+    _join_dated_courses(out, kb, text, as_of)
     _count_blocks(blocks)
     return out
 
@@ -182,37 +202,51 @@ def _add_up_courses(out: list[Finding], kb: Knowledge, text: str) -> None:
 
 
 # the words after a course that can date it: up to the end of its clause ("PT 12/2024 - 03/2025 (18 visits)
-# and again 06/2025 - 07/2025;")
+# and again 06/2025 - 07/2025;"); single dates only right after it ("ESIs (April and June)", "ESI 04/10/2025")
 _CLAUSE = re.compile(r"[^;\n]*?(?=[;\n]|\.\s|$)")
-EPISODE_GAP_DAYS = 92  # courses less than three months apart are one stretch of care
+_POINTS = re.compile(r"[^;\n,.]*")
+EPISODE_GAP_DAYS = 92  # care less than three months apart is one stretch of care
 
 
-def _join_dated_courses(out: list[Finding], kb: Knowledge, text: str) -> None:
-    """Courses dated on the calendar that follow one another with less than three months between them
-    are one stretch of care, counted as a reviewer counts it: from the first start to the last end.
-    "PT 12/2024 - 03/2025 and again 06/2025 - 07/2025" is seven months of care, not the longest course
-    (three months) nor their sum (four)."""
-    dated: list[tuple[date, date, Finding]] = []
+def _join_dated_courses(out: list[Finding], kb: Knowledge, text: str, as_of: date | None) -> None:
+    """Courses and treatments dated on the calendar that follow one another with less than three months
+    between them are one stretch of care, counted as a reviewer counts it: from the first start to the
+    last end. "PT 12/2024 - 03/2025 and again 06/2025 - 07/2025" is seven months of care, not the longest
+    course (three months) nor their sum (four); "PT from January through March, ESIs in April and June"
+    is five. A stretch needs at least one course: injections on two dates alone are not months of care."""
+    dated: list[tuple[date, date, bool, Finding]] = []  # (start, end, a course rather than a day, finding)
     for f in out:
         if kb.concepts[f.concept].group != "conservative_care" or f.status != "present" or not f.evidence:
             continue
         end = f.evidence[0].end
         clause = _CLAUSE.match(text, end, min(len(text), end + 120))
-        for d in dt.durations(clause.group(0) if clause else ""):
-            if d.first and d.last:
-                dated.append((d.first, d.last, f))
-    dated.sort(key=lambda course: (str(course[2].region), course[0]))
+        spans = [d for d in dt.durations(clause.group(0) if clause else "", as_of) if d.first and d.last]
+        dated += [(d.first, d.last, True, f) for d in spans if d.first and d.last]
+        near = _POINTS.match(text, end, min(len(text), end + 30))
+        for where, day in dt.dates_in(near.group(0) if near else "", as_of):
+            if not any(d.start <= where < d.end for d in spans) and (as_of is None or day <= as_of):
+                dated.append((day, day, False, f))  # a date of its own, not one end of a span
+    dated.sort(key=lambda item: item[0])
+    # care the words place nowhere ("PT") belongs to the stretch of care of either region
+    for region in {f.region for *_, f in dated if f.region} or {None}:
+        _stretch_care([item for item in dated if item[3].region in (region, None)])
+
+
+def _stretch_care(dated: list[tuple[date, date, bool, Finding]]) -> None:
+    """Give every course in a stretch of care (dated items in order, gaps under three months, at least
+    one course) the stretch's length, where that is longer than its own."""
     episode: list[Finding] = []
     start = stop = date.min
-    for first, last, f in [*dated, (date.max, date.max, None)]:
-        if f and episode and f.region == episode[0].region and (first - stop).days <= EPISODE_GAP_DAYS:
+    courses = 0
+    for first, last, course, f in [*dated, (date.max, date.max, False, None)]:
+        if f and episode and (first - stop).days <= EPISODE_GAP_DAYS:
             episode.append(f)
-            stop = max(stop, last)
+            stop, courses = max(stop, last), courses + course
             continue
-        if len(episode) > 1:
+        if len(episode) > 1 and courses:
             for member in episode:
                 member.weeks = max(member.weeks or 0, round((stop - start).days / 7, 2))
-        episode, start, stop = [f], first, last
+        episode, start, stop, courses = [f], first, last, int(course)
 
 
 def _finding(concept, asserted, ent, kb, text, lo, hi, symptom_spans, as_of) -> Finding:

@@ -32,7 +32,8 @@ INPATIENT_RE = re.compile(
     r"\b(?:inpatient|in-patient|(?<!\bon\s)(?<!\bat\s)(?<!\bupon\s)admission"
     r"(?!\s+(?:date|exam\w*|labs?|vitals|H&P|MRI|CT|weight|diagnosis|note)\b)|"
     r"admit(?:ted)?(?!\s+(?:date|on\b))|overnight stay|hospital stay|"
-    r"hospitalization|\d+[- ]night stay|IP (?:stay|admission|admit|LOS)|(?:days?|nights?) in the hospital|stay(?:ing)? in the hospital)\b",
+    r"hospitalization|\d+[- ]night stay|IP (?:stay|admission|admit|LOS)|(?:days?|nights?) in the hospital|stay(?:ing)? in the hospital|"
+    r"(?:kept|keep|keeping|stay|stays|staying|remain|remaining)\s+(?:\w+\s+){0,2}?in\s+the\s+hospital)\b",
     re.IGNORECASE,
 )
 OUTPATIENT_RE = re.compile(
@@ -42,7 +43,7 @@ OUTPATIENT_RE = re.compile(
 )
 LOS_RE = re.compile(
     r"\b(?P<n>\d+|one|two|three|four|five|six|seven)[- ](?:day|night)s?\b\s+(?:inpatient\s+)?(?:stay|admission|los|hospital)"
-    r"|\b(?:inpatient|admission|stay|LOS|length of stay)\b[^.\n]{0,20}?\b(?P<m>\d+|one|two|three|four|five)\s*(?:days?|nights?|d)\b",
+    r"|\b(?:inpatient|admission|stay|LOS|length of stay|in\s+the\s+hospital)\b[^.\n]{0,20}?\b(?P<m>\d+|one|two|three|four|five)\s*(?:days?|nights?|d)\b",
     re.IGNORECASE,
 )
 
