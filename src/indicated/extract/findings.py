@@ -221,7 +221,7 @@ def _join_dated_courses(out: list[Finding], kb: Knowledge, text: str, as_of: dat
         end = f.evidence[0].end
         clause = _CLAUSE.match(text, end, min(len(text), end + 120))
         spans = [d for d in dt.durations(clause.group(0) if clause else "", as_of) if d.first and d.last]
-        dated += [(d.first, d.last, True, f) for d in spans if d.first and d.last]
+        dated += [(d.first, d.last, True, f) for d in spans]  # type: ignore[misc]
         near = _POINTS.match(text, end, min(len(text), end + 30))
         for where, day in dt.dates_in(near.group(0) if near else "", as_of):
             if not any(d.start <= where < d.end for d in spans) and (as_of is None or day <= as_of):

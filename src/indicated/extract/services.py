@@ -32,7 +32,7 @@ INPATIENT_RE = re.compile(
     r"\b(?:inpatient|in-patient|(?<!\bon\s)(?<!\bat\s)(?<!\bupon\s)admission"
     r"(?!\s+(?:date|exam\w*|labs?|vitals|H&P|MRI|CT|weight|diagnosis|note)\b)|"
     r"admit(?:ted)?(?!\s+(?:date|on\b))|overnight stay|hospital stay|"
-    r"hospitalization|\d+[- ]night stay|IP (?:stay|admission|admit|LOS)|(?:days?|nights?) in the hospital|stay(?:ing)? in the hospital|"
+    r"hospitalization|\d+[- ]night stay|IP (?:stay|admission|admit|LOS)|(?:days?|nights?) in the hospital|"
     r"(?:kept|keep|keeping|stay|stays|staying|remain|remaining)\s+(?:\w+\s+){0,2}?in\s+the\s+hospital)\b",
     re.IGNORECASE,
 )
