@@ -56,17 +56,6 @@ BAD_HOSTS = {
     "pubcompare.ai": "AI summaries of papers",
 }
 
-# Records whose year or issuer could not be read in the document itself and that cannot be dropped from
-# the library file alone: a policy criterion or a related question cites them and nothing else, or a
-# policy cites them (policies belong to their own owners). Each waits for its source text or for its
-# citing policy or question to drop it; test_pending_records_are_still_pending keeps this list honest.
-PENDING = {
-    "evicore-cmm-602-cervical-tda": "criteria read only in undated third-party summaries (no eviCore revision read);"
-    " sole citation of the cervical disc criteria on age 18-60, OPLL and prior surgery at the level",
-    "evicore-cmm-614-thoracic-fusion": "criteria read only in an undated third-party summary (no eviCore revision read);"
-    " sole citation of the hardware-removal implant-infection criterion",
-}
-
 
 def problems(src: Source) -> list[str]:
     """What keeps a reference from being cited as issuer, title and year read in the document itself."""
@@ -86,27 +75,13 @@ def problems(src: Source) -> list[str]:
     return found
 
 
-def library_problems(kb: Knowledge, pending: dict[str, str] | None = None) -> dict[str, list[str]]:
-    """Every record's problems, less the year and issuer problems of records still pending."""
-    pending = PENDING if pending is None else pending
-    out = {}
-    for src in kb.sources.values():
-        found = problems(src)
-        if src.id in pending:
-            found = [p for p in found if p.startswith("links to")]
-        if found:
-            out[src.id] = found
-    return out
+def library_problems(kb: Knowledge) -> dict[str, list[str]]:
+    """Every record's problems, by record id."""
+    return {src.id: found for src in kb.sources.values() if (found := problems(src))}
 
 
 def test_every_reference_has_issuer_year_and_no_hedge_or_dead_link(kb):
     assert library_problems(kb) == {}
-
-
-def test_pending_records_are_still_pending(kb):
-    for rid in PENDING:
-        assert rid in kb.sources, f"{rid} left the library: take it off PENDING"
-        assert problems(kb.sources[rid]), f"{rid} is fixed: take it off PENDING"
 
 
 def test_payer_documents_name_the_revision_they_were_read_in(kb):
