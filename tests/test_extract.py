@@ -804,3 +804,21 @@ def test_spellings_without_the_apostrophe_and_a_fusion_that_did_not_take(text, c
 def test_a_fusion_that_healed_or_a_wound_that_did_not_is_no_nonunion():
     assert not status("The fusion has healed and is solid across L4-5.", "pseudarthrosis") - {("absent", False, False)}
     assert not status("The incision did not heal for six weeks.", "pseudarthrosis")
+
+
+@pytest.mark.parametrize(
+    ("text", "progressing"),
+    [
+        ("She drops cups and fell twice in October. It's been getting worse month by month.", True),
+        ("He has numbness in both hands. It's getting worse every week.", True),
+        # worsening after a denial of deficits, or after pain alone, is not a progressing deficit
+        ("No weakness or numbness. It's been getting worse.", False),
+        ("Back pain into the left leg for 3 months. It's been getting worse.", False),
+    ],
+)
+def test_it_getting_worse_right_after_a_deficit_is_a_progressing_deficit(text, progressing):
+    found = {f.concept for f in extract(text).findings if f.status == "present"}
+    assert ("progressive_neurological_deficit" in found) is progressing
+    # only the worsening is marked, so the deficit named before it is still read
+    if "fell" in text:
+        assert "gait_instability" in found

@@ -165,7 +165,9 @@ def text_of(doc) -> str:
 
 
 class RegexTerms:
-    """Adds the lexicon's regex terms to ``doc.ents``; the longest span wins an overlap, as in medspaCy."""
+    """Adds the lexicon's regex terms to ``doc.ents``; the longest span wins an overlap, as in medspaCy.
+    A pattern with a group named ``term`` marks only that group: the rest is context it needs ("It's been
+    getting worse" is a deficit only after a sentence naming one), which must not swallow other terms."""
 
     patterns: list[tuple[re.Pattern[str], Term | ProcedureTerm, tuple[frozenset[str], ...]]]
 
@@ -182,8 +184,9 @@ class RegexTerms:
             if not can_match(words, lower):
                 continue  # the pattern cannot match without words this note does not use
             label, attributes = _label(term)
+            group = "term" if "term" in rx.groupindex else 0
             for m in rx.finditer(text):
-                span = doc.char_span(m.start(), m.end(), label=label, alignment_mode="expand")
+                span = doc.char_span(m.start(group), m.end(group), label=label, alignment_mode="expand")
                 if span is not None and len(span):
                     for name, value in attributes.items():
                         span._.set(name, value)
