@@ -822,3 +822,73 @@ def test_it_getting_worse_right_after_a_deficit_is_a_progressing_deficit(text, p
     # only the worsening is marked, so the deficit named before it is still read
     if "fell" in text:
         assert "gait_instability" in found
+
+
+# blind-dec05f: wording from outside vignettes, reviewers' posts and relatives' messages
+
+
+def present(text: str) -> set[str]:
+    return {f.concept for f in extract(text).findings if f.status == "present"}
+
+
+def test_a_code_that_falls_under_a_policy_is_no_fall():
+    assert "gait_instability" not in present("Can't tell which of our spine policies it falls under.")
+    assert "gait_instability" in present("She has had two falls this winter.")
+
+
+def test_a_patient_told_by_someone_else_is_not_a_report():
+    said = status("The patient says he was told he has a pinched nerve.", "nerve_root_compression")
+    assert said == {("possible", False, False)}
+    assert status("MRI shows a pinched nerve at C5-6.", "nerve_root_compression") == {("present", False, False)}
+
+
+def test_a_lay_story_of_sciatica_three_weeks_old():
+    case = extract(
+        "I hurt my back picking up my toddler about three weeks ago. Ever since, pain shoots from my right butt "
+        "cheek down the back of my leg into my foot. Urgent care gave me a muscle relaxer. The surgeon said I "
+        "could have a microdiscectomy next week or try physical therapy first."
+    )
+    found = {f.concept: f for f in case.findings}
+    assert found["radicular_pain"].status == "present"
+    assert found["axial_back_pain"].weeks == 3
+    assert found["medication_trial"].status == "present"
+    # physical therapy offered as an option is not therapy had
+    assert found["physical_therapy"].hypothetical
+
+
+def test_the_code_of_an_earlier_operation_is_not_requested():
+    consult = extract(
+        "He had an L5-S1 microdiscectomy (63030) in 2010 with full recovery. PLAN: C3-C6 laminoplasty (63050)."
+    )
+    assert {s.code for s in consult.services} == {"63050"}
+    review = extract(
+        "PROCEDURE 01/12/2026: revision posterolateral arthrodesis L5-S1 (22612). HISTORY: he had an L5-S1 "
+        "transforaminal lumbar interbody fusion (22630, 22840) in February 2024."
+    )
+    assert "22630" not in {s.code for s in review.services}
+
+
+def test_a_long_fusion_in_lay_words_with_the_curve_named_earlier_is_a_deformity_fusion():
+    case = extract(
+        "My dad's scoliosis measured 44 degrees. His back hurts. The surgeon wants to fuse his spine from T10 "
+        "down to the pelvis."
+    )
+    assert {s.code for s in case.services} >= {"22802"}
+    # a short fusion keeps to its own sentence: a curve named elsewhere does not make it a deformity fusion
+    short = extract("History of mild scoliosis. Plan L4-5 posterolateral fusion for spondylolisthesis.")
+    assert "22612" in {s.code for s in short.services}
+
+
+@pytest.mark.parametrize(
+    ("text", "first", "last"),
+    [("fusion from T10 to the pelvis", "T10-T11", "L5-S1"), ("T4 down to L2", "T4-T5", "L1-L2")],
+)
+def test_levels_written_down_to_the_pelvis(text, first, last):
+    segments = lv.levels(text)[0].segments
+    assert (segments[0], segments[-1]) == (first, last)
+
+
+def test_an_out_of_library_code_is_listed_with_no_policy():
+    a = Engine.bundled().assess("Is 64628 (basivertebral nerve ablation, L4 and L5) medically necessary?")
+    assert a.determination.value == "no_applicable_policy"
+    assert [s.code for s in a.services] == ["64628"]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from indicated.evaluate.predicates import World, check
 from indicated.kb.schema import FindingCheck
-from indicated.models import Case, Finding
+from indicated.models import Case, Finding, RequestedService
 
 INSTABILITY = FindingCheck(type="finding", concepts=["dynamic_instability"], world="open", more_than={"mm": 2})
 WORLD = World(described={}, care=frozenset(), symptoms=frozenset())
@@ -20,3 +20,18 @@ def test_a_limit_applies_to_the_unit_it_names():
     # a limit in mm says nothing of an angle, nor of words the record wrote around the number
     assert _status(Finding(concept="dynamic_instability", value="1 degrees", number=1, unit="degrees")) == "met"
     assert _status(Finding(concept="dynamic_instability", value="slips 1 mm", number=1)) == "met"
+
+
+ROOT_AT_LEVEL = FindingCheck(
+    type="finding", concepts=["spinal_stenosis", "nerve_root_compression"], world="open", at_service_level=True
+)
+
+
+def test_a_finding_in_another_region_neither_meets_nor_fails_a_level_check():
+    acdf = RequestedService(code="22551", levels=["C5-C6"])
+    lumbar = Finding(concept="spinal_stenosis", levels=["L4-L5"])
+    assert check(ROOT_AT_LEVEL, Case(findings=[lumbar]), acdf, WORLD).status == "unknown"
+    # the same region at another level still fails it: stenosis at C3-C4 is not compression at C5-C6
+    above = Finding(concept="spinal_stenosis", levels=["C3-C4"])
+    assert check(ROOT_AT_LEVEL, Case(findings=[above]), acdf, WORLD).status == "not_met"
+    assert check(ROOT_AT_LEVEL, Case(findings=[lumbar, above]), acdf, WORLD).status == "not_met"

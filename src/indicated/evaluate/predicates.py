@@ -12,6 +12,7 @@ from typing import NamedTuple
 
 from indicated.evaluate.logic import MET, NOT_MET, UNKNOWN
 from indicated.extract.demographics import AGE_RE, AGE_SAID_RE
+from indicated.extract.regions import letters_of
 from indicated.kb.loader import Knowledge
 from indicated.kb.schema import (
     AgeCheck,
@@ -90,8 +91,13 @@ def _finding(p: FindingCheck, case: Case, service: RequestedService | None, worl
     relevant = [
         f for f in case.findings if f.concept in p.concepts and counts(f) and (p.include_historical or not f.historical)
     ]
-    present = [f for f in relevant if f.status == "present"]
     wanted_levels = set(service.levels) if service and p.at_service_level else set()
+    # a finding in another region says nothing of this one: lumbar stenosis in the history of a neck case
+    # is no answer to "compression at C5-C6", so it neither meets nor fails the check
+    if wanted_levels:
+        here = letters_of(list(wanted_levels))
+        relevant = [f for f in relevant if not f.levels or letters_of(f.levels) & here]
+    present = [f for f in relevant if f.status == "present"]
 
     def at_level(f: Finding) -> bool:
         return not wanted_levels or not f.levels or bool(wanted_levels & set(f.levels))

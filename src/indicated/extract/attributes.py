@@ -204,7 +204,18 @@ def symptom_duration(text: str, start: int, end: int, lo: int, hi: int) -> float
     if before and _GAP_SYMPTOM.match(text[lo + before[-1].end : start]):
         return before[-1].weeks
     after = duration_after(text, end, hi, window=30)
-    return after.weeks if after else None
+    if after:
+        return after.weeks
+    # the onset told as a time ago in the same clause: "hurt my back lifting my toddler about three weeks ago"
+    tail = text[end : min(hi, end + 70)]
+    for d in dt.durations(tail):
+        if _AGO.match(tail, d.end) and not _CLAUSE_END.search(tail, 0, d.start):
+            return d.weeks
+    return None
+
+
+_AGO = re.compile(r"\s+ago\b", re.IGNORECASE)
+_CLAUSE_END = re.compile(r"[.;!?]")
 
 
 _BLOCK_COUNT = re.compile(

@@ -14,8 +14,8 @@ _INDEX = {v: i for i, v in enumerate(VERTEBRAE)}
 
 LEVEL_RE = re.compile(
     r"(?<![A-Za-z0-9])(?P<r1>[CTLS])\s?(?P<n1>\d{1,2})"
-    r"(?:(?P<sep>\s*(?:-|–|/|to|through|thru|on)\s*)(?P<r2>[CTLS])?\s?(?P<n2>\d{1,2})"
-    r"|\s*(?:-|–|to)\s*(?P<pelvis>pelvis|ilium|sacrum))?(?![0-9])",
+    r"(?:(?P<sep>\s*(?:-|–|/|(?:down\s+)?(?:to|through|thru)|on)\s*)(?P<r2>[CTLS])?\s?(?P<n2>\d{1,2})"
+    r"|\s*(?:-|–|(?:down\s+)?to)\s*(?:the\s+)?(?P<pelvis>pelvis|ilium|sacrum))?(?![0-9])",
     re.IGNORECASE,
 )
 

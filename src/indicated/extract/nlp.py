@@ -14,6 +14,7 @@ import re
 import sys
 import types
 import warnings
+from collections import Counter
 
 from indicated.extract.needles import can_match, needles
 from indicated.kb.loader import Knowledge
@@ -78,11 +79,19 @@ def _as_phrases(rule):
 
 
 def _phrase_rules(rules: list) -> list:
-    """``rules`` with every token pattern that is a choice of words replaced by its phrases."""
+    """``rules`` with every token pattern that is a choice of words replaced by its phrases. medspaCy
+    finds a phrase rule by its words, so a rule whose phrases another rule also says keeps its pattern:
+    two rules for "and i" (one ending a negation, one ending every modifier) would leave only one."""
+    converted = [(rule, _as_phrases(rule) if isinstance(rule.pattern, list) else None) for rule in rules]
+    said = Counter(
+        p.literal.lower()
+        for rule, phrases in converted
+        for p in (phrases if phrases is not None else [rule] if rule.pattern is None else [])
+    )
     out = []
-    for rule in rules:
-        phrases = _as_phrases(rule) if isinstance(rule.pattern, list) else None
-        out += phrases if phrases is not None else [rule]
+    for rule, phrases in converted:
+        shared = phrases is not None and any(said[p.literal.lower()] > 1 for p in phrases)
+        out += phrases if phrases is not None and not shared else [rule]
     return out
 
 

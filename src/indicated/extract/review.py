@@ -21,7 +21,7 @@ from indicated.models import ReviewKind
 
 # an operation tied to a time or place of its own: "... fusion in July 2023", "... 2 years ago", "... at another
 # institution"
-_WHEN = re.compile(
+WHEN = re.compile(
     r"^[^.;]{0,40}?\b(?:ago|(?:in|on)\s+(?:\w+\s+)?(?:19|20)\d\d|(?:19|20)\d\d|\d{1,2}/(?:\d{1,2}/)?\d{2,4}|"
     r"at\s+(?:another|an\s+outside|outside|a\s+different)\s+(?:institution|hospital|facility|center)|elsewhere)\b",
     re.IGNORECASE,
@@ -56,7 +56,7 @@ def review_of(doc, kb: Knowledge, lay: Layout, candidates: list, asks: Callable[
         return Review("performed", listed or [e for e in candidates if e not in tied])
     # a follow-up note headed by what was done: "Procedure: L4-5 TLIF, performed 12/03/2024"
     others_asked = any(asks(e.sent.text) for e in candidates if e not in listed)
-    done = all(found.done.search(e.sent.text) or _WHEN.match(text[e.end_char : e.sent.end_char]) for e in listed)
+    done = all(found.done.search(e.sent.text) or WHEN.match(text[e.end_char : e.sent.end_char]) for e in listed)
     if listed and done and not others_asked:
         return Review("performed", listed)
     # a post-operative visit that asks for nothing new reviews the operation it follows
@@ -97,5 +97,5 @@ def _tied(mentions: list, earlier: re.Pattern[str], text: str) -> list:
         e
         for e in mentions
         if earlier.search(text[max(e.sent.start_char, e.start_char - 40) : e.start_char])
-        or _WHEN.match(text[e.end_char : e.sent.end_char])
+        or WHEN.match(text[e.end_char : e.sent.end_char])
     ]

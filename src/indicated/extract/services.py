@@ -18,7 +18,7 @@ from indicated.extract.nlp import procedure_of, term_of, text_of
 from indicated.extract.numbers import number
 from indicated.extract.record import Layout
 from indicated.extract.regions import letters_of, place, region_of_segments
-from indicated.extract.review import Review, earlier_operations, review_of
+from indicated.extract.review import WHEN, Review, earlier_operations, review_of
 from indicated.kb.loader import Knowledge
 from indicated.models import RequestedService, RequestedSetting, Span
 
@@ -73,6 +73,8 @@ def requested_services(doc, kb: Knowledge, lay: Layout) -> tuple[list[RequestedS
             lo, hi = (sent.sent.start_char, sent.sent.end_char) if sent is not None else (0, len(text))
             if any_request and not review.performed and _past_code(text[lo:hi], m.start() - lo):
                 continue  # "s/p MIS SI joint fusion (27279) in 2023": history; the request is elsewhere
+            if _earlier_code(text[lo:hi], m.start() - lo, m.end() - lo):
+                continue  # "he had an L5-S1 microdiscectomy (63030) in 2010": an earlier operation, even in a review
             known = kb.codes.get(code)
             out[code] = RequestedService(
                 code=code,
@@ -196,6 +198,18 @@ def _code_levels(text: str, m: re.Match[str], lo: int, hi: int) -> list[str]:
 def _past_code(sentence: str, at: int) -> bool:
     """A code in a sentence that asks for nothing, written after a past-tense cue ("s/p", "prior")."""
     return not asks(sentence) and bool(_PAST_CODE.search(sentence[:at]))
+
+
+# "had an L5-S1 TLIF (22630, 22840) in February 2024": a past cue before the code and a time of its own after it
+_HAD_BEFORE = re.compile(rf"\b(?:{PAST_CUES}|had|has\s+had)\b[^.;]{{0,80}}$", re.IGNORECASE)
+_CODE_LIST_END = re.compile(r"^(?:\s*(?:,|/|&|\band\b)\s*\d{5}\b)*\s*\)?")
+
+
+def _earlier_code(sentence: str, start: int, end: int) -> bool:
+    """A code of an operation tied to an earlier time in its own sentence, whatever else the record asks."""
+    rest = sentence[end:]
+    rest = rest[_CODE_LIST_END.match(rest).end() :]
+    return bool(_HAD_BEFORE.search(sentence[:start]) and WHEN.match(rest))
 
 
 def _in_code_list(text: str, m: re.Match[str], kb: Knowledge) -> bool:
@@ -329,9 +343,13 @@ def _deformity(kb: Knowledge, code: str, ent, levels: list[str]) -> str | None:
     rule = kb.procedures.deformity
     if not rule or kb.codes[code].family not in rule.families:
         return None
-    if not re.search(rule.words, ent.sent.text, re.IGNORECASE):
-        return None
     span = len(levels) + 1 if levels else 0
+    # a long construct may name its curve anywhere in the record: "His scoliosis measures 44 degrees. [...]
+    # The surgeon wants to fuse his spine from T10 to the pelvis"
+    long = rule.anywhere_from is not None and span >= rule.anywhere_from
+    said = text_of(ent.doc) if long else ent.sent.text
+    if not re.search(rule.words, said, re.IGNORECASE):
+        return None
     return next(c.code for c in rule.codes if c.up_to is None or span <= c.up_to)
 
 

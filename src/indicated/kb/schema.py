@@ -209,6 +209,8 @@ class Deformity(Strict):
     families: list[str] = Field(min_length=1)
     words: str  # a regex naming the deformity in the procedure's sentence
     codes: list[DeformityCode] = Field(min_length=1)
+    # a construct spanning at least this many vertebrae may name its deformity anywhere in the record
+    anywhere_from: int | None = None
 
 
 class Procedures(Strict):
