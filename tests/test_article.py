@@ -249,7 +249,7 @@ def test_a_stored_article_renders_from_its_snapshot_after_the_policy_changes(cop
     md = render(stored, "markdown")
     assert f"- {then}" in md and "The policy's sources as they stood then." in md
     assert "`lumbar-discectomy-2019`" in render(stored, "markdown", audience="reviewer")
-    today = load().policies["lumbar-discectomy"].pitfalls[0]
+    today = load().policies["lumbar-discectomy"].pitfalls[0].text
     assert today not in md, "an old article shows the pitfalls of its own version"
     for audience in ("clinician", "reviewer", "patient"):
         assert render(stored, "html", audience=audience).startswith("<!DOCTYPE html>")
@@ -322,3 +322,27 @@ def test_the_record_colours_words_by_the_criteria_they_decided():
     assert mark.startswith(' class="met"'), mark
     smoker = page.split("current smoker</mark>")[0].rsplit("<mark", 1)[-1]
     assert smoker.startswith(' class="not_met"'), smoker  # what did fail still shows as failing
+
+
+def test_pitfalls_are_chosen_for_the_case(assessed, kb):
+    """The bone-marrow and navigation warning sits on the fusion that asks for them, not on every fusion;
+    the inpatient-discectomy warning only where a discectomy asks for a stay."""
+    graft = next(p.text for p in kb.policies["lumbar-fusion"].pitfalls if "navigation" in p.text)
+    stay = kb.policies["spine-setting"].pitfalls[0].text
+
+    def pitfalls(name: str) -> list[str]:
+        return [p for pol in assessed[name].policies for p in pol.pitfalls]
+
+    assert graft in pitfalls("d12_fusion_with_navigation_and_bma")
+    assert graft not in pitfalls("d06_fusion_degenerative_spondylolisthesis")
+    assert stay not in pitfalls("d02_discectomy_acute_axial_only")
+    inpatient = assess(
+        "L5-S1 extrusion compressing the S1 root, S1 numbness and leg pain, 10 weeks of failed PT. "
+        "Microdiscectomy 63030 with a 2-night inpatient stay requested.",
+        kb=kb,
+        as_of=AS_OF,
+    )
+    assert stay in [p for pol in inpatient.policies for p in pol.pitfalls]
+    # a pitfall with no condition stays on every case of its policy
+    always = kb.policies["lumbar-fusion"].pitfalls[1]
+    assert always.when is None and always.text in pitfalls("d06_fusion_degenerative_spondylolisthesis")

@@ -811,6 +811,12 @@ def test_a_fusion_that_healed_or_a_wound_that_did_not_is_no_nonunion():
     [
         ("She drops cups and fell twice in October. It's been getting worse month by month.", True),
         ("He has numbness in both hands. It's getting worse every week.", True),
+        # sentences without pain may stand between; a pain sentence between takes the worsening for itself
+        (
+            'He drops his fork. The MRI shows "signal change." The surgeon wants to operate. He\'s worse every month.',
+            True,
+        ),
+        ("She has numbness in her foot. MRI shows stenosis. Her back pain is bad. It's getting worse.", False),
         # worsening after a denial of deficits, or after pain alone, is not a progressing deficit
         ("No weakness or numbness. It's been getting worse.", False),
         ("Back pain into the left leg for 3 months. It's been getting worse.", False),

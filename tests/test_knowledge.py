@@ -249,3 +249,14 @@ def test_the_domain_declared_in_the_knowledge_is_checked(copy, name, change, mes
     edit_yaml(copy, name, change)
     with pytest.raises(KnowledgeError, match=message):
         load(copy)
+
+
+def test_a_pitfall_is_shown_on_known_codes_families_and_concepts_only(copy):
+    def bad(d):
+        d["pitfalls"][0] = {"text": "A warning.", "when": {"families": ["laser_spine"]}}
+
+    edit_policy(copy, "lumbar-discectomy.yaml", bad)
+    with pytest.raises(
+        KnowledgeError, match=r"lumbar-discectomy.yaml: pitfalls.0.when.families: unknown family 'laser_spine'"
+    ):
+        load(copy)

@@ -8,9 +8,12 @@ always increase as you read.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from indicated.evaluate import Evaluation
 from indicated.explain.components import answer_components
 from indicated.kb.loader import Knowledge
+from indicated.kb.schema import Pitfall
 from indicated.models import (
     Assessment,
     Case,
@@ -63,7 +66,7 @@ def explain(
         components=components,
         references=[kb.reference(ref, n) for ref, n in numbers.items()],
         related_questions=related_questions(case, evaluation, kb, library),
-        policies=_snapshots(evaluation, kb),
+        policies=_snapshots(evaluation, case, kb),
         glossary=dict(kb.components.glossary),
         level_term=kb.scope.level_term,
         policy_set=policy_set,
@@ -77,10 +80,11 @@ def _plain_description(s: ServiceResult, kb: Knowledge) -> str:
     return kb.components.families.get(code.family, s.description) if code else (s.description or "care")
 
 
-def _snapshots(ev: Evaluation, kb: Knowledge) -> list[PolicySnapshot]:
+def _snapshots(ev: Evaluation, case: Case, kb: Knowledge) -> list[PolicySnapshot]:
     """The policies applied, in the order the article names them (services, then the setting), as
     they stand as the request is judged: the article renders from these, never from the knowledge of
-    the day it is read."""
+    the day it is read. Each keeps only the pitfalls that bear on this case."""
+    bears = _bearing(ev, case, kb)
     refs: list[PolicyRef] = [s.policy for s in ev.services if s.policy is not None]
     if ev.setting is not None and ev.setting.policy is not None:
         refs.append(ev.setting.policy)
@@ -94,11 +98,34 @@ def _snapshots(ev: Evaluation, kb: Knowledge) -> list[PolicySnapshot]:
                 title=p.title,
                 policy_set=p.policy_set,
                 follows=p.follows,
-                pitfalls=list(p.pitfalls),
+                pitfalls=[pit.text for pit in p.pitfalls if bears(pit)],
                 strengthen=list(p.strengthen),
             )
         )
     return out
+
+
+def _bearing(ev: Evaluation, case: Case, kb: Knowledge) -> Callable[[Pitfall], bool]:
+    """Whether a pitfall bears on the case: the codes and families asked for, the findings present and
+    the setting requested against the pitfall's ``when``."""
+    codes = {s.code for s in ev.services}
+    families = {kb.codes[c].family for c in codes if c in kb.codes}
+    concepts = {f.concept for f in case.findings if f.status == "present"}
+    settings = {case.setting.requested} if case.setting and case.setting.requested else set()
+
+    def bears(pitfall: Pitfall) -> bool:
+        w = pitfall.when
+        return w is None or all(
+            not wanted or bool(set(wanted) & have)
+            for wanted, have in (
+                (w.codes, codes),
+                (w.families, families),
+                (w.concepts, concepts),
+                (w.settings, settings),
+            )
+        )
+
+    return bears
 
 
 def _trees(ev: Evaluation) -> list[list[CriterionResult]]:

@@ -545,6 +545,17 @@ def _check_references(kb: Knowledge) -> None:
                     raise KnowledgeError(
                         f"{where}: criteria.{node.id}.check.source: unknown source {node.check.source!r} (see vocabulary.yaml)"
                     )
+        for i, pitfall in enumerate(policy.pitfalls):
+            when = pitfall.when
+            if when is None:
+                continue
+            for what, one, known, names in (
+                ("codes", "code", kb.codes, when.codes),
+                ("families", "family", {c.family for c in kb.codes.values()}, when.families),
+                ("concepts", "concept", kb.concepts, when.concepts),
+            ):
+                if unknown := [n for n in names if n not in known]:
+                    raise KnowledgeError(f"{where}: pitfalls.{i}.when.{what}: unknown {one} {unknown[0]!r}")
         codes = {s.code for s in policy.services}
         for s in policy.services:
             if s.code not in kb.codes:

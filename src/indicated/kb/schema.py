@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from indicated.models import Case, Side
 
@@ -506,6 +506,24 @@ class PolicyService(Strict):
     add_on_to: list[str] = Field(default_factory=list)
 
 
+class PitfallWhen(Strict):
+    """When a pitfall bears on a case: every key given must hold, each by any of its items (a requested
+    code or family, a finding present in the record, the setting asked for)."""
+
+    codes: list[str] = Field(default_factory=list)
+    families: list[str] = Field(default_factory=list)
+    concepts: list[str] = Field(default_factory=list)
+    settings: list[Literal["inpatient", "outpatient"]] = Field(default_factory=list)
+
+
+class Pitfall(Strict):
+    """A common mistake the article warns of; with ``when``, only on the cases it bears on (the bone-marrow
+    and navigation warning belongs on a fusion that asks for them, not on every fusion)."""
+
+    text: str
+    when: PitfallWhen | None = None
+
+
 class Policy(Strict):
     id: str
     version: str
@@ -515,8 +533,14 @@ class Policy(Strict):
     follows: str
     services: list[PolicyService] = Field(default_factory=list)
     criteria: Node
-    pitfalls: list[str] = Field(default_factory=list)
+    pitfalls: list[Pitfall] = Field(default_factory=list)
     strengthen: list[str] = Field(default_factory=list)
+
+    @field_validator("pitfalls", mode="before")
+    @classmethod
+    def _plain_pitfalls(cls, value: object) -> object:
+        """A pitfall written as a bare sentence applies to every case of the policy."""
+        return [{"text": v} if isinstance(v, str) else v for v in value] if isinstance(value, list) else value
 
 
 class PolicyCase(Strict):

@@ -14,7 +14,7 @@ from rich.tree import Tree
 
 if TYPE_CHECKING:
     from indicated.kb.loader import Knowledge
-    from indicated.kb.schema import Node, Policy
+    from indicated.kb.schema import Node, Pitfall, Policy
 
 __all__ = ["policy_tree"]
 
@@ -43,6 +43,15 @@ def _grow(tree: Tree, node: Node, kb: Knowledge) -> None:
         _grow(branch, child, kb)
 
 
+def _when(pitfall: Pitfall) -> str:
+    """The cases a pitfall is shown on, as the policy states them ("" when it is shown on every case)."""
+    w = pitfall.when
+    if w is None:
+        return ""
+    parts = [f"{key} {', '.join(items)}" for key, items in w.model_dump().items() if items]
+    return f" (shown when: {'; '.join(parts)})"
+
+
 def policy_tree(policy: Policy, kb: Knowledge) -> Group:
     """Header, services, the criteria tree with checks and sources, then pitfalls."""
     services = ", ".join(
@@ -54,5 +63,9 @@ def policy_tree(policy: Policy, kb: Knowledge) -> Group:
     )
     tree = Tree("[bold]criteria[/bold]")
     _grow(tree, policy.criteria, kb)
-    pitfalls = Text("\npitfalls:\n" + "\n".join(f"- {p}" for p in policy.pitfalls)) if policy.pitfalls else Text("")
+    pitfalls = (
+        Text("\npitfalls:\n" + "\n".join(f"- {p.text}{_when(p)}" for p in policy.pitfalls))
+        if policy.pitfalls
+        else Text("")
+    )
     return Group(header, tree, pitfalls)
