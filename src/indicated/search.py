@@ -24,6 +24,7 @@ import Stemmer
 from bm25s.stopwords import STOPWORDS_EN_PLUS
 
 from indicated.cache import digest, remember
+from indicated.needles import can_match, needles
 
 if TYPE_CHECKING:  # pragma: no cover
     from indicated.kb.loader import Knowledge
@@ -64,6 +65,8 @@ class Tokenizer:
                     add(phrase, f"c_{term.concept}")
                 patterns += [(re.compile(rx, re.IGNORECASE), f"c_{term.concept}") for rx in term.regex]
         self._patterns = patterns
+        # a pattern whose words a text does not use is skipped, not scanned (most of them, for most texts)
+        self._needles = [needles(p.pattern) for p, _ in patterns]
         for concept in kb.concepts.values():
             add(concept.label, f"c_{concept.id}")
         for proc in kb.procedures.terms:
@@ -95,7 +98,11 @@ class Tokenizer:
             cue = next((i for i, w in enumerate(words) if w in _NEGATION), len(words))
             end = cue + 1 + NEGATION_SCOPE
             tokens += self._span(words[:cue]) + self._span(words[cue:end], negated=True) + self._span(words[end:])
-        tokens += [token for pattern, token in self._patterns if pattern.search(text)]
+        tokens += [
+            token
+            for (pattern, token), sets in zip(self._patterns, self._needles, strict=True)
+            if can_match(sets, text) and pattern.search(text)
+        ]
         return tokens
 
     def _span(self, words: list[str], negated: bool = False) -> list[str]:

@@ -16,9 +16,9 @@ import types
 import warnings
 from collections import Counter
 
-from indicated.extract.needles import can_match, needles
 from indicated.kb.loader import Knowledge
 from indicated.kb.schema import ProcedureTerm, Term
+from indicated.needles import can_match, needles
 
 # An entity's label is what it names: a lexicon term's concept id, a procedure term's code. The term
 # itself rides on the span (medspaCy's rule attributes), so no label is an index into one particular
