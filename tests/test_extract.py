@@ -898,3 +898,48 @@ def test_an_out_of_library_code_is_listed_with_no_policy():
     a = Engine.bundled().assess("Is 64628 (basivertebral nerve ablation, L4 and L5) medically necessary?")
     assert a.determination.value == "no_applicable_policy"
     assert [s.code for s in a.services] == ["64628"]
+
+
+# blind-dec05g
+
+
+@pytest.mark.parametrize(
+    ("text", "concept"),
+    [
+        ("Since this morning she has been unable to pass urine.", "bowel_bladder_dysfunction"),
+        ("Bladder scan 900 mL.", "bowel_bladder_dysfunction"),
+        ("Anal tone is decreased.", "bowel_bladder_dysfunction"),
+        ("She has numbness over the perineum and inner buttocks.", "saddle_anesthesia"),
+        (
+            "Bilateral leg heaviness when walking; he stops after half a block and sits to recover.",
+            "neurogenic_claudication",
+        ),
+    ],
+)
+def test_emergency_and_claudication_wording_of_vignettes(text, concept):
+    assert concept in present(text)
+
+
+def test_surgery_before_any_conservative_treatment_had_none():
+    said = status(
+        "Is urgent decompression indicated tonight, before any conservative treatment?", "conservative_care_general"
+    )
+    assert said == {("absent", False, False)}
+
+
+def test_an_operation_told_with_its_own_earlier_time_is_not_requested_even_in_a_question():
+    case = extract(
+        "Is a spinal cord stimulator trial (63650) medically necessary for a woman with leg pain after an L4-L5 "
+        "laminectomy and posterolateral fusion (63047, 22612) in 2022?"
+    )
+    assert {s.code for s in case.services} == {"63650"}
+    knee = extract(
+        "Knee pain resolved after an arthroscopic meniscectomy (29881) last spring. Plan: L4-L5 TDA (22857)."
+    )
+    assert {s.code for s in knee.services} == {"22857"}
+
+
+def test_symptoms_dated_by_the_day_they_began():
+    case = extract("Right sciatica that began on 01/22/2026. Microdiscectomy performed on 02/11/2026.")
+    (pain,) = [f for f in case.findings if f.concept == "radicular_pain"]
+    assert pain.weeks == pytest.approx(20 / 7, abs=0.01)

@@ -35,3 +35,19 @@ def test_a_finding_in_another_region_neither_meets_nor_fails_a_level_check():
     above = Finding(concept="spinal_stenosis", levels=["C3-C4"])
     assert check(ROOT_AT_LEVEL, Case(findings=[above]), acdf, WORLD).status == "not_met"
     assert check(ROOT_AT_LEVEL, Case(findings=[lumbar, above]), acdf, WORLD).status == "not_met"
+
+
+def test_a_finding_on_the_other_side_from_the_complaint_does_not_meet_a_level_check():
+    world = WORLD._replace(complaint=frozenset({"motor_weakness"}))
+    foraminotomy = RequestedService(code="63020", levels=["C6-C7"])
+    weak = Finding(concept="motor_weakness", side="right")
+    left = Finding(concept="spinal_stenosis", levels=["C6-C7"], side="left")
+    assert check(ROOT_AT_LEVEL, Case(findings=[weak, left]), foraminotomy, world).status == "not_met"
+    for side in ("right", "bilateral", None):
+        found = Finding(concept="spinal_stenosis", levels=["C6-C7"], side=side)
+        assert check(ROOT_AT_LEVEL, Case(findings=[weak, found]), foraminotomy, world).status == "met"
+    # symptoms on both sides, or a request that names its side, decide otherwise
+    both = [weak, Finding(concept="motor_weakness", side="left"), left]
+    assert check(ROOT_AT_LEVEL, Case(findings=both), foraminotomy, world).status == "met"
+    left_sided = RequestedService(code="63020", levels=["C6-C7"], side="left")
+    assert check(ROOT_AT_LEVEL, Case(findings=[weak, left]), left_sided, world).status == "met"

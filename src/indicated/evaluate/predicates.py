@@ -44,10 +44,13 @@ class World(NamedTuple):
     described: Described
     care: frozenset[str]
     symptoms: frozenset[str]
+    complaint: frozenset[str] = frozenset()
 
 
 def world_of(case: Case, kb: Knowledge) -> World:
-    return World(described_sources(case, kb.record_sources), kb.care_concepts, kb.symptom_concepts)
+    return World(
+        described_sources(case, kb.record_sources), kb.care_concepts, kb.symptom_concepts, kb.complaint_concepts
+    )
 
 
 def described_sources(case: Case, sources: dict[str, RecordSource]) -> Described:
@@ -98,9 +101,13 @@ def _finding(p: FindingCheck, case: Case, service: RequestedService | None, worl
         here = letters_of(list(wanted_levels))
         relevant = [f for f in relevant if not f.levels or letters_of(f.levels) & here]
     present = [f for f in relevant if f.status == "present"]
+    wanted_side = (service.side or _complaint_side(case, world)) if wanted_levels and service else None
 
     def at_level(f: Finding) -> bool:
-        return not wanted_levels or not f.levels or bool(wanted_levels & set(f.levels))
+        level = not wanted_levels or not f.levels or bool(wanted_levels & set(f.levels))
+        # the left foramen narrowed is no answer to right-sided symptoms at the same level
+        side = wanted_side in (None, "bilateral") or f.side in (None, "bilateral", wanted_side)
+        return level and side
 
     def value_state(f: Finding) -> Status:
         if p.values is not None:
@@ -155,6 +162,12 @@ def _finding(p: FindingCheck, case: Case, service: RequestedService | None, worl
         # the report is described and does not name the finding: its words are the evidence
         return Outcome(NOT_MET, world.described[p.source])
     return Outcome(UNKNOWN, [])
+
+
+def _complaint_side(case: Case, world: World) -> str | None:
+    """The one side every sided symptom and sign of the record is on; None when they name none or differ."""
+    sides = {f.side for f in case.findings if f.concept in world.complaint and f.status == "present" and f.side}
+    return sides.pop() if len(sides) == 1 else None
 
 
 @check.register

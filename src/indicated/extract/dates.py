@@ -241,7 +241,7 @@ def months_since_year(text: str, as_of: date | None) -> float | None:
 
 
 _SINCE = re.compile(
-    r"\bsince\s+(?:(?:early|mid|late)\s+)?(?:(?P<month>jan|feb|mar|apr|may|jun|jul|aug|sep|sept|oct|nov|dec)[a-z]*\.?"
+    r"\b(?:since|(?:began|begun|started|onset)(?:\s+(?:on|in))?)\s+(?:(?:early|mid|late)\s+)?(?:(?P<month>jan|feb|mar|apr|may|jun|jul|aug|sep|sept|oct|nov|dec)[a-z]*\.?"
     r"(?:\s+(?P<y1>(?:19|20)\d\d))?|(?P<fm>\d{1,2})/(?P<fd>\d{1,2})/(?P<fy>(?:19|20)\d\d)"
     r"|(?P<mm>0?[1-9]|1[0-2])/(?P<y3>(?:19|20)\d\d)|(?P<y2>(?:19|20)\d\d))\b",
     re.IGNORECASE,
@@ -249,7 +249,8 @@ _SINCE = re.compile(
 
 
 def since_weeks(text: str, as_of: date | None) -> float | None:
-    """Weeks from "since March" / "since May 2025" / "since 06/2025" / "since 02/06/2025" / "since 2023" to ``as_of``, counted in whole months
+    """Weeks from "since March" / "since May 2025" / "since 06/2025" / "since 02/06/2025" / "since 2023" (or
+    "began on 01/22/2026", "started in May") to ``as_of``, counted in whole months
     (a month without a year is the latest such month not after ``as_of``; a bare year counts from its
     December, so the figure is never more than the note supports)."""
     m = _SINCE.search(text)

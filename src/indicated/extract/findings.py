@@ -13,7 +13,7 @@ from indicated.extract.asking import asks, weighed
 from indicated.extract.nlp import procedure_of, term_of, text_of
 from indicated.extract.record import Layout
 from indicated.extract.regions import place_care
-from indicated.extract.review import Review, earlier_operations
+from indicated.extract.review import Review, earlier_operations, tied_to_earlier_time
 from indicated.kb.loader import Knowledge
 from indicated.models import Finding, Span
 
@@ -368,4 +368,5 @@ def is_prior(ent, text: str, kb: Knowledge) -> bool:
         or any(_SINCE.match(before, d.end) for d in dt.durations(before))
         # "L5-S1 microdiscectomy two years ago", not a time said later of another operation in the sentence
         or _months_ago(text[ent.end_char : min(sent.end_char, ent.end_char + 40)])
+        or tied_to_earlier_time(before, text[ent.end_char : sent.end_char])
     )

@@ -23,9 +23,29 @@ from indicated.models import ReviewKind
 # institution"
 WHEN = re.compile(
     r"^[^.;]{0,40}?\b(?:ago|(?:in|on)\s+(?:\w+\s+)?(?:19|20)\d\d|(?:19|20)\d\d|\d{1,2}/(?:\d{1,2}/)?\d{2,4}|"
+    r"last\s+(?:spring|summer|fall|autumn|winter|year|month)|"
     r"at\s+(?:another|an\s+outside|outside|a\s+different)\s+(?:institution|hospital|facility|center)|elsewhere)\b",
     re.IGNORECASE,
 )
+
+
+# "had an L5-S1 TLIF (22630, 22840) in February 2024", "pain after a laminectomy and fusion (63047, 22612) in
+# 2022": an operation named after a past cue and followed by a time of its own is an earlier one, even in a
+# sentence that asks for something else; the codes in brackets after it are skipped
+_EARLIER_CUE = re.compile(
+    r"\b(?:s/p|status\s+post|h/o|history\s+of|prior|previous|previously|underwent|had|has\s+had|after|following)\b"
+    r"[^.;?]{0,80}$",
+    re.IGNORECASE,
+)
+_CODES_IN_BRACKETS = re.compile(
+    r"\s*\(\s*\d{5}(?:\s*(?:,|/|&|\band\b)\s*\d{5})*\s*\)|^(?:\s*(?:,|/|&|\band\b)\s*\d{5}\b)*\s*\)"
+)
+
+
+def tied_to_earlier_time(before: str, after: str) -> bool:
+    """Whether words (a procedure, or its code) told with ``before`` and ``after`` in their sentence name an
+    earlier operation: a past cue before them and a time of its own after them."""
+    return bool(_EARLIER_CUE.search(before) and WHEN.match(_CODES_IN_BRACKETS.sub("", after)))
 
 
 @dataclass(frozen=True)

@@ -18,7 +18,7 @@ from indicated.extract.nlp import procedure_of, term_of, text_of
 from indicated.extract.numbers import number
 from indicated.extract.record import Layout
 from indicated.extract.regions import letters_of, place, region_of_segments
-from indicated.extract.review import WHEN, Review, earlier_operations, review_of
+from indicated.extract.review import Review, earlier_operations, review_of, tied_to_earlier_time
 from indicated.kb.loader import Knowledge
 from indicated.models import RequestedService, RequestedSetting, Span
 
@@ -73,7 +73,7 @@ def requested_services(doc, kb: Knowledge, lay: Layout) -> tuple[list[RequestedS
             lo, hi = (sent.sent.start_char, sent.sent.end_char) if sent is not None else (0, len(text))
             if any_request and not review.performed and _past_code(text[lo:hi], m.start() - lo):
                 continue  # "s/p MIS SI joint fusion (27279) in 2023": history; the request is elsewhere
-            if _earlier_code(text[lo:hi], m.start() - lo, m.end() - lo):
+            if tied_to_earlier_time(text[lo : m.start()], text[m.end() : hi]):
                 continue  # "he had an L5-S1 microdiscectomy (63030) in 2010": an earlier operation, even in a review
             known = kb.codes.get(code)
             out[code] = RequestedService(
@@ -198,18 +198,6 @@ def _code_levels(text: str, m: re.Match[str], lo: int, hi: int) -> list[str]:
 def _past_code(sentence: str, at: int) -> bool:
     """A code in a sentence that asks for nothing, written after a past-tense cue ("s/p", "prior")."""
     return not asks(sentence) and bool(_PAST_CODE.search(sentence[:at]))
-
-
-# "had an L5-S1 TLIF (22630, 22840) in February 2024": a past cue before the code and a time of its own after it
-_HAD_BEFORE = re.compile(rf"\b(?:{PAST_CUES}|had|has\s+had)\b[^.;]{{0,80}}$", re.IGNORECASE)
-_CODE_LIST_END = re.compile(r"^(?:\s*(?:,|/|&|\band\b)\s*\d{5}\b)*\s*\)?")
-
-
-def _earlier_code(sentence: str, start: int, end: int) -> bool:
-    """A code of an operation tied to an earlier time in its own sentence, whatever else the record asks."""
-    rest = sentence[end:]
-    rest = rest[_CODE_LIST_END.match(rest).end() :]
-    return bool(_HAD_BEFORE.search(sentence[:start]) and WHEN.match(rest))
 
 
 def _in_code_list(text: str, m: re.Match[str], kb: Knowledge) -> bool:

@@ -193,6 +193,12 @@ class Knowledge:
         return frozenset(c.id for c in self.concepts.values() if c.dates_symptoms)
 
     @cached_property
+    def complaint_concepts(self) -> frozenset[str]:
+        """The findings whose side is the side of the complaint."""
+        complaint = {g.id for g in self.groups.values() if g.complaint}
+        return frozenset(c.id for c in self.concepts.values() if c.group in complaint)
+
+    @cached_property
     def regions(self) -> dict[str, Region]:
         return {r.id: r for r in self.procedures.regions}
 

@@ -26,6 +26,9 @@ class Group(Strict):
     id: str
     # its findings carry the levels written beside them ("L4-5 disc extrusion")
     levels: bool = False
+    # its findings tell the side of the complaint ("right arm tingling", "right triceps 4+/5"), the side a
+    # finding checked at the operated level must be on when the request names none
+    complaint: bool = False
 
 
 class Reading(Strict):
