@@ -943,3 +943,55 @@ def test_symptoms_dated_by_the_day_they_began():
     case = extract("Right sciatica that began on 01/22/2026. Microdiscectomy performed on 02/11/2026.")
     (pain,) = [f for f in case.findings if f.concept == "radicular_pain"]
     assert pain.weeks == pytest.approx(20 / 7, abs=0.01)
+
+
+# blind-dec05h: templated EHR notes and lay messages
+
+
+def test_a_course_dated_without_a_year_and_grades_that_look_like_dates():
+    (course, *_) = dt.durations("Finished PT 2x/wk 04/01-05/27 (8 wks)", date(2025, 6, 3))
+    assert course.text == "04/01-05/27" and course.weeks == 8 and course.first == date(2025, 4, 1)
+    (winter,) = dt.durations("PT 11/15-01/20", date(2025, 6, 3))
+    assert winter.first == date(2024, 11, 15)
+    assert dt.durations("strength 4/5-5/5 in the legs") == []
+
+
+def test_a_score_read_at_its_latest_value():
+    table = "EXAM          02/10/2025      06/16/2025\nmJOA          15              13\n"
+    assert {f.number for f in extract(table).findings if f.concept == "mjoa_score"} == {13}
+    assert {
+        f.number for f in extract("Worse since February (mJOA 15 -> 13).").findings if f.concept == "mjoa_score"
+    } == {13}
+
+
+def test_care_dated_by_the_heading_of_its_list():
+    case = extract("Note of 05/14/2025. Care since 08/2024: 12 PT visits, SI belt, ibuprofen 600 tid.")
+    (pt,) = [f for f in case.findings if f.concept == "physical_therapy"]
+    assert pt.weeks and pt.weeks > 36
+
+
+def test_the_code_of_an_earlier_operation_bracketed_after_its_year():
+    case = extract(
+        "PROCEDURE: removal of posterior segmental instrumentation L4-S1 (22852). HISTORY: he underwent L4-S1 "
+        "posterior lumbar interbody fusion with pedicle screws in 2022 (22630, 22632, 22842 at that time)."
+    )
+    assert {s.code for s in case.services} == {"22852"}
+
+
+@pytest.mark.parametrize(
+    ("text", "concept"),
+    [
+        ("Pain running down the outer arm to the thumb.", "radicular_pain"),
+        ("He's been walking like hes on a boat, holding onto the walls.", "gait_instability"),
+        ("He cant do the buttons on his shirts anymore, he keeps dropping his fork.", "hand_clumsiness"),
+        ("The MRI showed his spinal cord is squished at C3-4.", "spinal_cord_compression"),
+        ("He did 3 months of therapy last fall.", "physical_therapy"),
+        ("He had 2 cortisone shots in his back, didnt help.", "epidural_steroid_injection"),
+        (
+            "He cant walk the length of the grocery store without both legs going heavy and numb.",
+            "neurogenic_claudication",
+        ),
+    ],
+)
+def test_lay_and_note_wording_of_the_h_batch(text, concept):
+    assert concept in present(text)

@@ -66,7 +66,31 @@ def durations(text: str, as_of: date | None = None) -> list[Duration]:
             first = _date_of(int(m.group("y2")) - 1, m.group("m1"), m.group("d1"))
         if first and last and first < last and not any(a < m.end() and m.start() < b for a, b in taken):
             out.append(Duration(m.start(), m.end(), m.group(0), round((last - first).days / 7, 2), first, last))
+            taken.append((m.start(), m.end()))
+    for m in YEARLESS_DAY_SPAN_RE.finditer(text):
+        if any(len(m.group(f"m{i}") + m.group(f"d{i}")) < 3 for i in (1, 2)):
+            continue
+        if course := _yearless_course(m, as_of):
+            first, last = course
+            if not any(a < m.end() and m.start() < b for a, b in taken):
+                dated = (first, last) if as_of else (None, None)
+                out.append(Duration(m.start(), m.end(), m.group(0), round((last - first).days / 7, 2), *dated))
     return sorted(out, key=lambda d: d.start)
+
+
+def _yearless_course(m: re.Match[str], as_of: date | None) -> tuple[date, date] | None:
+    """The days a span written without a year covers: its last date is the latest such day not after
+    ``as_of`` (any leap year when there is none, which is enough to count the weeks between)."""
+    year = as_of.year if as_of else 2024
+    last = _date_of(year, m.group("m2"), m.group("d2"))
+    if last and as_of and last > as_of:
+        last = _date_of(year - 1, m.group("m2"), m.group("d2"))
+    if not last:
+        return None
+    first = _date_of(last.year, m.group("m1"), m.group("d1"))
+    if first and first > last:
+        first = _date_of(last.year - 1, m.group("m1"), m.group("d1"))
+    return (first, last) if first and first < last else None
 
 
 _MONTH_NAME = r"(?:jan(?:uary)?|feb(?:ruary)?|mar(?:ch)?|apr(?:il)?|may|june?|july?|aug(?:ust)?|sept?(?:ember)?|oct(?:ober)?|nov(?:ember)?|dec(?:ember)?)"
@@ -84,6 +108,11 @@ def _date(i: int) -> str:
 DAY_SPAN_RE = re.compile(
     r"(?<![\d/])(?P<m1>\d{1,2})/(?P<d1>\d{1,2})\s*(?:-|–|to|through|thru|until)\s*"
     r"(?P<m2>\d{1,2})/(?P<d2>\d{1,2})/(?P<y2>\d{4})\b"
+)
+# "PT 2x/wk 04/01-05/27": both dates without a year; each has three digits at least, so a range of
+# strength grades ("4/5-5/5") is not read as one
+YEARLESS_DAY_SPAN_RE = re.compile(
+    r"(?<![\d/])(?P<m1>\d{1,2})/(?P<d1>\d{1,2})\s*(?:-|–|to|through|thru|until)\s*(?P<m2>\d{1,2})/(?P<d2>\d{1,2})(?![\d/])"
 )
 DATE_SPAN_RE = re.compile(rf"\b(?:from\s+)?{_date(1)}\s*(?:-|–|to|through|thru|until)\s*{_date(2)}\b", re.IGNORECASE)
 

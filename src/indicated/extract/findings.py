@@ -276,7 +276,11 @@ def _finding(concept, asserted, ent, kb, text, lo, hi, symptom_spans, as_of) -> 
             or at.duration_after(text, ent.end_char, hi)
             or at.duration_before(text, ent.start_char, lo, symptom_spans)
         )
-        f.weeks = d.weeks if d else dt.since_weeks(text[ent.end_char : hi], as_of)
+        f.weeks = (
+            d.weeks
+            if d
+            else dt.since_weeks(text[ent.end_char : hi], as_of) or _since_heading(text[lo : ent.start_char], as_of)
+        )
         f.count = nums.count_before(text[lo : ent.start_char])
         f.response = at.response(text[lo:hi])
         f.region = place_care(kb, text, ent.start_char, ent.end_char, lo)
@@ -352,6 +356,12 @@ def _prior_surgery(
         side=at.side(text, ent.start_char, ent.end_char, lo, hi),
         evidence=[span(ent)],
     )
+
+
+def _since_heading(head: str, as_of: date | None) -> float | None:
+    """Weeks from a date heading the list the care is in: "Care since 08/2024: 12 PT visits, SI belt, ..."."""
+    colon = head.rfind(":")
+    return dt.since_weeks(head[:colon], as_of) if colon >= 0 else None
 
 
 def is_prior(ent, text: str, kb: Knowledge) -> bool:

@@ -34,7 +34,7 @@ WHEN = re.compile(
 # sentence that asks for something else; the codes in brackets after it are skipped
 _EARLIER_CUE = re.compile(
     r"\b(?:s/p|status\s+post|h/o|history\s+of|prior|previous|previously|underwent|had|has\s+had|after|following)\b"
-    r"[^.;?]{0,80}$",
+    r"[^.;?]{0,120}$",
     re.IGNORECASE,
 )
 _CODES_IN_BRACKETS = re.compile(
@@ -42,10 +42,21 @@ _CODES_IN_BRACKETS = re.compile(
 )
 
 
+# "... with pedicle screws in 2022 (22630, 22632, 22842 at that time)": the codes bracketed after the time
+_TIME_THEN_CODES = re.compile(
+    r"\b(?:(?:in|on)\s+(?:\w+\s+)?(?:19|20)\d\d|ago|last\s+(?:spring|summer|fall|autumn|winter|year|month))"
+    r"\s*\((?:\s*\d{5}\s*,)*\s*$",
+    re.IGNORECASE,
+)
+
+
 def tied_to_earlier_time(before: str, after: str) -> bool:
     """Whether words (a procedure, or its code) told with ``before`` and ``after`` in their sentence name an
-    earlier operation: a past cue before them and a time of its own after them."""
-    return bool(_EARLIER_CUE.search(before) and WHEN.match(_CODES_IN_BRACKETS.sub("", after)))
+    earlier operation: a past cue before them and a time of its own after them (or, for bracketed codes,
+    right before them)."""
+    if not _EARLIER_CUE.search(before):
+        return False
+    return bool(WHEN.match(_CODES_IN_BRACKETS.sub("", after)) or _TIME_THEN_CODES.search(before))
 
 
 @dataclass(frozen=True)

@@ -65,8 +65,11 @@ def _keyed_number(key: str) -> Callable[[str, str], Measure]:
     rx = re.compile(key + _AFTER_KEY, re.IGNORECASE)
 
     def read(mention: str, window: str) -> Measure:
-        for text in (mention, window):
-            if m := rx.search(text):
+        # read on past the mention's end where the key goes on ("mJOA 15 -> 13", a table's later column)
+        at = window.find(mention)
+        here = rx.match(window, at) if at >= 0 else None
+        for text, m in ((window, here), (mention, rx.search(mention)), (window, rx.search(window))):
+            if m:
                 value = (_LATER.match(text, m.end()) or m).group(1).replace(" ", "")
                 return Measure(value, float(value))
         return NOTHING
