@@ -995,3 +995,16 @@ def test_the_code_of_an_earlier_operation_bracketed_after_its_year():
 )
 def test_lay_and_note_wording_of_the_h_batch(text, concept):
     assert concept in present(text)
+
+
+@pytest.mark.parametrize(
+    ("text", "concept"),
+    [
+        ("She quit smoking about a month ago after a pack a day for twenty years.", "current_smoker"),
+        ("He smoked a pack a day until 3 weeks ago.", "current_smoker"),
+        ("Former smoker, quit 2 years ago.", "former_smoker"),
+        ("Quit smoking in 2015.", "former_smoker"),
+    ],
+)
+def test_nicotine_stopped_under_six_weeks_ago_is_still_in_use(text, concept):
+    assert {f.concept for f in extract(text).findings if f.status == "present"} == {concept}

@@ -260,3 +260,12 @@ def test_a_pitfall_is_shown_on_known_codes_families_and_concepts_only(copy):
         KnowledgeError, match=r"lumbar-discectomy.yaml: pitfalls.0.when.families: unknown family 'laser_spine'"
     ):
         load(copy)
+
+
+def test_a_recent_reading_names_a_known_concept(copy):
+    def bad(d):
+        next(c for c in d["concepts"] if c["id"] == "former_smoker")["recent"] = {"concept": "vaper", "weeks": 6}
+
+    edit_yaml(copy, "vocabulary.yaml", bad)
+    with pytest.raises(KnowledgeError, match=r"concepts.former_smoker.recent: unknown concept 'vaper'"):
+        load(copy)

@@ -303,6 +303,10 @@ def _finding(concept, asserted, ent, kb, text, lo, hi, symptom_spans, as_of) -> 
     past = kb.concepts[concept].past
     if f.historical and f.status == "present" and past:
         f.concept, f.historical = past, False  # "1 ppd for 20 years, quit in 2019": former smoking
+    recent = kb.concepts[f.concept].recent
+    ago = _months_ago(text[lo:hi]) if recent and f.status == "present" else None
+    if recent and ago is not None and ago * 52 / 12 < recent.weeks:
+        f.concept = recent.concept  # "quit smoking about a month ago": not yet nicotine-free long enough
     return f
 
 

@@ -479,6 +479,8 @@ def _check_references(kb: Knowledge) -> None:
         where = f"vocabulary.yaml: concepts.{concept.id}"
         if concept.past is not None and concept.past not in kb.concepts:
             raise KnowledgeError(f"{where}.past: unknown concept {concept.past!r}")
+        if concept.recent is not None and concept.recent.concept not in kb.concepts:
+            raise KnowledgeError(f"{where}.recent: unknown concept {concept.recent.concept!r}")
         if concept.group not in kb.groups:
             raise KnowledgeError(f"{where}.group: unknown group {concept.group!r}; declare it under groups")
         if concept.read.key:

@@ -70,6 +70,14 @@ class Concept(Strict):
     past: str | None = None
     # its duration is how long the patient has had the symptoms (the case's symptom weeks)
     dates_symptoms: bool = False
+    # what a mention stands for when it says it ended fewer than ``weeks`` ago ("quit smoking about a month
+    # ago" is still nicotine use under a 6-week nicotine-free rule)
+    recent: RecentAs | None = None
+
+
+class RecentAs(Strict):
+    concept: str
+    weeks: float
 
 
 class RecordSource(Strict):
