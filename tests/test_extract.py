@@ -1008,3 +1008,28 @@ def test_lay_and_note_wording_of_the_h_batch(text, concept):
 )
 def test_nicotine_stopped_under_six_weeks_ago_is_still_in_use(text, concept):
     assert {f.concept for f in extract(text).findings if f.status == "present"} == {concept}
+
+
+# blind-dec05i
+
+
+def test_codes_of_an_earlier_operation_after_since_or_a_history_heading():
+    stimulator = extract(
+        "Is a spinal cord stimulator trial (63650 x2) medically necessary for leg pain since his L4-S1 "
+        "posterolateral fusion (22612, 22614) in 2021?"
+    )
+    assert {s.code for s in stimulator.services} == {"63650"}
+    acdf = extract("Hx: L4-L5 microdiscectomy in 2012 (CPT 63030), doing well. Plan C6-C7 ACDF: 22551, 22853.")
+    assert "63030" not in {s.code for s in acdf.services}
+
+
+def test_is_surgery_indicated_asks_for_the_operation_the_diagnosis_calls_for():
+    case = extract(
+        "A 41-year-old man has left leg pain and tibialis anterior 2/5. MRI shows a large left paracentral disc "
+        "extrusion at L4-L5 compressing the left L5 root. Is surgery indicated?"
+    )
+    assert [(s.code, s.levels, s.side) for s in case.services] == [("63030", ["L4-L5"], "left")]
+    # a denied finding, or an operation already named, implies nothing
+    assert extract("MRI shows no disc herniation at L4-L5. Is surgery indicated?").services == []
+    named = extract("MRI: L4-L5 extrusion. Is surgery indicated, a laminectomy at L4-L5?")
+    assert {s.code for s in named.services} == {"63047"}

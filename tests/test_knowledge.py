@@ -269,3 +269,9 @@ def test_a_recent_reading_names_a_known_concept(copy):
     edit_yaml(copy, "vocabulary.yaml", bad)
     with pytest.raises(KnowledgeError, match=r"concepts.former_smoker.recent: unknown concept 'vaper'"):
         load(copy)
+
+
+def test_an_implied_operation_names_a_known_code(copy):
+    edit_yaml(copy, "procedures.yaml", lambda d: d["implied"]["rules"][0].update(code="99999"))
+    with pytest.raises(KnowledgeError, match=r"implied.rules.0: unknown code '99999'"):
+        load(copy)

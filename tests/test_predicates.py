@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from indicated.evaluate.predicates import World, check
-from indicated.kb.schema import FindingCheck
+from indicated.kb.schema import FindingCheck, LevelCountCheck
 from indicated.models import Case, Finding, RequestedService
 
 INSTABILITY = FindingCheck(type="finding", concepts=["dynamic_instability"], world="open", more_than={"mm": 2})
@@ -51,3 +51,12 @@ def test_a_finding_on_the_other_side_from_the_complaint_does_not_meet_a_level_ch
     assert check(ROOT_AT_LEVEL, Case(findings=both), foraminotomy, world).status == "met"
     left_sided = RequestedService(code="63020", levels=["C6-C7"], side="left")
     assert check(ROOT_AT_LEVEL, Case(findings=[weak, left]), left_sided, world).status == "met"
+
+
+def test_two_levels_apart_are_not_two_contiguous_levels():
+    two_contiguous = LevelCountCheck(type="level_count", max=2, contiguous=True)
+    apart = RequestedService(code="22856", levels=["C4-C5", "C6-C7"])
+    together = RequestedService(code="22856", levels=["C5-C6", "C4-C5"])
+    assert check(two_contiguous, Case(), apart, WORLD).status == "not_met"
+    assert check(two_contiguous, Case(), together, WORLD).status == "met"
+    assert check(LevelCountCheck(type="level_count", max=2), Case(), apart, WORLD).status == "met"

@@ -8,9 +8,11 @@ its source (an imaging report that is described but does not name the finding).
 from __future__ import annotations
 
 from functools import singledispatch
+from itertools import pairwise
 from typing import NamedTuple
 
 from indicated.evaluate.logic import MET, NOT_MET, UNKNOWN
+from indicated.extract import levels as lv
 from indicated.extract.demographics import AGE_RE, AGE_SAID_RE
 from indicated.extract.regions import letters_of
 from indicated.kb.loader import Knowledge
@@ -232,7 +234,16 @@ def _levels(p: LevelCountCheck, case: Case, service: RequestedService | None, wo
     levels = (service.levels if service and service.levels else None) or case.levels
     count = max(len(levels), (service.level_count if service else None) or 0)
     # the request's own words name its levels, so they are what decided the count
-    return Outcome(_range(count or None, p.min, p.max), list(service.evidence) if service else [])
+    evidence = list(service.evidence) if service else []
+    if p.contiguous and not _contiguous(levels):
+        return Outcome(NOT_MET, evidence)
+    return Outcome(_range(count or None, p.min, p.max), evidence)
+
+
+def _contiguous(segments: list[str]) -> bool:
+    """Whether motion segments follow one another, each starting where the one above ends."""
+    ends = sorted((s.split("-") for s in segments if "-" in s), key=lambda s: lv.vertebra_index(s[0]))
+    return all(upper[1] == lower[0] for upper, lower in pairwise(ends))
 
 
 @check.register

@@ -12,6 +12,12 @@ from indicated.extract.numbers import Match
 VERTEBRAE = [f"C{i}" for i in range(1, 8)] + [f"T{i}" for i in range(1, 13)] + [f"L{i}" for i in range(1, 6)] + ["S1"]
 _INDEX = {v: i for i, v in enumerate(VERTEBRAE)}
 
+
+def vertebra_index(vertebra: str) -> int:
+    """Where a vertebra lies from the top (C1 is 0); an unknown name sorts last."""
+    return _INDEX.get(vertebra, len(VERTEBRAE))
+
+
 LEVEL_RE = re.compile(
     r"(?<![A-Za-z0-9])(?P<r1>[CTLS])\s?(?P<n1>\d{1,2})"
     r"(?:(?P<sep>\s*(?:-|–|/|(?:down\s+)?(?:to|through|thru)|on)\s*)(?P<r2>[CTLS])?\s?(?P<n2>\d{1,2})"

@@ -33,7 +33,7 @@ WHEN = re.compile(
 # 2022": an operation named after a past cue and followed by a time of its own is an earlier one, even in a
 # sentence that asks for something else; the codes in brackets after it are skipped
 _EARLIER_CUE = re.compile(
-    r"\b(?:s/p|status\s+post|h/o|history\s+of|prior|previous|previously|underwent|had|has\s+had|after|following)\b"
+    r"\b(?:s/p|status\s+post|h/o|hx|history\s+of|prior|previous|previously|underwent|had|has\s+had|after|following|since)\b"
     r"[^.;?]{0,120}$",
     re.IGNORECASE,
 )
@@ -45,7 +45,7 @@ _CODES_IN_BRACKETS = re.compile(
 # "... with pedicle screws in 2022 (22630, 22632, 22842 at that time)": the codes bracketed after the time
 _TIME_THEN_CODES = re.compile(
     r"\b(?:(?:in|on)\s+(?:\w+\s+)?(?:19|20)\d\d|ago|last\s+(?:spring|summer|fall|autumn|winter|year|month))"
-    r"\s*\((?:\s*\d{5}\s*,)*\s*$",
+    r"\s*\((?:\s*CPT:?)?(?:\s*\d{5}\s*,)*\s*$",
     re.IGNORECASE,
 )
 

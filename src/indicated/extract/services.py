@@ -105,7 +105,7 @@ def requested_services(doc, kb: Knowledge, lay: Layout) -> tuple[list[RequestedS
         priors = earlier_operations(kb, priors, text)
     words = _from_words(doc, kb, covered, mentions, said, priors)
     if not out and not words and not review.performed:
-        words = _repeated(doc, kb, priors)
+        words = _repeated(doc, kb, priors) or _implied(doc, kb, candidates)
     for svc in out.values():
         known = kb.codes.get(svc.code)
         sent = doc.char_span(svc.evidence[0].start, svc.evidence[0].end, alignment_mode="expand")
@@ -311,6 +311,27 @@ def _repeated(doc, kb: Knowledge, priors: list) -> dict[str, RequestedService]:
             levels = at.segments_near(text, p.start_char, p.end_char, lo, hi, compact=True)
             code = procedure_of(p).revision
             return {code: _service(kb, code, levels, at.side(text, p.start_char, p.end_char, lo, hi), p)}
+    return {}
+
+
+def _implied(doc, kb: Knowledge, candidates: list) -> dict[str, RequestedService]:
+    """The operation "is surgery indicated?" asks about when the record names none: that of the first
+    implied rule whose finding the record states (not denied, doubted or past) at levels of its region."""
+    rule = kb.procedures.implied
+    text = text_of(doc)
+    if not rule or candidates or not re.search(rule.asks, text, re.IGNORECASE):
+        return {}
+    stated = [
+        e for e in doc.ents if not (e._.is_negated or e._.is_hypothetical or e._.is_historical or e._.is_uncertain)
+    ]
+    for r in rule.rules:
+        for e in stated:
+            if e.label_ not in r.concepts:
+                continue
+            lo, hi = e.sent.start_char, e.sent.end_char
+            levels = at.segments_near(text, e.start_char, e.end_char, lo, hi, compact=True)
+            if levels and region_of_segments(kb, levels) == r.region:
+                return {r.code: _service(kb, r.code, levels, at.side(text, e.start_char, e.end_char, lo, hi), e)}
     return {}
 
 

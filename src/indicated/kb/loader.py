@@ -492,6 +492,16 @@ def _check_references(kb: Knowledge) -> None:
     for concept in (procedures.prior, *procedures.revision_findings):
         if concept not in kb.concepts:
             raise KnowledgeError(f"procedures.yaml: unknown concept {concept!r}")
+    for i, implied in enumerate(procedures.implied.rules if procedures.implied else []):
+        where = f"procedures.yaml: implied.rules.{i}"
+        if implied.code not in kb.codes:
+            raise KnowledgeError(f"{where}: unknown code {implied.code!r}")
+        if implied.region not in kb.regions:
+            raise KnowledgeError(f"{where}: unknown region {implied.region!r}")
+        if unknown := [c for c in implied.concepts if c not in kb.concepts]:
+            raise KnowledgeError(f"{where}: unknown concept {unknown[0]!r}")
+    if procedures.implied:
+        _compiles(procedures.implied.asks, "procedures.yaml: implied.asks")
     families = {c.family for c in kb.codes.values()}
     for family in procedures.revised_families:
         if family not in families:

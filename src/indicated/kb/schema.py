@@ -224,6 +224,20 @@ class Deformity(Strict):
     anywhere_from: int | None = None
 
 
+class ImpliedRule(Strict):
+    concepts: list[str] = Field(min_length=1)
+    region: str
+    code: str
+
+
+class Implied(Strict):
+    """ "Is surgery indicated?" with no operation named: the operation a diagnosis of the record usually
+    calls for (the first rule whose finding the record states, in its region)."""
+
+    asks: str  # a regex: the record asks about surgery without naming an operation
+    rules: list[ImpliedRule] = Field(min_length=1)
+
+
 class Procedures(Strict):
     version: str
     regions: list[Region] = Field(min_length=1)
@@ -248,6 +262,7 @@ class Procedures(Strict):
     repeat_references: str | None = None
     repeat_plans: str | None = None
     deformity: Deformity | None = None
+    implied: Implied | None = None
     codes: list[Code]
     terms: list[ProcedureTerm]
     # an explicit code of the key family also stands for words of these families ("deformity fusion
@@ -444,6 +459,8 @@ class LevelCountCheck(Strict):
     type: Literal["level_count"]
     min: int | None = None
     max: int | None = None
+    # the levels must be next to each other (C4-C5 and C5-C6, not C4-C5 and C6-C7)
+    contiguous: bool = False
 
 
 class ServiceCheck(Strict):
