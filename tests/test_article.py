@@ -346,3 +346,16 @@ def test_pitfalls_are_chosen_for_the_case(assessed, kb):
     # a pitfall with no condition stays on every case of its policy
     always = kb.policies["lumbar-fusion"].pitfalls[1]
     assert always.when is None and always.text in pitfalls("d06_fusion_degenerative_spondylolisthesis")
+
+
+def test_an_operation_inferred_from_the_findings_is_said_to_be_inferred(kb):
+    a = assess(
+        "A 41-year-old man has left leg pain and tibialis anterior 2/5. MRI shows a large left paracentral disc "
+        "extrusion at L4-L5 compressing the left L5 root. Is surgery indicated?",
+        kb=kb,
+        as_of=AS_OF,
+    )
+    assert [(s.code, s.implied) for s in a.services] == [("63030", True)]
+    assert a.summary.startswith("The record asks about surgery without naming an operation; this judges ")
+    named = assess("L4-L5 extrusion with L5 radiculopathy. Is a microdiscectomy indicated?", kb=kb, as_of=AS_OF)
+    assert not any(s.implied for s in named.services) and "without naming" not in named.summary

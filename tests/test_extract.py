@@ -1033,3 +1033,30 @@ def test_is_surgery_indicated_asks_for_the_operation_the_diagnosis_calls_for():
     assert extract("MRI shows no disc herniation at L4-L5. Is surgery indicated?").services == []
     named = extract("MRI: L4-L5 extrusion. Is surgery indicated, a laminectomy at L4-L5?")
     assert {s.code for s in named.services} == {"63047"}
+
+
+# blind-dec05j
+
+
+@pytest.mark.parametrize(
+    ("text", "code"),
+    [
+        (
+            "Hoffmann sign bilaterally, mJOA 11. MRI: cord compression at C4-5 and C5-6. Is operative treatment appropriate?",
+            "22551",
+        ),
+        (
+            "Buttock heaviness when walking, eases on sitting. Standing lumbar x-rays only. Is surgery indicated?",
+            "63047",
+        ),
+        ("Central low back pain. MRI: L4-L5 disc desiccation, no stenosis. Is surgery indicated?", "22612"),
+    ],
+)
+def test_the_operation_an_unnamed_surgery_question_implies(text, code):
+    assert [s.code for s in extract(text).services] == [code]
+
+
+def test_symptoms_that_began_weeks_earlier():
+    case = extract("Left leg pain in an L5 pattern that began three weeks earlier after shovelling snow.")
+    (pain,) = [f for f in case.findings if f.concept == "radicular_pain"]
+    assert pain.weeks == 3

@@ -75,6 +75,8 @@ class RequestedService(_Model):
     side: Side | None = None
     region: str | None = None
     evidence: list[Span] = Field(default_factory=list)
+    # not named by the record: "is surgery indicated?" answered with the operation its findings call for
+    implied: bool = False
 
 
 class RequestedSetting(_Model):
@@ -177,6 +179,8 @@ class ServiceResult(_Model):
     # an add-on code takes the determination of the primary it serves and does not vote
     add_on: bool = False
     serves: str | None = None
+    # the record asked about surgery without naming it; this is the operation its findings call for
+    implied: bool = False
     # where the procedure is done (lumbar, thoracic, cervical, sacroiliac, other): a service outside the
     # library names its region
     region: str | None = None

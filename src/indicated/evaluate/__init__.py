@@ -30,7 +30,9 @@ def _ref(policy: Policy) -> PolicyRef:
 
 def _requested(r: Route) -> dict[str, object]:
     """The fields a result copies from the request, so every result names what was asked for."""
-    return r.service.model_dump(include={"code", "system", "description", "levels", "side"}) | {"region": r.region}
+    return r.service.model_dump(include={"code", "system", "description", "levels", "side", "implied"}) | {
+        "region": r.region
+    }
 
 
 def evaluate(case: Case, routes: list[Route], setting_policy: Policy | None, kb: Knowledge) -> Evaluation:

@@ -173,6 +173,12 @@ def summary(ev: Evaluation, review: ReviewKind = "prospective") -> str:
         sentences = ["No requested procedure was identified in the record."]
     if review == "performed":
         sentences.insert(0, "This reviews a procedure already performed, judged on what was documented before it.")
+    if implied := [s for s in ev.services if s.implied]:
+        sentences.insert(
+            0,
+            f"The record asks about surgery without naming an operation; this judges {_lower(short_name(implied[0]))}, "
+            "the operation its findings usually call for.",
+        )
     if combined := _combined(ev):
         sentences.append(combined)
     if ev.setting is not None:

@@ -214,7 +214,7 @@ def symptom_duration(text: str, start: int, end: int, lo: int, hi: int) -> float
     return None
 
 
-_AGO = re.compile(r"\s+ago\b", re.IGNORECASE)
+_AGO = re.compile(r"\s+(?:ago|earlier|before\s+(?:that|this|the\s+visit))\b", re.IGNORECASE)
 _CLAUSE_END = re.compile(r"[.;!?]")
 
 

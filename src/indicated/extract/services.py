@@ -330,9 +330,19 @@ def _implied(doc, kb: Knowledge, candidates: list) -> dict[str, RequestedService
                 continue
             lo, hi = e.sent.start_char, e.sent.end_char
             levels = at.segments_near(text, e.start_char, e.end_char, lo, hi, compact=True)
-            if levels and region_of_segments(kb, levels) == r.region:
-                return {r.code: _service(kb, r.code, levels, at.side(text, e.start_char, e.end_char, lo, hi), e)}
+            region = (
+                region_of_segments(kb, levels) if levels else _record_region(kb, text) or _named_region_in(kb, text)
+            )
+            if region == r.region:
+                svc = _service(kb, r.code, levels, at.side(text, e.start_char, e.end_char, lo, hi), e)
+                return {r.code: svc.model_copy(update={"implied": True})}
     return {}
+
+
+def _named_region_in(kb: Knowledge, text: str) -> str | None:
+    """The one region the record names in words ("lumbar x-rays", "cervical MRI"), if only one."""
+    named = {rid for rid, rx in kb.region_words.items() if rx.search(text)}
+    return named.pop() if len(named) == 1 else None
 
 
 def _named_region(kb: Knowledge, term, mentions: list) -> str | None:
