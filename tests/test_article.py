@@ -357,5 +357,6 @@ def test_an_operation_inferred_from_the_findings_is_said_to_be_inferred(kb):
     )
     assert [(s.code, s.implied) for s in a.services] == [("63030", True)]
     assert a.summary.startswith("The record asks about surgery without naming an operation; this judges ")
+    assert "Your question did not name an operation, so we checked" in render(a, "markdown", audience="patient")
     named = assess("L4-L5 extrusion with L5 radiculopathy. Is a microdiscectomy indicated?", kb=kb, as_of=AS_OF)
     assert not any(s.implied for s in named.services) and "without naming" not in named.summary

@@ -38,6 +38,11 @@ def to_patient_markdown(assessment: Assessment, *, today: date | None = None, **
     out = [f"# {_title(a)}", "", "## The short answer", ""]
     if a.review == "performed":
         out += ["This looks back at care you already had, using what your records said before it.", ""]
+    if implied := [s for s in a.services if s.implied]:
+        out += [
+            f"Your question did not name an operation, so we checked {_name(implied[0])}, the usual one for what your records show.",
+            "",
+        ]
     out += [WORDING[a.determination].short_answer, ""]
     out += ["## What we checked", ""]
     for s in a.services:
