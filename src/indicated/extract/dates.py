@@ -60,37 +60,35 @@ def durations(text: str, as_of: date | None = None) -> list[Duration]:
             out.append(Duration(m.start(), m.end(), m.group(0), weeks, *_calendar_span(m, as_of)))
             taken.append((m.start(), m.end()))
     for m in DAY_SPAN_RE.finditer(text):  # "PT 7/1 - 8/26/2025": the year written once, on the last date
-        last = _date_of(m.group("y2"), m.group("m2"), m.group("d2"))
-        first = _date_of(m.group("y2"), m.group("m1"), m.group("d1"))
-        if first and last and first > last:
-            first = _date_of(int(m.group("y2")) - 1, m.group("m1"), m.group("d1"))
-        if first and last and first < last and not any(a < m.end() and m.start() < b for a, b in taken):
-            out.append(Duration(m.start(), m.end(), m.group(0), round((last - first).days / 7, 2), first, last))
+        course = _day_course(m, int(m.group("y2")))
+        if course and not any(a < m.end() and m.start() < b for a, b in taken):
+            out.append(Duration(m.start(), m.end(), m.group(0), _weeks(course), *course))
             taken.append((m.start(), m.end()))
     for m in YEARLESS_DAY_SPAN_RE.finditer(text):
         if any(len(m.group(f"m{i}") + m.group(f"d{i}")) < 3 for i in (1, 2)):
             continue
-        if course := _yearless_course(m, as_of):
-            first, last = course
-            if not any(a < m.end() and m.start() < b for a, b in taken):
-                dated = (first, last) if as_of else (None, None)
-                out.append(Duration(m.start(), m.end(), m.group(0), round((last - first).days / 7, 2), *dated))
+        # the last date is the latest such day not after ``as_of`` (any leap year when there is none, which
+        # is enough to count the weeks between)
+        year = as_of.year if as_of else 2024
+        last = _date_of(year, m.group("m2"), m.group("d2"))
+        course = _day_course(m, year - 1 if last and as_of and last > as_of else year)
+        if course and not any(a < m.end() and m.start() < b for a, b in taken):
+            out.append(Duration(m.start(), m.end(), m.group(0), _weeks(course), *(course if as_of else (None, None))))
     return sorted(out, key=lambda d: d.start)
 
 
-def _yearless_course(m: re.Match[str], as_of: date | None) -> tuple[date, date] | None:
-    """The days a span written without a year covers: its last date is the latest such day not after
-    ``as_of`` (any leap year when there is none, which is enough to count the weeks between)."""
-    year = as_of.year if as_of else 2024
+def _day_course(m: re.Match[str], year: int) -> tuple[date, date] | None:
+    """The days from ``m1/d1`` to ``m2/d2``, the last in ``year`` and the first before it (across New Year
+    when its month comes later)."""
     last = _date_of(year, m.group("m2"), m.group("d2"))
-    if last and as_of and last > as_of:
-        last = _date_of(year - 1, m.group("m2"), m.group("d2"))
-    if not last:
-        return None
-    first = _date_of(last.year, m.group("m1"), m.group("d1"))
-    if first and first > last:
-        first = _date_of(last.year - 1, m.group("m1"), m.group("d1"))
-    return (first, last) if first and first < last else None
+    first = _date_of(year, m.group("m1"), m.group("d1"))
+    if first and last and first > last:
+        first = _date_of(year - 1, m.group("m1"), m.group("d1"))
+    return (first, last) if first and last and first < last else None
+
+
+def _weeks(course: tuple[date, date]) -> float:
+    return round((course[1] - course[0]).days / 7, 2)
 
 
 _MONTH_NAME = r"(?:jan(?:uary)?|feb(?:ruary)?|mar(?:ch)?|apr(?:il)?|may|june?|july?|aug(?:ust)?|sept?(?:ember)?|oct(?:ober)?|nov(?:ember)?|dec(?:ember)?)"

@@ -21,9 +21,9 @@ from indicated.models import ReviewKind
 
 # an operation tied to a time or place of its own: "... fusion in July 2023", "... 2 years ago", "... at another
 # institution"
+_EARLIER_TIME = r"ago|(?:in|on)\s+(?:\w+\s+)?(?:19|20)\d\d|last\s+(?:spring|summer|fall|autumn|winter|year|month)"
 WHEN = re.compile(
-    r"^[^.;]{0,40}?\b(?:ago|(?:in|on)\s+(?:\w+\s+)?(?:19|20)\d\d|(?:19|20)\d\d|\d{1,2}/(?:\d{1,2}/)?\d{2,4}|"
-    r"last\s+(?:spring|summer|fall|autumn|winter|year|month)|"
+    rf"^[^.;]{{0,40}}?\b(?:{_EARLIER_TIME}|(?:19|20)\d\d|\d{{1,2}}/(?:\d{{1,2}}/)?\d{{2,4}}|"
     r"at\s+(?:another|an\s+outside|outside|a\s+different)\s+(?:institution|hospital|facility|center)|elsewhere)\b",
     re.IGNORECASE,
 )
@@ -43,11 +43,7 @@ _CODES_IN_BRACKETS = re.compile(
 
 
 # "... with pedicle screws in 2022 (22630, 22632, 22842 at that time)": the codes bracketed after the time
-_TIME_THEN_CODES = re.compile(
-    r"\b(?:(?:in|on)\s+(?:\w+\s+)?(?:19|20)\d\d|ago|last\s+(?:spring|summer|fall|autumn|winter|year|month))"
-    r"\s*\((?:\s*CPT:?)?(?:\s*\d{5}\s*,)*\s*$",
-    re.IGNORECASE,
-)
+_TIME_THEN_CODES = re.compile(rf"\b(?:{_EARLIER_TIME})\s*\((?:\s*CPT:?)?(?:\s*\d{{5}}\s*,)*\s*$", re.IGNORECASE)
 
 
 def tied_to_earlier_time(before: str, after: str) -> bool:

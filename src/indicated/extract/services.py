@@ -324,16 +324,14 @@ def _implied(doc, kb: Knowledge, candidates: list) -> dict[str, RequestedService
     stated = [
         e for e in doc.ents if not (e._.is_negated or e._.is_hypothetical or e._.is_historical or e._.is_uncertain)
     ]
+    record_region = _record_region(kb, text) or _named_region_in(kb, text)  # for a finding that names no level
     for r in rule.rules:
         for e in stated:
             if e.label_ not in r.concepts:
                 continue
             lo, hi = e.sent.start_char, e.sent.end_char
             levels = at.segments_near(text, e.start_char, e.end_char, lo, hi, compact=True)
-            region = (
-                region_of_segments(kb, levels) if levels else _record_region(kb, text) or _named_region_in(kb, text)
-            )
-            if region == r.region:
+            if (region_of_segments(kb, levels) if levels else record_region) == r.region:
                 svc = _service(kb, r.code, levels, at.side(text, e.start_char, e.end_char, lo, hi), e)
                 return {r.code: svc.model_copy(update={"implied": True})}
     return {}

@@ -193,6 +193,11 @@ class Knowledge:
         return frozenset(c.id for c in self.concepts.values() if c.dates_symptoms)
 
     @cached_property
+    def families(self) -> frozenset[str]:
+        """The procedure families the codes belong to."""
+        return frozenset(c.family for c in self.codes.values())
+
+    @cached_property
     def complaint_concepts(self) -> frozenset[str]:
         """The findings whose side is the side of the complaint."""
         complaint = {g.id for g in self.groups.values() if g.complaint}
@@ -405,7 +410,7 @@ def _check_library(kb: Knowledge) -> None:
         for region in q.regions:
             if region not in kb.regions:
                 raise KnowledgeError(f"questions.yaml: questions.{q.id}.regions: unknown region {region!r}")
-    families = {c.family for c in kb.codes.values()}
+    families = kb.families
     if missing := sorted(families - set(kb.components.families)):
         raise KnowledgeError(f"components.yaml: families: no plain name for {', '.join(missing)}")
     for comp in kb.components.components:
@@ -502,7 +507,7 @@ def _check_references(kb: Knowledge) -> None:
             raise KnowledgeError(f"{where}: unknown concept {unknown[0]!r}")
     if procedures.implied:
         _compiles(procedures.implied.asks, "procedures.yaml: implied.asks")
-    families = {c.family for c in kb.codes.values()}
+    families = kb.families
     for family in procedures.revised_families:
         if family not in families:
             raise KnowledgeError(f"procedures.yaml: revised_families: unknown family {family!r}")
@@ -569,7 +574,7 @@ def _check_references(kb: Knowledge) -> None:
                 continue
             for what, one, known, names in (
                 ("codes", "code", kb.codes, when.codes),
-                ("families", "family", {c.family for c in kb.codes.values()}, when.families),
+                ("families", "family", kb.families, when.families),
                 ("concepts", "concept", kb.concepts, when.concepts),
             ):
                 if unknown := [n for n in names if n not in known]:
